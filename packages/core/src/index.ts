@@ -1,0 +1,2 @@
+export * from "./trainer-contract.ts";
+export * from "./trial-data.ts";

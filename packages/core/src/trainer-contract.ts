@@ -1,0 +1,126 @@
+/**
+ * The trainer process contract (language-neutral): the worker writes one TrainerSpec as JSON on the trainer's
+ * stdin and closes it; the trainer writes one TrainerMessage per line (JSON) on stdout, logs on stderr, and
+ * stops within a few seconds of SIGTERM after writing a final checkpoint. Exit code 0 after a `result` line;
+ * non-zero after an `error` line (or a crash). The worker validates every line with these schemas; a line that
+ * does not parse fails the attempt with that line quoted.
+ *
+ * Any change here must stay backward compatible: trainers in other languages may speak it.
+ */
+import { z } from "zod";
+
+export const ARCHITECTURES = ["resnet18", "resnet50", "wide_resnet50_2", "densenet121", "densenet169", "small_cnn"] as const;
+export const Architecture = z.enum(ARCHITECTURES);
+export type Architecture = z.infer<typeof Architecture>;
+
+export const AUGMENTATIONS = ["rotation", "brightness", "hflip", "center_crop", "contrast"] as const;
+export const Augmentation = z.enum(AUGMENTATIONS);
+export type Augmentation = z.infer<typeof Augmentation>;
+
+export const Task = z.enum(["binary", "multiclass"]);
+export type Task = z.infer<typeof Task>;
+
+export const AugmentationParams = z.strictObject({
+  /** Rotation angle drawn uniformly from ±rotationDegrees. @defaultValue 90 */
+  rotationDegrees: z.number().min(0).max(180),
+  /** Brightness factor: pixel values shift by up to ±brightness (fraction of the range). 0.11 radiograph, 0.2 CT. */
+  brightness: z.number().min(0).max(1),
+  /** Contrast factor: contrast scales by a factor in [1 - contrast, 1 + contrast]. @defaultValue 0.2 */
+  contrast: z.number().min(0).max(1),
+  /** Center crop keeps this central fraction of each side, then resizes back. @defaultValue 0.8 */
+  centerCropFraction: z.number().gt(0).max(1),
+});
+export type AugmentationParams = z.infer<typeof AugmentationParams>;
+
+/** Where and how the trainer finds its data (filled in by the worker from the dataset version and scenario). */
+export const TrainerData = z.strictObject({
+  datasetVersionId: z.string(),
+  /** Directory of the imported dataset version (images + manifest). */
+  datasetDir: z.string(),
+  /** Root of the preprocessing cache (shared by all trials and sweeps). */
+  cacheDir: z.string(),
+  /** The scenario: which rows, which classes (in label order), which task. */
+  scenario: z.strictObject({
+    key: z.string(),
+    modality: z.enum(["ct", "radiograph"]),
+    task: Task,
+    classes: z.array(z.string()).min(2),
+    positiveClass: z.string(),
+    filters: z.record(z.string(), z.unknown()).default({}),
+    minPerClass: z.number().int().min(0).default(0),
+  }),
+});
+export type TrainerData = z.infer<typeof TrainerData>;
+
+export const TrainerSpec = z.strictObject({
+  trialId: z.string(),
+  attempt: z.number().int().min(1),
+  seed: z.number().int(),
+  architecture: Architecture,
+  stage: z.enum(["search", "final"]),
+  task: Task,
+  learningRate: z.number().positive(),
+  augmentations: z.array(Augmentation),
+  augmentationParams: AugmentationParams,
+  /** Search: exact epoch count. Final: the maximum, with early stopping. */
+  epochs: z.number().int().min(1),
+  batchSize: z.number().int().min(1),
+  imageSize: z.number().int().min(8),
+  schedule: z.strictObject({ stepSize: z.number().int().min(1), gamma: z.number().gt(0).max(1) }),
+  earlyStopping: z
+    .strictObject({ patience: z.number().int().min(1), minDelta: z.number().min(0).default(0) })
+    .optional(),
+  /** "auc" for binary, "f1" for multiclass by default: the metric the best epoch is chosen by. */
+  selectionMetric: z.enum(["auc", "f1"]),
+  data: TrainerData,
+  /** Directory for this trial's checkpoints; a restarted attempt resumes from the last one found here. */
+  checkpointDir: z.string(),
+  /** Directory for the final weights. */
+  outputDir: z.string(),
+  /** Optional torchvision-named .safetensors weights to start from. */
+  pretrained: z.string().optional(),
+  /** Force a backend instead of the best that loads. */
+  backend: z.enum(["tensorflow-gpu", "tensorflow", "wasm", "cpu"]).optional(),
+  /** Evaluate the best weights on the test split at the end (final trainings). */
+  evaluateTest: z.boolean().default(false),
+});
+export type TrainerSpec = z.infer<typeof TrainerSpec>;
+export type TrainerSpecInput = z.input<typeof TrainerSpec>;
+
+const finite = z.number().finite();
+export const EpochMetrics = z.record(z.string(), z.union([finite, z.null()]));
+
+export const TrainerMessage = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("ready"),
+    backend: z.string(),
+    versions: z.record(z.string(), z.string()),
+    resumedFromEpoch: z.number().int().min(0).optional(),
+  }),
+  z.object({
+    type: z.literal("epoch"),
+    epoch: z.number().int().min(1),
+    trainLoss: z.number(),
+    valLoss: z.number(),
+    lr: z.number(),
+    durationMs: z.number().min(0),
+    /** auc, f1, precision, recall, accuracy; multiclass adds macroAuc. */
+    metrics: EpochMetrics,
+  }),
+  z.object({ type: z.literal("checkpoint"), epoch: z.number().int().min(0), path: z.string() }),
+  z.object({
+    type: z.literal("result"),
+    bestEpoch: z.number().int().min(1),
+    /** Validation metrics of the best epoch (plus valLoss). */
+    metrics: EpochMetrics,
+    weightsPath: z.string().optional(),
+    /** Test-set evaluation, when asked for: metrics, confusion matrix, bootstrap intervals. */
+    test: z.record(z.string(), z.unknown()).optional(),
+  }),
+  z.object({
+    type: z.literal("error"),
+    reason: z.enum(["diverged", "bad_spec", "data", "cancelled", "internal"]),
+    message: z.string(),
+  }),
+]);
+export type TrainerMessage = z.infer<typeof TrainerMessage>;
