@@ -1,0 +1,26 @@
+import type * as tfTypes from "@tensorflow/tfjs";
+
+/**
+ * The tfjs namespace models are built with. Pass the instance returned by the trainer's `loadBackend()` so
+ * that models and backend share one tfjs-core (a second tfjs-core would register its own, empty backends).
+ */
+export type Tf = typeof tfTypes;
+export type LayersModel = tfTypes.LayersModel;
+export type SymbolicTensor = tfTypes.SymbolicTensor;
+
+export interface BuildModelOptions {
+  /** Number of output logits (classes). Must be an integer ≥ 2. */
+  numClasses: number;
+  /** Input height and width in pixels (square NHWC input with 3 channels). Must be an integer ≥ 8. */
+  imageSize: number;
+  /** Input channels. @defaultValue 3 */
+  channels?: number;
+}
+
+export class ModelConfigError extends Error {
+  readonly code = "MODEL_CONFIG";
+  constructor(message: string) {
+    super(message);
+    this.name = "ModelConfigError";
+  }
+}
