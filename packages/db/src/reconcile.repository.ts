@@ -1,0 +1,67 @@
+import type { Db } from "./client.ts";
+import { finishSweepIfDone } from "./lease.repository.ts";
+
+export interface OwedTrial {
+  id: string;
+  sweepId: string;
+}
+
+/**
+ * Trials Postgres says are owed a run: queued, or running under a lease that has expired (its worker died or
+ * lost Postgres for longer than the lease). Uses the partial index trials_owed_idx.
+ */
+export async function owedTrials(db: Db, limit = 10_000): Promise<OwedTrial[]> {
+  return db.$queryRaw<OwedTrial[]>`
+    SELECT t.id::text AS id, t.sweep_id::text AS "sweepId" FROM trials t
+    WHERE t.status IN ('queued', 'running') AND (t.status = 'queued' OR t.lease_expires_at < now())
+    ORDER BY t.created_at, t.position LIMIT ${limit}`;
+}
+
+/** Ends sweeps whose trials are all finished but which were not marked (a safety net; normally done inline). */
+export async function finishDoneSweeps(db: Db): Promise<number> {
+  const open = await db.$queryRaw<Array<{ id: string; team_id: string }>>`
+    SELECT s.id::text AS id, s.team_id::text AS team_id FROM sweeps s
+    WHERE s.status IN ('queued', 'running')
+      AND NOT EXISTS (SELECT 1 FROM trials t WHERE t.sweep_id = s.id AND t.status IN ('queued', 'running'))`;
+  let n = 0;
+  for (const s of open) {
+    const status = await db.$transaction((tx) => finishSweepIfDone(tx, s.id, s.team_id));
+    if (status) n++;
+  }
+  return n;
+}
+
+export interface WorkerInfo {
+  id: string;
+  host: string;
+  pid: number;
+  gpus: string[];
+  backend: string | null;
+  version: string;
+  concurrency: number;
+}
+
+export async function registerWorker(db: Db, w: WorkerInfo): Promise<void> {
+  await db.worker.upsert({
+    where: { id: w.id },
+    create: { ...w, status: "running" },
+    update: { ...w, status: "running", lastHeartbeatAt: new Date() },
+  });
+}
+
+export async function workerHeartbeat(db: Db, id: string, status = "running"): Promise<void> {
+  await db.worker.updateMany({ where: { id }, data: { lastHeartbeatAt: new Date(), status } });
+}
+
+/** The fleet: workers seen within `aliveWithinMs` are alive; older ones are listed as gone. */
+export async function listWorkers(db: Db, aliveWithinMs = 30_000) {
+  const rows = await db.worker.findMany({ orderBy: { startedAt: "desc" }, take: 500 });
+  const running = await db.trial.groupBy({ by: ["leaseOwner"], where: { status: "running" }, _count: { _all: true } });
+  const busy = new Map(running.map((r) => [r.leaseOwner, r._count._all]));
+  const now = Date.now();
+  return rows.map((w) => ({
+    ...w,
+    alive: w.status !== "stopped" && now - w.lastHeartbeatAt.getTime() < aliveWithinMs,
+    runningTrials: busy.get(w.id) ?? 0,
+  }));
+}

@@ -1,0 +1,219 @@
+import { randomUUID } from "node:crypto";
+import type { Db } from "./client.ts";
+import { NotFoundError } from "./errors.ts";
+import { notifyInTx } from "./events.ts";
+import type { Prisma } from "./generated/client.ts";
+
+export interface NewTrial {
+  position: number;
+  key: string;
+  architecture: string;
+  learningRate: number;
+  augmentations: string[];
+  stage: "search" | "final";
+  /** The planned trainer spec (everything fixed at planning time). */
+  spec: Record<string, unknown>;
+}
+
+export interface NewSweep {
+  teamId: string;
+  datasetId: string;
+  datasetVersionId: string;
+  name?: string;
+  scenarioKey: string;
+  task: string;
+  scenario: Record<string, unknown>;
+  preset: string;
+  spec: Record<string, unknown>;
+  seed: number;
+  planHash: string;
+  trials: NewTrial[];
+}
+
+export interface CreatedSweep {
+  id: string;
+  planHash: string;
+  createdAt: Date;
+  trials: Array<{ id: string; position: number; key: string }>;
+}
+
+/**
+ * Stores a sweep and its whole, immutable trial plan in one transaction: either both exist or neither does.
+ * Trial ids are made here so that they can be enqueued (job id = trial id) right after the commit.
+ */
+export async function createSweep(db: Db, s: NewSweep): Promise<CreatedSweep> {
+  const sweepId = randomUUID();
+  const trials = s.trials.map((t) => ({ ...t, id: randomUUID() }));
+  const created = await db.$transaction(async (tx) => {
+    const sweep = await tx.sweep.create({
+      data: {
+        id: sweepId,
+        teamId: s.teamId,
+        datasetId: s.datasetId,
+        datasetVersionId: s.datasetVersionId,
+        name: s.name,
+        scenarioKey: s.scenarioKey,
+        scenario: s.scenario as Prisma.InputJsonValue,
+        preset: s.preset,
+        spec: s.spec as Prisma.InputJsonValue,
+        seed: s.seed,
+        planHash: s.planHash,
+        trialCount: trials.length,
+      },
+    });
+    await tx.trial.createMany({
+      data: trials.map((t) => ({
+        id: t.id,
+        sweepId,
+        teamId: s.teamId,
+        datasetId: s.datasetId,
+        scenarioKey: s.scenarioKey,
+        task: s.task,
+        position: t.position,
+        key: t.key,
+        architecture: t.architecture,
+        learningRate: t.learningRate,
+        augmentations: t.augmentations,
+        stage: t.stage,
+        spec: t.spec as Prisma.InputJsonValue,
+      })),
+    });
+    await notifyInTx(tx, { type: "sweep.created", teamId: s.teamId, sweepId, trials: trials.length });
+    return sweep;
+  });
+  return {
+    id: created.id,
+    planHash: created.planHash,
+    createdAt: created.createdAt,
+    trials: trials.map((t) => ({ id: t.id, position: t.position, key: t.key })),
+  };
+}
+
+const TRIAL_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
+type TrialStatusName = (typeof TRIAL_STATUSES)[number];
+
+export interface SweepView {
+  id: string;
+  name: string | null;
+  status: string;
+  datasetId: string;
+  datasetVersionId: string;
+  scenarioKey: string;
+  scenario: unknown;
+  preset: string;
+  spec: unknown;
+  seed: number;
+  planHash: string;
+  trialCount: number;
+  counts: Record<TrialStatusName, number>;
+  progress: { epochsDone: number; epochsPlanned: number; fraction: number };
+  etaSeconds: number | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  cancelledAt: Date | null;
+}
+
+function sweepSelect() {
+  return {
+    id: true, name: true, status: true, datasetId: true, datasetVersionId: true, scenarioKey: true, scenario: true,
+    preset: true, spec: true, seed: true, planHash: true, trialCount: true, createdAt: true, startedAt: true,
+    finishedAt: true, cancelledAt: true,
+  } as const;
+}
+
+export async function getSweep(db: Db, teamId: string, id: string): Promise<SweepView> {
+  const sweep = await db.sweep.findFirst({ where: { id, teamId }, select: sweepSelect() });
+  if (!sweep) throw new NotFoundError("sweep", id);
+  const rows = await db.$queryRaw<Array<{ status: TrialStatusName; n: number; epochs_done: number; epochs_planned: number; avg_ms: number | null }>>`
+    SELECT status::text AS status, count(*)::int AS n, coalesce(sum(epochs_done), 0)::int AS epochs_done,
+           coalesce(sum((spec->>'epochs')::int), 0)::int AS epochs_planned,
+           avg(extract(epoch FROM finished_at - started_at) * 1000) FILTER (WHERE finished_at IS NOT NULL AND started_at IS NOT NULL)::float8 AS avg_ms
+    FROM trials WHERE sweep_id = ${id}::uuid GROUP BY status`;
+  const counts = Object.fromEntries(TRIAL_STATUSES.map((s) => [s, 0])) as Record<TrialStatusName, number>;
+  let epochsDone = 0;
+  let epochsPlanned = 0;
+  let avgMs: number | null = null;
+  for (const r of rows) {
+    counts[r.status] = r.n;
+    epochsPlanned += r.epochs_planned;
+    // A finished trial counts whole (early stopping and failures end a trial before its planned epochs).
+    epochsDone += r.status === "queued" || r.status === "running" ? r.epochs_done : r.epochs_planned;
+    if (r.status === "succeeded") avgMs = r.avg_ms;
+  }
+  const remaining = counts.queued + counts.running;
+  const parallel = Math.max(1, counts.running);
+  const etaSeconds = remaining === 0 ? 0 : avgMs == null ? null : Math.round((avgMs * remaining) / parallel / 1000);
+  return {
+    ...sweep,
+    counts,
+    progress: { epochsDone, epochsPlanned, fraction: epochsPlanned ? epochsDone / epochsPlanned : 0 },
+    etaSeconds,
+  };
+}
+
+export async function listSweeps(
+  db: Db,
+  teamId: string,
+  opts: { limit?: number; status?: string } = {},
+): Promise<Array<Omit<SweepView, "counts" | "progress" | "etaSeconds">>> {
+  return db.sweep.findMany({
+    where: { teamId, ...(opts.status ? { status: opts.status as never } : {}) },
+    orderBy: { createdAt: "desc" },
+    take: Math.min(opts.limit ?? 50, 500),
+    select: sweepSelect(),
+  });
+}
+
+const trialSelect = {
+  id: true, sweepId: true, position: true, key: true, architecture: true, learningRate: true, augmentations: true,
+  stage: true, status: true, attemptCount: true, backend: true, bestEpoch: true, epochsDone: true, valAuc: true,
+  valF1: true, valLoss: true, selectionScore: true, metrics: true, error: true, errorReason: true, createdAt: true,
+  startedAt: true, finishedAt: true, scenarioKey: true, task: true,
+} as const;
+
+export async function listTrials(db: Db, teamId: string, sweepId: string) {
+  const sweep = await db.sweep.findFirst({ where: { id: sweepId, teamId }, select: { id: true } });
+  if (!sweep) throw new NotFoundError("sweep", sweepId);
+  return db.trial.findMany({ where: { sweepId }, orderBy: { position: "asc" }, select: trialSelect });
+}
+
+export async function getTrial(db: Db, teamId: string, trialId: string) {
+  const trial = await db.trial.findFirst({
+    where: { id: trialId, teamId },
+    select: {
+      ...trialSelect,
+      spec: true,
+      weightsPath: true,
+      epochs: { orderBy: { epoch: "asc" }, select: { epoch: true, attempt: true, trainLoss: true, valLoss: true, valAuc: true, valF1: true, lr: true, durationMs: true, metrics: true, createdAt: true } },
+      attempts: { orderBy: { number: "asc" }, select: { number: true, workerId: true, backend: true, status: true, startedAt: true, heartbeatAt: true, finishedAt: true, resumedFrom: true, error: true, errorReason: true } },
+    },
+  });
+  if (!trial) throw new NotFoundError("trial", trialId);
+  return trial;
+}
+
+/**
+ * Cancels a sweep: queued trials will never start, running ones are marked cancelled at once (their workers see
+ * it at the next heartbeat and stop the trainer). Returns the ids of trials whose queued jobs should be removed.
+ */
+export async function cancelSweep(db: Db, teamId: string, sweepId: string): Promise<{ status: string; trialIds: string[] }> {
+  return db.$transaction(async (tx) => {
+    const sweep = await tx.sweep.findFirst({ where: { id: sweepId, teamId }, select: { id: true, status: true } });
+    if (!sweep) throw new NotFoundError("sweep", sweepId);
+    if (sweep.status !== "queued" && sweep.status !== "running") return { status: sweep.status, trialIds: [] };
+    const owed = await tx.trial.findMany({ where: { sweepId, status: { in: ["queued", "running"] } }, select: { id: true } });
+    const now = new Date();
+    await tx.trial.updateMany({
+      where: { sweepId, status: { in: ["queued", "running"] } },
+      data: { status: "cancelled", finishedAt: now, leaseOwner: null, leaseExpiresAt: null },
+    });
+    await tx.attempt.updateMany({
+      where: { trial: { sweepId }, status: "running" },
+      data: { status: "cancelled", finishedAt: now },
+    });
+    await tx.sweep.update({ where: { id: sweepId }, data: { status: "cancelled", cancelledAt: now, finishedAt: now } });
+    await notifyInTx(tx, { type: "sweep.finished", teamId, sweepId, status: "cancelled" });
+    return { status: "cancelled", trialIds: owed.map((t) => t.id) };
+  });
+}

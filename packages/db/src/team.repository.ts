@@ -1,0 +1,48 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { Db } from "./client.ts";
+import { ConflictError, NotFoundError } from "./errors.ts";
+
+/** sha256 of the whole key: keys are random (190 bits), so a fast hash is enough and lookups stay O(1). */
+export function hashApiKey(key: string): string {
+  return createHash("sha256").update(key).digest("hex");
+}
+
+export function generateApiKey(): { key: string; prefix: string } {
+  const prefix = randomBytes(4).toString("hex");
+  return { key: `hs_${prefix}_${randomBytes(24).toString("base64url")}`, prefix };
+}
+
+export interface CreatedTeam {
+  team: { id: string; name: string; createdAt: Date };
+  /** Shown once; only its hash is stored. */
+  apiKey: string;
+}
+
+export async function createTeam(db: Db, name: string): Promise<CreatedTeam> {
+  const existing = await db.team.findUnique({ where: { name } });
+  if (existing) throw new ConflictError(`team '${name}' already exists`);
+  const { key, prefix } = generateApiKey();
+  const team = await db.team.create({
+    data: { name, apiKeys: { create: { prefix, hash: hashApiKey(key) } } },
+  });
+  return { team: { id: team.id, name: team.name, createdAt: team.createdAt }, apiKey: key };
+}
+
+export async function createApiKey(db: Db, teamId: string, name = "default"): Promise<{ id: string; apiKey: string }> {
+  const team = await db.team.findUnique({ where: { id: teamId } });
+  if (!team) throw new NotFoundError("team", teamId);
+  const { key, prefix } = generateApiKey();
+  const row = await db.apiKey.create({ data: { teamId, name, prefix, hash: hashApiKey(key) } });
+  return { id: row.id, apiKey: key };
+}
+
+/** The team a key belongs to, or null for an unknown or revoked key. */
+export async function findTeamByApiKey(db: Db, key: string): Promise<{ id: string; name: string } | null> {
+  const row = await db.apiKey.findUnique({ where: { hash: hashApiKey(key) }, include: { team: true } });
+  if (!row || row.revokedAt) return null;
+  return { id: row.team.id, name: row.team.name };
+}
+
+export async function listTeams(db: Db): Promise<Array<{ id: string; name: string; createdAt: Date }>> {
+  return db.team.findMany({ orderBy: { createdAt: "asc" }, select: { id: true, name: true, createdAt: true } });
+}
