@@ -1,0 +1,84 @@
+/** Problem codes are stable: the API and CLI show them, and teams script against them. */
+export type ProblemCode =
+  | "manifest_missing"
+  | "manifest_empty"
+  | "missing_column"
+  | "invalid_value"
+  | "unsafe_path"
+  | "duplicate_file_name"
+  | "missing_file"
+  | "undecodable_image"
+  | "wrong_extension"
+  | "duplicate_content_patients"
+  | "duplicate_content_splits"
+  | "patient_leakage";
+
+/**
+ * One thing wrong with a dataset. `row` is the spreadsheet row (header = 1; null for whole-dataset problems),
+ * `column` the manifest column, `value` what was found, `expected` what would have been accepted.
+ */
+export interface Problem {
+  code: ProblemCode;
+  row: number | null;
+  column: string | null;
+  value: string | null;
+  expected: string;
+  message: string;
+}
+
+export function problem(p: Omit<Problem, "message"> & { message?: string }): Problem {
+  const where = [p.row !== null ? `row ${p.row}` : null, p.column ? `column ${p.column}` : null].filter(Boolean).join(", ");
+  const found = p.value !== null ? `${JSON.stringify(p.value)}: ` : "";
+  return { ...p, message: p.message ?? `${where ? `${where}: ` : ""}${found}expected ${p.expected}` };
+}
+
+/** Base of every error this package throws; `code` is stable. */
+export class DataError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** The dataset was rejected whole; `.problems` lists every problem found (all of them, not the first). */
+export class DatasetInvalidError extends DataError {
+  readonly problems: Problem[];
+  constructor(problems: Problem[], message?: string) {
+    const head = problems.slice(0, 5).map((p) => `  - ${p.message}`).join("\n");
+    const more = problems.length > 5 ? `\n  … and ${problems.length - 5} more` : "";
+    super("DATASET_INVALID", message ?? `dataset rejected: ${problems.length} problem(s)\n${head}${more}`);
+    this.problems = problems;
+  }
+}
+
+/** A scenario cannot be built from these rows (no images, a class missing from training, bad options). */
+export class ScenarioError extends DataError {
+  constructor(message: string) {
+    super("SCENARIO_INVALID", message);
+  }
+}
+
+/** A split given by the caller or the manifest puts one patient in two subsets. */
+export class SplitLeakageError extends DataError {
+  readonly patients: string[];
+  constructor(patients: string[], message: string) {
+    super("SPLIT_LEAKAGE", message);
+    this.patients = patients;
+  }
+}
+
+/** The archive could not be read or holds entries outside its root. */
+export class ArchiveError extends DataError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ARCHIVE_INVALID", message, options);
+  }
+}
+
+/** The preprocessing cache is unusable (corrupt index, a version directory without manifest). */
+export class CacheError extends DataError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("CACHE_INVALID", message, options);
+  }
+}

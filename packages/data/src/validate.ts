@@ -1,0 +1,113 @@
+/**
+ * Row-level checks that need the files: existence, decodability, extension vs content, and the content-hash
+ * checks that catch one image filed under two patients or two subsets (a leak between training and evaluation).
+ */
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { extname, join } from "node:path";
+import sharp from "sharp";
+import { problem, type Problem } from "./errors.ts";
+import { IMAGE_EXTENSIONS, type ManifestRow, type Split } from "./schema.ts";
+
+export interface CheckedFile {
+  sha256: string;
+  bytes: number;
+}
+
+/** Reads and fully decodes one image; returns its hash, or the problems found. Never throws for bad content. */
+export async function checkImageFile(root: string, row: ManifestRow): Promise<CheckedFile | Problem[]> {
+  const at = { row: row.row, column: "file_name", value: row.fileName };
+  let buf: Buffer;
+  try {
+    buf = await readFile(join(root, row.fileName));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const expected = code === "EISDIR" ? "a file, found a directory" : "an existing file in the dataset";
+    return [problem({ code: "missing_file", ...at, expected })];
+  }
+  if (buf.length === 0) return [problem({ code: "undecodable_image", ...at, expected: "an image, found a zero-byte file" })];
+  const ext = extname(row.fileName).slice(1).toLowerCase();
+  const wanted = IMAGE_EXTENSIONS[ext];
+  if (!wanted) return [problem({ code: "wrong_extension", ...at, expected: "a .png, .jpg, .jpeg or .gif file" })];
+  let format: string | undefined;
+  try {
+    format = (await sharp(buf).metadata()).format;
+  } catch (err) {
+    return [problem({ code: "undecodable_image", ...at, expected: `a decodable ${wanted} image (${reason(err)})` })];
+  }
+  if (format !== wanted) {
+    return [problem({ code: "wrong_extension", ...at, expected: `a .${ext} file to hold ${wanted} data, found ${format ?? "unknown"} data` })];
+  }
+  try {
+    // A full decode (shrunk on load where the codec allows): header-only checks miss truncated files.
+    await sharp(buf, { failOn: "truncated" }).resize(32, 32, { fit: "inside" }).raw().toBuffer();
+  } catch (err) {
+    return [problem({ code: "undecodable_image", ...at, expected: `a complete ${wanted} image (${reason(err)})` })];
+  }
+  return { sha256: createHash("sha256").update(buf).digest("hex"), bytes: buf.length };
+}
+
+function reason(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split("\n")[0]!.slice(0, 160);
+}
+
+/**
+ * Same content under two patients, or in two subsets of a given split. The first row with a hash is the
+ * reference; every later row that conflicts with it gets the problem (so excluding bad rows keeps the first).
+ */
+export function checkContentDuplicates(rows: readonly (ManifestRow & { sha256: string })[]): Problem[] {
+  const first = new Map<string, ManifestRow>();
+  const out: Problem[] = [];
+  for (const r of rows) {
+    const f = first.get(r.sha256);
+    if (!f) {
+      first.set(r.sha256, r);
+      continue;
+    }
+    if (f.patientId !== r.patientId) {
+      out.push(problem({
+        code: "duplicate_content_patients",
+        row: r.row,
+        column: "patient_id",
+        value: r.patientId,
+        expected: `patient ${f.patientId}: the image is identical to row ${f.row} (${f.fileName})`,
+      }));
+    } else if (f.split && r.split && f.split !== r.split) {
+      out.push(problem({
+        code: "duplicate_content_splits",
+        row: r.row,
+        column: "split",
+        value: r.split,
+        expected: `${f.split}: the image is identical to row ${f.row} (${f.fileName})`,
+      }));
+    }
+  }
+  return out;
+}
+
+/**
+ * Patients that a given split puts in several subsets. The patient's most common split (earliest on a tie) is
+ * taken as intended; every row in another subset gets a problem naming the patient.
+ */
+export function checkPatientLeakage(rows: readonly ManifestRow[]): Problem[] {
+  const byPatient = new Map<string, ManifestRow[]>();
+  for (const r of rows) if (r.split) byPatient.set(r.patientId, [...(byPatient.get(r.patientId) ?? []), r]);
+  const out: Problem[] = [];
+  for (const [patient, rs] of byPatient) {
+    const tally = new Map<Split, number>();
+    for (const r of rs) tally.set(r.split!, (tally.get(r.split!) ?? 0) + 1);
+    if (tally.size < 2) continue;
+    const major = [...tally.entries()].sort((a, b) => b[1] - a[1])[0]![0];
+    for (const r of rs) {
+      if (r.split === major) continue;
+      out.push(problem({
+        code: "patient_leakage",
+        row: r.row,
+        column: "split",
+        value: r.split,
+        expected: `${major}, like the other images of patient ${patient} (rows ${rs.filter((x) => x.split === major).map((x) => x.row).join(", ")})`,
+      }));
+    }
+  }
+  return out;
+}
