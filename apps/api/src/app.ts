@@ -1,0 +1,86 @@
+/**
+ * buildApp() builds the HTTP API apart from listen(), so tests use inject() or a real socket as they need.
+ * Everything under /v1 needs `Authorization: Bearer <api key>` (admin routes need the admin token); a team
+ * sees only its own datasets, sweeps, trials and results: another team's ids answer 404.
+ */
+import Fastify, { type FastifyInstance } from "fastify";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
+import type { ApiConfig } from "@hypersweep/config";
+import type { Db } from "@hypersweep/db";
+import type { TrialQueue } from "@hypersweep/queue";
+import { errorHandler } from "./errors.ts";
+import { EventHub } from "./events.ts";
+import { teamAuth } from "./plugins/auth.ts";
+import { adminRoutes } from "./routes/admin.routes.ts";
+import { bestRoutes } from "./routes/best.routes.ts";
+import { createMetrics, healthRoutes, type ApiMetrics } from "./routes/health.routes.ts";
+import { sweepRoutes } from "./routes/sweeps.routes.ts";
+import { trialRoutes } from "./routes/trials.routes.ts";
+import { workerRoutes } from "./routes/workers.routes.ts";
+
+export interface AppDeps {
+  db: Db;
+  queue: TrialQueue;
+  config: ApiConfig;
+  events: EventHub;
+  metrics: ApiMetrics;
+}
+
+/** Extra route plugins mounted under /v1 behind team auth (e.g. datasets). */
+export type V1Plugin = (deps: AppDeps) => (app: FastifyInstance) => Promise<void>;
+
+export async function buildApp(
+  base: { db: Db; queue: TrialQueue; config: ApiConfig },
+  opts: { logger?: boolean | object; extraV1?: V1Plugin[] } = {},
+): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? { level: base.config.LOG_LEVEL },
+    bodyLimit: base.config.HYPERSWEEP_BODY_LIMIT,
+    disableRequestLogging: true,
+  });
+  const events = new EventHub(base.config.DATABASE_URL, (m) => app.log.warn(m));
+  const deps: AppDeps = { ...base, events, metrics: createMetrics(base) };
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: "NOT_FOUND", message: `no route ${req.method} ${req.url.split("?")[0]}` }));
+
+  app.addHook("onResponse", async (req, reply) => {
+    deps.metrics.httpDuration.observe({ method: req.method, route: req.routeOptions.url ?? "unknown", status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: "Hypersweep API", version: "0.1.0", description: "Hyperparameter random searches for medical image classifiers, as a service." },
+      components: { securitySchemes: { apiKey: { type: "http", scheme: "bearer" } } },
+      security: [{ apiKey: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs" });
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes(deps));
+  await app.register(
+    async (v1) => {
+      await v1.register(adminRoutes(deps), { prefix: "/admin" });
+      await v1.register(async (team) => {
+        await team.register(teamAuth(deps.db));
+        await team.register(sweepRoutes(deps));
+        await team.register(trialRoutes(deps));
+        await team.register(bestRoutes(deps));
+        await team.register(workerRoutes(deps));
+        for (const plugin of opts.extraV1 ?? []) await team.register(plugin(deps));
+      });
+    },
+    { prefix: "/v1" },
+  );
+
+  events.start();
+  app.addHook("onClose", async () => {
+    await events.close();
+  });
+  return app;
+}

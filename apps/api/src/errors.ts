@@ -1,0 +1,124 @@
+/**
+ * The one place where errors become HTTP answers. Every error answer has the same shape:
+ * `{ error: CODE, message, issues?: [{ path, message }] }`.
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
+import { isConnectionError } from "@hypersweep/db";
+
+export interface Issue {
+  path: string;
+  message: string;
+}
+
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly issues?: Issue[],
+  ) {
+    super(message);
+    this.name = "HttpError";
+  }
+}
+
+export const badRequest = (message: string, issues?: Issue[]) => new HttpError(400, "INVALID", message, issues);
+export const unauthorized = (message = "missing or invalid API key") => new HttpError(401, "UNAUTHORIZED", message);
+export const unavailable = (what: string) => new HttpError(503, "UNAVAILABLE", `${what} is unavailable; try again shortly`);
+
+/** Status for each stable error code thrown below the HTTP layer (repositories, core, data). */
+const STATUS_BY_CODE: Record<string, number> = {
+  NOT_FOUND: 404,
+  INVALID: 400,
+  SPEC_INVALID: 400,
+  SCENARIO_INVALID: 400,
+  DATASET_INVALID: 400,
+  MANIFEST_INVALID: 400,
+  CONFLICT: 409,
+  LEASE_LOST: 409,
+  UNAUTHORIZED: 401,
+  UNAVAILABLE: 503,
+};
+
+interface ZodLikeIssue {
+  path: PropertyKey[];
+  message: string;
+  code?: string;
+  keys?: string[];
+}
+
+function joinPath(parts: PropertyKey[]): string {
+  return parts.map(String).join(".");
+}
+
+/** One entry per bad field; an unknown key becomes its own entry naming the key. */
+export function issuesFromZod(issues: ZodLikeIssue[], prefix = ""): Issue[] {
+  const out: Issue[] = [];
+  for (const i of issues) {
+    const base = [prefix, joinPath(i.path)].filter(Boolean).join(".");
+    if (i.code === "unrecognized_keys" && i.keys?.length) {
+      for (const k of i.keys) out.push({ path: base ? `${base}.${k}` : k, message: "unknown field" });
+    } else {
+      out.push({ path: base || "(body)", message: i.message });
+    }
+  }
+  return out;
+}
+
+function codeOf(err: unknown): string | undefined {
+  const c = (err as { code?: unknown })?.code;
+  return typeof c === "string" ? c : undefined;
+}
+
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const context = (err as { validationContext?: string }).validationContext ?? "body";
+    const issues = err.validation.map((v) => ({
+      path: [context === "body" ? "" : context, String(v.instancePath ?? "").replace(/^\//, "").replaceAll("/", ".")].filter(Boolean).join(".") || context,
+      message: v.message ?? "invalid",
+      params: v.params as { issue?: ZodLikeIssue },
+    }));
+    const expanded: Issue[] = [];
+    for (const i of issues) {
+      const zi = i.params?.issue;
+      if (zi?.code === "unrecognized_keys" && zi.keys?.length) {
+        for (const k of zi.keys) expanded.push({ path: i.path === context ? k : `${i.path}.${k}`, message: "unknown field" });
+      } else expanded.push({ path: i.path, message: i.message });
+    }
+    return new HttpError(400, "INVALID", `invalid request ${context}: ${expanded.map((i) => `${i.path}: ${i.message}`).join("; ")}`, expanded);
+  }
+  const fe = err as FastifyError;
+  if (fe?.code === "FST_ERR_CTP_BODY_TOO_LARGE" || fe?.statusCode === 413) {
+    return new HttpError(413, "TOO_LARGE", fe.message || "request body is too large");
+  }
+  if (fe?.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE" || fe?.statusCode === 415) {
+    return new HttpError(415, "UNSUPPORTED_MEDIA_TYPE", fe.message);
+  }
+  if (fe?.code === "FST_ERR_CTP_EMPTY_JSON_BODY" || fe?.code === "FST_ERR_CTP_INVALID_JSON_BODY" || (fe?.statusCode === 400 && !codeOf(err)?.match(/^[A-Z_]+$/))) {
+    return new HttpError(400, "INVALID", fe.message || "malformed request");
+  }
+  if (isConnectionError(err)) return unavailable("the database");
+  if (isRedisUnavailable(err)) return unavailable("the queue (Redis)");
+  const code = codeOf(err);
+  if (code && STATUS_BY_CODE[code]) {
+    const issues = (err as { issues?: Issue[] }).issues;
+    return new HttpError(STATUS_BY_CODE[code], code, (err as Error).message, Array.isArray(issues) ? issues : undefined);
+  }
+  if (fe?.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return new HttpError(fe.statusCode, fe.code ?? "INVALID", fe.message);
+  }
+  return new HttpError(500, "INTERNAL", "internal error");
+}
+
+export function isRedisUnavailable(err: unknown): boolean {
+  const msg = (err as Error)?.message ?? "";
+  return /Stream isn't writeable|enableOfflineQueue|Connection is closed|ECONNREFUSED.*6379|Reached the max retries per request|ETIMEDOUT|connect ECONNREFUSED/i.test(msg);
+}
+
+export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply): void {
+  const http = toHttpError(err);
+  if (http.statusCode >= 500) req.log.error({ err }, "request failed");
+  void reply.status(http.statusCode).send({ error: http.code, message: http.message, ...(http.issues ? { issues: http.issues } : {}) });
+}

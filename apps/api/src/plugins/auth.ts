@@ -1,0 +1,39 @@
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import fp from "fastify-plugin";
+import { findTeamByApiKey, type Db } from "@hypersweep/db";
+import { unauthorized } from "../errors.ts";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    team: { id: string; name: string };
+  }
+}
+
+/** Bearer API key → team. Lookups are cached briefly (a revoked key stops working within `ttlMs`). */
+export function teamAuth(db: Db, ttlMs = 10_000) {
+  const cache = new Map<string, { team: { id: string; name: string }; at: number }>();
+  return fp(async (app: FastifyInstance) => {
+    app.decorateRequest("team", null as unknown as { id: string; name: string });
+    app.addHook("onRequest", async (req: FastifyRequest) => {
+      const key = bearer(req);
+      if (!key) throw unauthorized("missing API key: send Authorization: Bearer <api key>");
+      const hit = cache.get(key);
+      if (hit && Date.now() - hit.at < ttlMs) {
+        req.team = hit.team;
+        return;
+      }
+      const team = await findTeamByApiKey(db, key);
+      if (!team) throw unauthorized("invalid API key");
+      if (cache.size > 10_000) cache.clear();
+      cache.set(key, { team, at: Date.now() });
+      req.team = team;
+    });
+  });
+}
+
+export function bearer(req: FastifyRequest): string | null {
+  const h = req.headers.authorization;
+  if (!h) return null;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+  return m ? m[1] : null;
+}

@@ -1,0 +1,36 @@
+import { timingSafeEqual } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { createApiKey, createTeam, listTeams } from "@hypersweep/db";
+import type { AppDeps } from "../app.ts";
+import { unauthorized } from "../errors.ts";
+import { bearer } from "../plugins/auth.ts";
+
+function sameToken(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** Teams and keys, behind the admin token from HYPERSWEEP_ADMIN_TOKEN. Keys are returned once, stored hashed. */
+export function adminRoutes(deps: AppDeps) {
+  return async (app: FastifyInstance) => {
+    app.addHook("onRequest", async (req) => {
+      const token = deps.config.HYPERSWEEP_ADMIN_TOKEN;
+      const given = bearer(req);
+      if (!token) throw unauthorized("admin routes are disabled: HYPERSWEEP_ADMIN_TOKEN is not set");
+      if (!given || !sameToken(given, token)) throw unauthorized("invalid admin token");
+    });
+    const r = app.withTypeProvider<ZodTypeProvider>();
+    r.post("/teams", { schema: { tags: ["admin"], body: z.strictObject({ name: z.string().min(1).max(100).regex(/^[\w .-]+$/, "letters, digits, space, _ . - only") }) } }, async (req, reply) => {
+      const { team, apiKey } = await createTeam(deps.db, req.body.name);
+      return reply.status(201).send({ team, apiKey, note: "the API key is shown once; store it now" });
+    });
+    r.get("/teams", { schema: { tags: ["admin"] } }, async () => ({ teams: await listTeams(deps.db) }));
+    r.post("/teams/:id/keys", { schema: { tags: ["admin"], params: z.object({ id: z.string().uuid() }), body: z.strictObject({ name: z.string().min(1).max(100).default("default") }).default({ name: "default" }) } }, async (req, reply) => {
+      const key = await createApiKey(deps.db, req.params.id, req.body.name);
+      return reply.status(201).send({ ...key, note: "the API key is shown once; store it now" });
+    });
+  };
+}

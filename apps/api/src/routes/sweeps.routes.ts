@@ -1,0 +1,81 @@
+import type { FastifyInstance } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { cancelSweep, getSweep, listSweeps, listTrials, NotFoundError } from "@hypersweep/db";
+import { removeTrialJobs } from "@hypersweep/queue";
+import type { AppDeps } from "../app.ts";
+import { CreateSweepBody, submitSweep } from "../sweep.service.ts";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const IdParams = z.object({ id: z.string() });
+
+/** A malformed id names nothing that exists: answer 404 like for another team's id. */
+export function assertId(what: string, id: string): void {
+  if (!UUID.test(id)) throw new NotFoundError(what, id);
+}
+
+export function sweepRoutes(deps: AppDeps) {
+  return async (app: FastifyInstance) => {
+    const r = app.withTypeProvider<ZodTypeProvider>();
+
+    r.post("/sweeps", { schema: { body: CreateSweepBody, tags: ["sweeps"], summary: "Submit a sweep: stores its full trial plan and enqueues every trial" } }, async (req, reply) => {
+      const created = await submitSweep({ db: deps.db, queue: deps.queue, log: (m, err) => req.log.warn({ err }, m) }, req.team.id, req.body);
+      const sweep = await getSweep(deps.db, req.team.id, created.id);
+      return reply.status(201).send({ ...sweep, enqueued: created.enqueued, trials: created.trials });
+    });
+
+    r.get("/sweeps", { schema: { querystring: z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(50), status: z.enum(["queued", "running", "succeeded", "failed", "cancelled"]).optional() }), tags: ["sweeps"] } }, async (req) => {
+      return { sweeps: await listSweeps(deps.db, req.team.id, req.query) };
+    });
+
+    r.get("/sweeps/:id", { schema: { params: IdParams, tags: ["sweeps"], summary: "Status, counts by trial status, progress and ETA" } }, async (req) => {
+      assertId("sweep", req.params.id);
+      return getSweep(deps.db, req.team.id, req.params.id);
+    });
+
+    r.get("/sweeps/:id/trials", { schema: { params: IdParams, tags: ["sweeps"] } }, async (req) => {
+      assertId("sweep", req.params.id);
+      return { trials: await listTrials(deps.db, req.team.id, req.params.id) };
+    });
+
+    r.post("/sweeps/:id/cancel", { schema: { params: IdParams, tags: ["sweeps"], summary: "Cancel: queued trials never start, running trainers are stopped" } }, async (req) => {
+      assertId("sweep", req.params.id);
+      const { status, trialIds } = await cancelSweep(deps.db, req.team.id, req.params.id);
+      await removeTrialJobs(deps.queue, trialIds).catch((err) => req.log.warn({ err }, "could not remove queued jobs; workers will skip them"));
+      return getSweep(deps.db, req.team.id, req.params.id).then((s) => ({ ...s, status }));
+    });
+
+    r.get("/sweeps/:id/events", { schema: { params: IdParams, tags: ["sweeps"], summary: "Server-sent events: trial.started, epoch.done, trial.finished, sweep.finished" } }, async (req, reply) => {
+      assertId("sweep", req.params.id);
+      const teamId = req.team.id;
+      const sweepId = req.params.id;
+      const first = await getSweep(deps.db, teamId, sweepId);
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
+      const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      send("snapshot", first);
+      if (["succeeded", "failed", "cancelled"].includes(first.status)) {
+        send("sweep.finished", { type: "sweep.finished", sweepId, status: first.status });
+        res.end();
+        return;
+      }
+      const keepAlive = setInterval(() => res.write(": keep-alive\n\n"), 15_000);
+      const off = deps.events.subscribe(sweepId, (e) => {
+        if (e === "reconnected") {
+          getSweep(deps.db, teamId, sweepId).then((s) => send("snapshot", s), () => {});
+          return;
+        }
+        if (e.teamId !== teamId) return;
+        send(e.type, e);
+        if (e.type === "sweep.finished") close();
+      });
+      function close() {
+        clearInterval(keepAlive);
+        off();
+        res.end();
+      }
+      req.raw.on("close", close);
+    });
+  };
+}

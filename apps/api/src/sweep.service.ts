@@ -1,0 +1,137 @@
+/**
+ * Creating a sweep: resolve the dataset version and scenario, merge the preset with the overrides, expand the
+ * full trial plan (pure, seeded: packages/core), store sweep + plan in one transaction, then enqueue every
+ * trial with job id = trial id. If Redis is down the sweep is still stored; the reconciler enqueues it later.
+ */
+import { randomInt } from "node:crypto";
+import { z } from "zod";
+import { Architecture, SweepOverrides, planTrials, resolveSweepSpec, type PlannedTrial } from "@hypersweep/core";
+import { resolveScenario, type ResolvedScenario } from "@hypersweep/data";
+import { createSweep, type Db, type CreatedSweep } from "@hypersweep/db";
+import { enqueueTrials, type TrialQueue } from "@hypersweep/queue";
+import { badRequest } from "./errors.ts";
+
+export const CreateSweepBody = z.strictObject({
+  name: z.string().min(1).max(200).optional(),
+  /** Dataset id or name (of the caller's team). */
+  dataset: z.string().min(1).max(200),
+  /** A version id; default: the dataset's newest version. */
+  datasetVersion: z.string().uuid().optional(),
+  scenario: z.strictObject({
+    modality: z.enum(["ct", "radiograph"]),
+    task: z.enum(["binary", "multiclass"]),
+    filters: z
+      .strictObject({
+        lungPresence: z.array(z.enum(["full", "partial", "none"])).min(1).optional(),
+        suitable: z.boolean().optional(),
+      })
+      .optional(),
+    minPerClass: z.number().int().min(0).optional(),
+  }),
+  architectures: z.array(Architecture).min(1).max(6),
+  preset: z.string().min(1).default("data-stock-2020"),
+  overrides: SweepOverrides.optional(),
+  /** Seed of the plan (and of every trial's training). Default: drawn at random and stored. */
+  seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+});
+export type CreateSweepBody = z.output<typeof CreateSweepBody>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+async function findVersion(db: Db, teamId: string, dataset: string, versionId?: string) {
+  const ds = await db.dataset.findFirst({
+    where: { teamId, ...(UUID.test(dataset) ? { id: dataset } : { name: dataset }) },
+    select: { id: true, name: true },
+  });
+  if (!ds) throw badRequest(`unknown dataset '${dataset}'`, [{ path: "dataset", message: `unknown dataset '${dataset}'` }]);
+  const version = await db.datasetVersion.findFirst({
+    where: { datasetId: ds.id, ...(versionId ? { id: versionId } : {}) },
+    orderBy: { createdAt: "desc" },
+    select: { id: true, manifest: true, contentHash: true },
+  });
+  if (!version) {
+    const why = versionId ? `unknown version '${versionId}' of dataset '${dataset}'` : `dataset '${dataset}' has no version yet`;
+    throw badRequest(why, [{ path: versionId ? "datasetVersion" : "dataset", message: why }]);
+  }
+  return { dataset: ds, version };
+}
+
+/** A per-trial seed derived from the sweep's seed and the trial's plan position (stable, distinct). */
+export function trialSeed(sweepSeed: number, position: number): number {
+  let h = (sweepSeed ^ Math.imul(position + 1, 0x9e3779b1)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) & 0x7fffffff;
+}
+
+function plannedSpec(t: PlannedTrial, task: string, seed: number): Record<string, unknown> {
+  return { ...t, task, seed: trialSeed(seed, t.position) };
+}
+
+function storedScenario(s: ResolvedScenario) {
+  const { rowIndices: _r, labels: _l, ...rest } = s;
+  return rest;
+}
+
+export interface SubmitResult extends CreatedSweep {
+  enqueued: boolean;
+  scenario: ReturnType<typeof storedScenario>;
+}
+
+export async function submitSweep(
+  deps: { db: Db; queue: TrialQueue; log?: (msg: string, err?: unknown) => void },
+  teamId: string,
+  body: CreateSweepBody,
+): Promise<SubmitResult> {
+  const { db, queue } = deps;
+  const { dataset, version } = await findVersion(db, teamId, body.dataset, body.datasetVersion);
+  const rows = (version.manifest as { rows?: unknown[] } | unknown[]) ?? [];
+  const manifestRows = (Array.isArray(rows) ? rows : (rows.rows ?? [])) as Parameters<typeof resolveScenario>[0];
+  const scenario = resolveScenario(manifestRows, {
+    modality: body.scenario.modality,
+    task: body.scenario.task,
+    filters: body.scenario.filters,
+    minPerClass: body.scenario.minPerClass,
+  });
+  const seed = body.seed ?? randomInt(0, 2 ** 31 - 1);
+  const spec = resolveSweepSpec({
+    preset: body.preset,
+    overrides: body.overrides,
+    architectures: body.architectures,
+    task: body.scenario.task,
+    modality: body.scenario.modality,
+    seed,
+  });
+  const plan = planTrials(spec);
+  const created = await createSweep(db, {
+    teamId,
+    datasetId: dataset.id,
+    datasetVersionId: version.id,
+    name: body.name,
+    scenarioKey: scenario.key,
+    task: scenario.task,
+    scenario: storedScenario(scenario) as unknown as Record<string, unknown>,
+    preset: body.preset,
+    spec: spec as unknown as Record<string, unknown>,
+    seed,
+    planHash: plan.planHash,
+    trials: plan.trials.map((t) => ({
+      position: t.position,
+      key: t.key,
+      architecture: t.architecture,
+      learningRate: t.learningRate,
+      augmentations: [...t.augmentations],
+      stage: t.stage,
+      spec: plannedSpec(t, scenario.task, seed),
+    })),
+  });
+  let enqueued = true;
+  try {
+    await enqueueTrials(queue, created.trials.map((t) => ({ trialId: t.id, sweepId: created.id })));
+  } catch (err) {
+    // Postgres holds the plan; the reconciler enqueues what is owed once Redis answers again.
+    enqueued = false;
+    deps.log?.("enqueue failed; the reconciler will enqueue this sweep", err);
+  }
+  return { ...created, enqueued, scenario: storedScenario(scenario) };
+}

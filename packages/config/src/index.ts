@@ -1,0 +1,86 @@
+/**
+ * Configuration is parsed once, at start, from environment variables with a zod schema; safe local defaults
+ * make a fresh machine work out of the box. A bad value stops the process with a message naming the variable.
+ */
+import { z } from "zod";
+
+export class ConfigError extends Error {
+  readonly code = "CONFIG_INVALID";
+  constructor(readonly problems: Array<{ variable: string; message: string }>) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+export function parseEnv<S extends z.ZodType<Record<string, unknown>>>(
+  schema: S,
+  env: Record<string, string | undefined> = process.env,
+): Readonly<z.output<S>> {
+  const r = schema.safeParse(env);
+  if (!r.success) {
+    throw new ConfigError(r.error.issues.map((i) => ({ variable: String(i.path[0] ?? "(env)"), message: i.message })));
+  }
+  return Object.freeze(r.data);
+}
+
+const intFrom = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
+/** Variables every process shares. */
+export const commonEnv = {
+  /** Postgres, the truth. */
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL").default("postgresql://root@127.0.0.1:5432/hypersweep"),
+  /** Redis, the transport. */
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// URL").default("redis://127.0.0.1:6379"),
+  /** Key prefix of the queues in Redis (one per deployment). */
+  HYPERSWEEP_QUEUE_PREFIX: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/, "letters, digits, _ . - only").default("hypersweep"),
+  /** Where imported dataset versions are stored (shared by API and workers; a shared volume across nodes). */
+  HYPERSWEEP_DATA_DIR: z.string().min(1).default(".hypersweep/data"),
+  /** Where the preprocessing cache lives (a shared volume across worker nodes, or local disk per node). */
+  HYPERSWEEP_CACHE_DIR: z.string().min(1).default(".hypersweep/cache"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+};
+
+export const apiEnv = z.object({
+  ...commonEnv,
+  HOST: z.string().default("127.0.0.1"),
+  PORT: intFrom(8080).pipe(z.number().max(65535)),
+  /** Token for /v1/admin (creating teams and keys). Admin routes answer 401 while it is unset. */
+  HYPERSWEEP_ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  /** Largest JSON body, in bytes. */
+  HYPERSWEEP_BODY_LIMIT: intFrom(1_048_576, 1024),
+  /** Largest dataset upload, in bytes. */
+  HYPERSWEEP_UPLOAD_LIMIT: intFrom(2 * 1024 ** 3, 1024),
+});
+export type ApiConfig = z.output<typeof apiEnv>;
+
+export const workerEnv = z.object({
+  ...commonEnv,
+  /** Trainer processes at once: one per GPU, or one per core on CPU. Default: GPUs listed, else 1. */
+  HYPERSWEEP_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
+  /** GPU ids this node may use (comma-separated); each trainer process gets its own via CUDA_VISIBLE_DEVICES. */
+  HYPERSWEEP_GPUS: z.string().regex(/^(\d+(,\d+)*)?$/, "comma-separated GPU ids, e.g. 0,1").default(""),
+  /** The trainer command (JSON lines contract); default: the built-in TensorFlow.js trainer. */
+  HYPERSWEEP_TRAINER_CMD: z.string().optional(),
+  /** Force a training backend (tensorflow-gpu, tensorflow, wasm, cpu); default: the best that loads. */
+  HYPERSWEEP_BACKEND: z.enum(["tensorflow-gpu", "tensorflow", "wasm", "cpu"]).optional(),
+  /** Where trial checkpoints and weights go. */
+  HYPERSWEEP_RUNS_DIR: z.string().min(1).default(".hypersweep/runs"),
+  /** Lease life without a heartbeat, ms. */
+  HYPERSWEEP_LEASE_MS: intFrom(15_000, 500),
+  /** Heartbeat period, ms (well under the lease). */
+  HYPERSWEEP_HEARTBEAT_MS: intFrom(3_000, 100),
+  /** Attempts per trial before it fails for good. */
+  HYPERSWEEP_MAX_ATTEMPTS: intFrom(3, 1),
+  /** BullMQ lock duration, ms. */
+  HYPERSWEEP_LOCK_MS: intFrom(30_000, 500),
+  /** BullMQ stalled-job check period, ms. */
+  HYPERSWEEP_STALLED_MS: intFrom(15_000, 100),
+  /** Reconciler period, ms (0 turns it off in this process). */
+  HYPERSWEEP_RECONCILE_MS: intFrom(5_000, 0),
+  /** Grace for a trainer to stop after SIGTERM before SIGKILL, ms. */
+  HYPERSWEEP_KILL_GRACE_MS: intFrom(10_000, 100),
+  /** Port for the worker's own Prometheus metrics (0: off). */
+  HYPERSWEEP_WORKER_METRICS_PORT: intFrom(0, 0),
+  HYPERSWEEP_WORKER_ID: z.string().optional(),
+});
+export type WorkerConfig = z.output<typeof workerEnv>;
