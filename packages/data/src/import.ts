@@ -16,6 +16,7 @@ import { parseManifest } from "./manifest.ts";
 import type { ManifestRow, VersionManifest, VersionRow } from "./schema.ts";
 import { assignSplits } from "./split.ts";
 import { summarise, type DatasetSummary } from "./summary.ts";
+import { runLimited } from "./util.ts";
 import { checkContentDuplicates, checkImageFile, checkPatientLeakage } from "./validate.ts";
 
 export interface ImportProgress {
@@ -161,13 +162,4 @@ async function storeVersion(
 
 async function exists(p: string): Promise<boolean> {
   return stat(p).then(() => true, () => false);
-}
-
-/** Runs fn over items with at most `limit` in flight. */
-export async function runLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }

@@ -6,3 +6,6 @@ export { resolveScenario, defaultFilters, BINARY_CLASSES, type ScenarioFilters, 
 export { importDataset, hashVersion, type ImportOptions, type ImportProgress, type ImportResult } from "./import.ts";
 export type { DatasetSummary } from "./summary.ts";
 export { synthDataset, type SynthOptions, type SynthResult, type BrokenKind } from "./synth.ts";
+export { ensureCache, normStats, decodeSquare, readVersionManifest, type CacheHandle, type CacheIndex, type CacheOptions, type NormStats } from "./cache.ts";
+export { buildOnce, type BuildOnceOptions } from "./lock.ts";
+export { openTrialData, type OpenedTrialData } from "./loader.ts";

@@ -9,6 +9,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
 import { mulberry32 } from "./rng.ts";
+import { runLimited } from "./util.ts";
 import { DIAGNOSES, type Diagnosis, type Modality, type Section } from "./schema.ts";
 
 export interface SynthOptions {
@@ -76,7 +77,7 @@ export async function synthDataset(outDir: string, opts: SynthOptions = {}): Pro
     if (kind === "not_an_image") return writeFile(path, "this is not an image\n");
     return writeFile(path, buf!);
   });
-  await runLimited(work, 4);
+  await runLimited(work, 4, (task) => task());
   const header = "patient_id,file_name,modality,section,diagnosis,marks,split,lung_presence,origin,suitable";
   const lines = plans.map((p) =>
     [p.patientId, p.fileName, p.modality, p.section, p.diagnosis, p.marks, p.split, p.lung, p.origin, p.suitable].join(","),
@@ -197,11 +198,4 @@ async function encode(field: Float32Array, w: number, h: number, p: Plan): Promi
   return img.gif().toBuffer();
 }
 
-async function runLimited(tasks: (() => Promise<unknown>)[], limit: number): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < tasks.length) await tasks[next++]!();
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
-}
 
