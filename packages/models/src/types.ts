@@ -15,6 +15,23 @@ export interface BuildModelOptions {
   imageSize: number;
   /** Input channels. @defaultValue 3 */
   channels?: number;
+  /** Seed for the weight initialisers (each layer derives its own); undefined = unseeded. @defaultValue undefined */
+  seed?: number;
+  /**
+   * "random": torchvision's initialisation (kaiming normal convs, uniform Linear). "zeros": conv/Linear
+   * weights start at zero, which skips seconds of random generation for the big nets when the weights are
+   * replaced right after (weight import, checkpoint resume). @defaultValue "random"
+   */
+  init?: "random" | "zeros";
+}
+
+/** BuildModelOptions after validation, defaults applied. */
+export interface ResolvedModelOptions {
+  numClasses: number;
+  imageSize: number;
+  channels: number;
+  seed: number | undefined;
+  init: "random" | "zeros";
 }
 
 export class ModelConfigError extends Error {
