@@ -1,1 +1,6 @@
-export {};
+export { startWorkerNode, WORKER_VERSION, type WorkerNode, type WorkerNodeOptions } from "./worker.ts";
+export { startWorker, DEFAULT_TRAINER_CMD, REPO_ROOT } from "./main.ts";
+export { ProcessRunner, splitCommand } from "./process-runner.ts";
+export type { TrialRunner, TrialRun, RunOutcome } from "./runner.ts";
+export { processTrial, trainerSpecFor, scores, whileDbDown, type ProcessResult, type ProcessorConfig } from "./trial-processor.ts";
+export { reconcileOnce, startReconciler } from "./reconciler.ts";

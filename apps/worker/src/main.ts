@@ -1,0 +1,46 @@
+/** The worker process: parse configuration once, start the node, drain on SIGTERM/SIGINT. */
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseEnv, workerEnv } from "@hypersweep/config";
+import { createDb } from "@hypersweep/db";
+import { createTrialQueue } from "@hypersweep/queue";
+import { ProcessRunner, splitCommand } from "./process-runner.ts";
+import { startWorkerNode } from "./worker.ts";
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+/** The built-in TensorFlow.js trainer (packages/trainer), run with tsx. */
+export const DEFAULT_TRAINER_CMD = ["node", "--import", "tsx", resolve(REPO_ROOT, "packages/trainer/src/main.ts")];
+
+export async function startWorker(env: Record<string, string | undefined> = process.env) {
+  const config = parseEnv(workerEnv, env);
+  const db = createDb(config.DATABASE_URL, { poolSize: 5 });
+  const queue = createTrialQueue({ redisUrl: config.REDIS_URL, prefix: config.HYPERSWEEP_QUEUE_PREFIX });
+  queue.on("error", () => {});
+  const command = config.HYPERSWEEP_TRAINER_CMD ? splitCommand(config.HYPERSWEEP_TRAINER_CMD) : DEFAULT_TRAINER_CMD;
+  const runner = new ProcessRunner({ command, cwd: REPO_ROOT, killGraceMs: config.HYPERSWEEP_KILL_GRACE_MS });
+  const node = await startWorkerNode({
+    config, db, queue, runner,
+    log: (msg, extra) => console.error(JSON.stringify({ t: new Date().toISOString(), msg, ...extra })),
+  });
+  const close = async () => {
+    await node.close();
+    await queue.close().catch(() => {});
+    await db.$disconnect();
+  };
+  return { node, close };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  startWorker().then(
+    ({ node, close }) => {
+      console.error(JSON.stringify({ msg: "hypersweep worker ready", id: node.id }));
+      const stop = () => void close().then(() => process.exit(0));
+      process.once("SIGTERM", stop);
+      process.once("SIGINT", stop);
+    },
+    (err) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exit(1);
+    },
+  );
+}

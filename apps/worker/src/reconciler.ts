@@ -1,0 +1,46 @@
+/**
+ * Postgres is the truth, Redis the transport: the reconciler makes Redis hold a job for every trial Postgres
+ * says is owed (queued, or running under an expired lease) — after Redis lost its data, after an enqueue that
+ * failed while Redis was down, or after a worker died — and ends sweeps whose trials are all finished.
+ * Safe to run in every worker at once: enqueueing is idempotent (job id = trial id) and claiming is fenced.
+ */
+import { finishDoneSweeps, owedTrials, type Db } from "@hypersweep/db";
+import { enqueueTrials, heldTrialIds, type TrialQueue } from "@hypersweep/queue";
+
+export interface ReconcileReport {
+  owed: number;
+  enqueued: number;
+  sweepsFinished: number;
+}
+
+export async function reconcileOnce(db: Db, queue: TrialQueue): Promise<ReconcileReport> {
+  const owed = await owedTrials(db);
+  let enqueued = 0;
+  if (owed.length) {
+    const held = await heldTrialIds(queue);
+    const missing = owed.filter((t) => !held.has(t.id));
+    await enqueueTrials(queue, missing.map((t) => ({ trialId: t.id, sweepId: t.sweepId })));
+    enqueued = missing.length;
+  }
+  const sweepsFinished = await finishDoneSweeps(db);
+  return { owed: owed.length, enqueued, sweepsFinished };
+}
+
+export function startReconciler(db: Db, queue: TrialQueue, everyMs: number, log: (msg: string) => void): () => void {
+  let running = false;
+  const tick = async () => {
+    if (running) return;
+    running = true;
+    try {
+      const r = await reconcileOnce(db, queue);
+      if (r.enqueued || r.sweepsFinished) log(`reconciled: ${r.enqueued} trial(s) re-enqueued of ${r.owed} owed, ${r.sweepsFinished} sweep(s) finished`);
+    } catch (err) {
+      log(`reconcile skipped: ${(err as Error).message.split("\n")[0]}`);
+    } finally {
+      running = false;
+    }
+  };
+  const timer = setInterval(() => void tick(), everyMs);
+  void tick();
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,173 @@
+/**
+ * One delivery of one trial. Delivery is at-least-once; this function makes results exactly-once:
+ *  1. claim the trial in Postgres (a new attempt holding a lease) — or learn that it is finished (ack the job),
+ *     or that another live attempt holds it (look again when its lease ends);
+ *  2. run the trainer, renewing the lease on a timer; a heartbeat refused means the trial was cancelled or
+ *     taken over: stop the trainer at once;
+ *  3. write every epoch as it arrives and the result once, each guarded by the lease. While Postgres is
+ *     unreachable, writes wait and retry: a result in hand is never dropped for a passing outage.
+ */
+import { join, resolve } from "node:path";
+import { TrainerSpec, type TrainerMessage } from "@hypersweep/core";
+import {
+  claimTrial, failAttempt, heartbeat, isConnectionError, LeaseLostError, markAttemptStarted, recordEpoch, recordResult, releaseAttempt,
+  type ClaimedTrial, type Db,
+} from "@hypersweep/db";
+import type { RunOutcome, TrialRunner } from "./runner.ts";
+
+export interface ProcessorConfig {
+  workerId: string;
+  leaseMs: number;
+  heartbeatMs: number;
+  maxAttempts: number;
+  runsDir: string;
+  cacheDir: string;
+  backend?: TrainerSpec["backend"];
+}
+
+export type ProcessResult =
+  | { kind: "done"; status: string }
+  | { kind: "held"; until: Date }
+  | { kind: "succeeded"; attempt: number }
+  | { kind: "failed"; attempt: number; retry: boolean; reason: string; message: string }
+  | { kind: "lost"; attempt: number }
+  | { kind: "released"; attempt: number };
+
+export interface ProcessorHooks {
+  log?: (msg: string, extra?: Record<string, unknown>) => void;
+  /** Aborted when the worker drains: the trial is handed back, not failed. */
+  drain?: AbortSignal;
+  env?: Record<string, string>;
+  onEpoch?: (durationMs: number) => void;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Retries `fn` while Postgres is unreachable (backoff up to 2 s), for at most `maxMs`. */
+export async function whileDbDown<T>(fn: () => Promise<T>, maxMs = 15 * 60_000): Promise<T> {
+  const start = Date.now();
+  for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isConnectionError(err) || Date.now() - start > maxMs) throw err;
+      await sleep(delay);
+    }
+  }
+}
+
+/** The trainer spec for this attempt: the planned spec plus where the data, checkpoints and weights live. */
+export function trainerSpecFor(c: ClaimedTrial, cfg: ProcessorConfig): TrainerSpec {
+  const scenario = c.scenario as { key: string; modality: "ct" | "radiograph"; task: "binary" | "multiclass"; classes: string[]; positiveClass: string; filters?: Record<string, unknown>; minPerClass?: number };
+  const runDir = resolve(cfg.runsDir, c.trialId);
+  return TrainerSpec.parse({
+    ...c.spec,
+    trialId: c.trialId,
+    attempt: c.attempt,
+    data: {
+      datasetVersionId: c.datasetVersionId,
+      datasetDir: resolve(c.datasetStoragePath),
+      cacheDir: resolve(cfg.cacheDir),
+      scenario: {
+        key: scenario.key, modality: scenario.modality, task: scenario.task, classes: scenario.classes,
+        positiveClass: scenario.positiveClass, filters: scenario.filters ?? {}, minPerClass: scenario.minPerClass ?? 0,
+      },
+    },
+    checkpointDir: join(runDir, "checkpoint"),
+    outputDir: join(runDir, "output"),
+    ...(cfg.backend ? { backend: cfg.backend } : {}),
+  });
+}
+
+/** Selection and tie-break scores, as selectBest ranks them: the task's metric first, then the other one. */
+export function scores(spec: Pick<TrainerSpec, "selectionMetric">, metrics: Record<string, unknown>) {
+  const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : null);
+  const auc = num(metrics.auc);
+  const f1 = num(metrics.f1);
+  const valLoss = num(metrics.valLoss);
+  return spec.selectionMetric === "auc"
+    ? { valAuc: auc, valF1: f1, valLoss, selectionScore: auc, tiebreakScore: f1 }
+    : { valAuc: auc, valF1: f1, valLoss, selectionScore: f1, tiebreakScore: auc };
+}
+
+export async function processTrial(db: Db, runner: TrialRunner, trialId: string, cfg: ProcessorConfig, hooks: ProcessorHooks = {}): Promise<ProcessResult> {
+  const claim = await whileDbDown(() => claimTrial(db, trialId, cfg.workerId, { leaseMs: cfg.leaseMs, maxAttempts: cfg.maxAttempts }));
+  if (claim.kind !== "claimed") return claim;
+  const c = claim.trial;
+  const attempt = c.attempt;
+  const log = hooks.log ?? (() => {});
+
+  let spec: TrainerSpec;
+  try {
+    spec = trainerSpecFor(c, cfg);
+  } catch (err) {
+    const message = `the stored trial spec is not a valid trainer spec: ${(err as Error).message}`;
+    const { retry } = await whileDbDown(() => failAttempt(db, trialId, attempt, { reason: "bad_spec", message, maxAttempts: cfg.maxAttempts, retryable: false }));
+    return { kind: "failed", attempt, retry, reason: "bad_spec", message };
+  }
+
+  const stop = new AbortController();
+  let lost = false;
+  let released = false;
+  const onDrain = () => {
+    released = true;
+    stop.abort();
+  };
+  hooks.drain?.addEventListener("abort", onDrain, { once: true });
+  const beat = setInterval(() => {
+    heartbeat(db, trialId, attempt, cfg.leaseMs).then(
+      (held) => {
+        if (!held && !lost) {
+          lost = true;
+          log("lease lost (cancelled or taken over): stopping the trainer", { trialId, attempt });
+          stop.abort();
+        }
+      },
+      (err) => log(`heartbeat failed: ${(err as Error).message}`, { trialId }),
+    );
+  }, cfg.heartbeatMs);
+
+  const onMessage = async (m: TrainerMessage) => {
+    if (lost) return;
+    try {
+      if (m.type === "ready") await whileDbDown(() => markAttemptStarted(db, trialId, attempt, { backend: m.backend, resumedFromEpoch: m.resumedFromEpoch }));
+      if (m.type === "epoch") {
+        hooks.onEpoch?.(m.durationMs);
+        await whileDbDown(() => recordEpoch(db, trialId, attempt, { epoch: m.epoch, trainLoss: m.trainLoss, valLoss: m.valLoss, lr: m.lr, durationMs: m.durationMs, metrics: m.metrics }, cfg.leaseMs));
+      }
+    } catch (err) {
+      if (err instanceof LeaseLostError) {
+        lost = true;
+        stop.abort();
+        return;
+      }
+      throw err;
+    }
+  };
+
+  let outcome: RunOutcome;
+  try {
+    outcome = await runner.run({ spec, onMessage, signal: stop.signal, env: hooks.env });
+  } finally {
+    clearInterval(beat);
+    hooks.drain?.removeEventListener("abort", onDrain);
+  }
+
+  try {
+    if (lost) return { kind: "lost", attempt };
+    if (released && outcome.kind !== "result") {
+      await whileDbDown(() => releaseAttempt(db, trialId, attempt, "handed back: the worker was shutting down"));
+      return { kind: "released", attempt };
+    }
+    if (outcome.kind === "result") {
+      const metrics = { ...outcome.result.metrics, ...(outcome.result.test ? { test: outcome.result.test } : {}) };
+      await whileDbDown(() => recordResult(db, trialId, attempt, { bestEpoch: outcome.result.bestEpoch, metrics, weightsPath: outcome.result.weightsPath, ...scores(spec, outcome.result.metrics) }));
+      return { kind: "succeeded", attempt };
+    }
+    const { retry } = await whileDbDown(() => failAttempt(db, trialId, attempt, { reason: outcome.reason, message: outcome.message, maxAttempts: cfg.maxAttempts, retryable: outcome.retryable }));
+    return { kind: "failed", attempt, retry, reason: outcome.reason, message: outcome.message };
+  } catch (err) {
+    if (err instanceof LeaseLostError) return { kind: "lost", attempt };
+    throw err;
+  }
+}

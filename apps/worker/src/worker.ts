@@ -1,0 +1,125 @@
+/**
+ * A worker node: a BullMQ Worker whose processor runs one trial per job (job id = trial id) through a
+ * TrialRunner, with `concurrency` trainers at once, one GPU each when the node has GPUs. It registers itself in
+ * Postgres (GET /v1/workers shows the fleet), runs the reconciler, and drains on close(): it takes no new trials,
+ * lets running ones finish for `drainMs`, then hands the rest back (checkpointed) for another worker.
+ */
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import { DelayedError, Worker, type Job } from "bullmq";
+import type { WorkerConfig } from "@hypersweep/config";
+import { registerWorker, workerHeartbeat, type Db } from "@hypersweep/db";
+import { redisConnection, TRIALS_QUEUE, TrialJobData, type TrialQueue } from "@hypersweep/queue";
+import { startReconciler } from "./reconciler.ts";
+import type { TrialRunner } from "./runner.ts";
+import { processTrial, type ProcessorConfig, type ProcessResult } from "./trial-processor.ts";
+
+export const WORKER_VERSION = "0.1.0";
+
+export interface WorkerNodeOptions {
+  config: WorkerConfig;
+  db: Db;
+  /** Producer queue (for the reconciler). */
+  queue: TrialQueue;
+  runner: TrialRunner;
+  /** Backend the trainers are expected to use (shown in the fleet view; each attempt records its own). */
+  backend?: string;
+  /** How long close() lets running trials finish before handing them back, ms. @defaultValue 30000 */
+  drainMs?: number;
+  log?: (msg: string, extra?: Record<string, unknown>) => void;
+  onResult?: (trialId: string, r: ProcessResult) => void;
+}
+
+export interface WorkerNode {
+  id: string;
+  worker: Worker;
+  close(): Promise<void>;
+}
+
+class GpuPool {
+  private free: string[];
+  constructor(ids: string[]) {
+    this.free = [...ids];
+  }
+  take(): string | undefined {
+    return this.free.shift();
+  }
+  give(id: string | undefined) {
+    if (id !== undefined) this.free.push(id);
+  }
+}
+
+export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode> {
+  const cfg = o.config;
+  const gpus = cfg.HYPERSWEEP_GPUS ? cfg.HYPERSWEEP_GPUS.split(",") : [];
+  const concurrency = cfg.HYPERSWEEP_CONCURRENCY ?? Math.max(1, gpus.length);
+  const id = cfg.HYPERSWEEP_WORKER_ID ?? `${hostname()}-${process.pid}-${randomBytes(2).toString("hex")}`;
+  const log = o.log ?? (() => {});
+  const pool = new GpuPool(gpus);
+  const drain = new AbortController();
+  const pcfg: ProcessorConfig = {
+    workerId: id,
+    leaseMs: cfg.HYPERSWEEP_LEASE_MS,
+    heartbeatMs: cfg.HYPERSWEEP_HEARTBEAT_MS,
+    maxAttempts: cfg.HYPERSWEEP_MAX_ATTEMPTS,
+    runsDir: cfg.HYPERSWEEP_RUNS_DIR,
+    cacheDir: cfg.HYPERSWEEP_CACHE_DIR,
+    backend: cfg.HYPERSWEEP_BACKEND,
+  };
+
+  await registerWorker(o.db, { id, host: hostname(), pid: process.pid, gpus, backend: o.backend ?? cfg.HYPERSWEEP_BACKEND ?? null, version: WORKER_VERSION, concurrency });
+
+  const processor = async (job: Job<TrialJobData>, token?: string) => {
+    const data = TrialJobData.parse(job.data);
+    const gpu = pool.take();
+    try {
+      const r = await processTrial(o.db, o.runner, data.trialId, pcfg, {
+        log,
+        drain: drain.signal,
+        env: gpu !== undefined ? { CUDA_VISIBLE_DEVICES: gpu } : undefined,
+      });
+      o.onResult?.(data.trialId, r);
+      if (r.kind === "held") {
+        // Another live attempt holds this trial: look again when its lease would have expired.
+        await job.moveToDelayed(r.until.getTime() + 250, token);
+        throw new DelayedError();
+      }
+      if ((r.kind === "failed" && r.retry) || r.kind === "released") {
+        // Postgres has put the trial back to queued; let BullMQ deliver it again (after its backoff).
+        throw new Error(r.kind === "released" ? "handed back on shutdown" : `attempt ${r.attempt} failed (${r.reason}); retrying`);
+      }
+      return r.kind;
+    } finally {
+      pool.give(gpu);
+    }
+  };
+
+  const worker = new Worker<TrialJobData>(TRIALS_QUEUE, processor, {
+    connection: redisConnection(cfg.REDIS_URL, { maxRetriesPerRequest: null }),
+    prefix: cfg.HYPERSWEEP_QUEUE_PREFIX,
+    concurrency,
+    lockDuration: cfg.HYPERSWEEP_LOCK_MS,
+    stalledInterval: cfg.HYPERSWEEP_STALLED_MS,
+    // A stalled job comes back; Postgres decides whether it still needs running.
+    maxStalledCount: 1000,
+  });
+  worker.on("error", (err) => log(`queue error: ${err.message}`));
+
+  const beat = setInterval(() => {
+    workerHeartbeat(o.db, id).catch(() => {});
+  }, 5000);
+  const stopReconciler = cfg.HYPERSWEEP_RECONCILE_MS > 0 ? startReconciler(o.db, o.queue, cfg.HYPERSWEEP_RECONCILE_MS, (m) => log(m)) : () => {};
+
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      stopReconciler();
+      clearInterval(beat);
+      const handBack = setTimeout(() => drain.abort(), o.drainMs ?? 30_000);
+      await worker.close();
+      clearTimeout(handBack);
+      await workerHeartbeat(o.db, id, "stopped").catch(() => {});
+    })());
+
+  return { id, worker, close };
+}
