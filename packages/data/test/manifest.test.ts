@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import { parseManifest } from "../src/index.ts";
+
+const HEADER = "patient_id,file_name,modality,section,diagnosis,marks,split,lung_presence,origin,suitable";
+const good = (over: Partial<Record<string, string>> = {}) => {
+  const v = { patient_id: "P1", file_name: "a.png", modality: "ct", section: "axial", diagnosis: "covid19", marks: "false", split: "", lung_presence: "full", origin: "o1", suitable: "true", ...over };
+  return [v.patient_id, v.file_name, v.modality, v.section, v.diagnosis, v.marks, v.split, v.lung_presence, v.origin, v.suitable].join(",");
+};
+
+describe("parseManifest", () => {
+  it("parses valid rows, maps the paper's spellings to canonical tokens and keeps extra columns", () => {
+    const csv = `Patient ID,File Name,MODALITY,Section,Diagnosis,Marks,Split,Lung-Presence,Origin,Suitable,Scanner\n` +
+      `P1,img/a.png,CT,Axial,COVID-19,no,validation,full,https://x,yes,GE\n` +
+      `P2,./b.jpg,X-ray,coronal,healthy chest,1,,partial,https://y,0,\n`;
+    const { rows, problems } = parseManifest(csv);
+    expect(problems).toEqual([]);
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatchObject({ row: 2, patientId: "P1", fileName: "img/a.png", modality: "ct", diagnosis: "covid19", split: "valid", suitable: true, meta: { scanner: "GE" } });
+    expect(rows[1]).toMatchObject({ row: 3, fileName: "b.jpg", modality: "radiograph", diagnosis: "healthy", split: null, marks: true, lungPresence: "partial", suitable: false });
+  });
+
+  it("reports every bad value at once with its row, column, value and what was expected", () => {
+    const csv = [HEADER, good(), good({ file_name: "b.png", diagnosis: "flu" }), good({ file_name: "c.png", modality: "mri", split: "holdout" }), good({ file_name: "d.png", marks: "maybe", patient_id: "" })].join("\n");
+    const { rows, problems } = parseManifest(csv);
+    expect(rows.map((r) => r.fileName)).toEqual(["a.png"]);
+    const brief = problems.map((p) => [p.row, p.column, p.value, p.code]);
+    expect(brief).toEqual([
+      [3, "diagnosis", "flu", "invalid_value"],
+      [4, "modality", "mri", "invalid_value"],
+      [4, "split", "holdout", "invalid_value"],
+      [5, "patient_id", "", "invalid_value"],
+      [5, "marks", "maybe", "invalid_value"],
+    ]);
+    expect(problems[0]!.expected).toContain("healthy, covid19, bacterial, viral, fungal, ards");
+    expect(problems[0]!.message).toMatch(/row 3, column diagnosis: "flu": expected one of/);
+  });
+
+  it("names a duplicate file name with the row that used it first", () => {
+    const { problems } = parseManifest([HEADER, good(), good({ patient_id: "P2" }), good({ file_name: "./a.png" })].join("\n"));
+    expect(problems.map((p) => [p.row, p.column, p.value, p.code])).toEqual([
+      [3, "file_name", "a.png", "duplicate_file_name"],
+      [4, "file_name", "a.png", "duplicate_file_name"],
+    ]);
+    expect(problems[0]!.expected).toContain("row 2");
+  });
+
+  it("refuses file names that leave the dataset", () => {
+    const { problems } = parseManifest([HEADER, good({ file_name: "../etc/passwd" }), good({ file_name: "/abs.png" })].join("\n"));
+    expect(problems.map((p) => [p.row, p.column, p.value, p.code])).toEqual([
+      [2, "file_name", "../etc/passwd", "unsafe_path"],
+      [3, "file_name", "/abs.png", "unsafe_path"],
+    ]);
+  });
+
+  it("reports each missing required column on the header row and accepts a manifest without a split column", () => {
+    const { problems } = parseManifest("patient_id,file_name,modality\nP1,a.png,ct\n");
+    expect(problems.map((p) => p.column)).toEqual(["section", "diagnosis", "marks", "lung_presence", "origin", "suitable"]);
+    expect(problems.every((p) => p.row === 1 && p.code === "missing_column")).toBe(true);
+    const noSplit = parseManifest("patient_id,file_name,modality,section,diagnosis,marks,lung_presence,origin,suitable\nP1,a.png,ct,axial,viral,false,full,o,true\n");
+    expect(noSplit.problems).toEqual([]);
+    expect(noSplit.rows[0]!.split).toBeNull();
+  });
+
+  it("rejects a manifest with a header only", () => {
+    expect(parseManifest(`${HEADER}\n`).problems.map((p) => p.code)).toEqual(["manifest_empty"]);
+  });
+});
