@@ -1,1 +1,3 @@
-export {};
+export { buildCli } from "./main.ts";
+export { HypersweepClient, ApiError } from "./client.ts";
+export { watchSweep } from "./commands/watch.ts";

@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+/** The `hypersweep` command. Every command but `demo` speaks the HTTP API. */
+import { readFileSync } from "node:fs";
+import { Command, Option } from "commander";
+import { ApiError, HypersweepClient } from "./client.ts";
+import { leaderboardTable, trialsTable } from "./render.ts";
+import { watchSweep } from "./commands/watch.ts";
+
+function client(cmd: Command): HypersweepClient {
+  const o = cmd.optsWithGlobals() as { url: string; apiKey?: string };
+  return new HypersweepClient({ url: o.url, apiKey: o.apiKey });
+}
+
+const out = (v: unknown) => process.stdout.write(`${typeof v === "string" ? v : JSON.stringify(v, null, 2)}\n`);
+
+export function buildCli(): Command {
+  const program = new Command("hypersweep")
+    .description("Hyperparameter random searches for medical image classifiers")
+    .addOption(new Option("--url <url>", "API address").env("HYPERSWEEP_URL").default("http://127.0.0.1:8080"))
+    .addOption(new Option("--api-key <key>", "your team's API key").env("HYPERSWEEP_API_KEY"))
+    .showHelpAfterError();
+
+  program
+    .command("submit")
+    .description("submit a sweep from a JSON file (or - for stdin), or from flags")
+    .argument("[file]", "sweep body as JSON")
+    .option("--dataset <id|name>")
+    .option("--modality <ct|radiograph>", "", "ct")
+    .option("--task <binary|multiclass>", "", "binary")
+    .option("--arch <name...>", "architectures", ["resnet18"])
+    .option("--seed <n>", "plan seed", (v) => Number(v))
+    .option("--epochs <n>", "search epochs per trial", (v) => Number(v))
+    .option("--watch", "follow the sweep until it ends")
+    .action(async (file: string | undefined, o, cmd: Command) => {
+      const body = file
+        ? JSON.parse(file === "-" ? readFileSync(0, "utf8") : readFileSync(file, "utf8"))
+        : { dataset: o.dataset, scenario: { modality: o.modality, task: o.task }, architectures: o.arch, ...(o.seed !== undefined ? { seed: o.seed } : {}), ...(o.epochs ? { overrides: { searchEpochs: o.epochs } } : {}) };
+      const c = client(cmd);
+      const s = await c.request("POST", "/v1/sweeps", body);
+      out(`sweep ${s.id}: ${s.trialCount} trials, plan ${s.planHash}${s.enqueued ? "" : " (queue unavailable: trials will be enqueued when it returns)"}`);
+      if (o.watch) out(`finished: ${await watchSweep(c, s.id)}`);
+    });
+
+  program.command("watch").argument("<sweepId>").description("follow a sweep with progress bars").action(async (id: string, _o, cmd: Command) => {
+    out(`finished: ${await watchSweep(client(cmd), id)}`);
+  });
+
+  program.command("sweeps").description("list your sweeps").action(async (_o, cmd: Command) => {
+    const { sweeps } = await client(cmd).request("GET", "/v1/sweeps");
+    for (const s of sweeps) out(`${s.id}  ${s.status.padEnd(9)}  ${s.scenarioKey.padEnd(18)} ${s.trialCount} trials  ${s.name ?? ""}`);
+  });
+
+  program.command("status").argument("<sweepId>").description("a sweep's status and its trials").action(async (id: string, _o, cmd: Command) => {
+    const c = client(cmd);
+    const s = await c.request("GET", `/v1/sweeps/${id}`);
+    out(`${s.id} ${s.status}: ${JSON.stringify(s.counts)} progress ${(s.progress.fraction * 100).toFixed(0)}% ETA ${s.etaSeconds ?? "–"} s`);
+    out(trialsTable((await c.request("GET", `/v1/sweeps/${id}/trials`)).trials));
+  });
+
+  program.command("cancel").argument("<sweepId>").action(async (id: string, _o, cmd: Command) => {
+    const s = await client(cmd).request("POST", `/v1/sweeps/${id}/cancel`);
+    out(`${s.id} ${s.status}`);
+  });
+
+  program
+    .command("best")
+    .description("the winning configuration for a dataset × scenario × architecture")
+    .requiredOption("--dataset <id|name>")
+    .requiredOption("--scenario <key>", "e.g. ct/binary")
+    .requiredOption("--arch <name>")
+    .action(async (o, cmd: Command) => {
+      const r = await client(cmd).request("GET", `/v1/best?${new URLSearchParams({ dataset: o.dataset, scenario: o.scenario, architecture: o.arch })}`);
+      out(r.winner ? leaderboardTable([{ ...r.winner, decidedBy: r.decidedBy }]) : r.reason);
+    });
+
+  program.command("leaderboard").requiredOption("--dataset <id|name>").action(async (o, cmd: Command) => {
+    const r = await client(cmd).request("GET", `/v1/leaderboard?${new URLSearchParams({ dataset: o.dataset })}`);
+    out(leaderboardTable(r.rows));
+  });
+
+  const admin = program.command("admin").description("teams and keys (needs the admin token)").addOption(new Option("--admin-token <token>").env("HYPERSWEEP_ADMIN_TOKEN").makeOptionMandatory());
+  admin.command("create-team").argument("<name>").action(async (name: string, _o, cmd: Command) => {
+    const o = cmd.optsWithGlobals() as { url: string; adminToken: string };
+    const r = await new HypersweepClient({ url: o.url, apiKey: o.adminToken }).request("POST", "/v1/admin/teams", { name });
+    out(`team ${r.team.name} (${r.team.id})\nAPI key (shown once, store it now): ${r.apiKey}`);
+  });
+
+  program.command("demo").description("run the demo sweep end to end on this machine").action(async () => {
+    const { runDemo } = await import("./commands/demo.ts");
+    process.exitCode = await runDemo();
+  });
+
+  return program;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  buildCli()
+    .parseAsync(process.argv)
+    .catch((err) => {
+      process.stderr.write(`${err instanceof ApiError ? err.describe() : err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    });
+}

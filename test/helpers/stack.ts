@@ -1,0 +1,195 @@
+/**
+ * A whole Hypersweep stack for end-to-end tests, against the real Postgres and Redis of this machine: its own
+ * database (cloned from the migrated template) and queue prefix, the real API on a real socket, real workers
+ * (in process, or as child processes that a test can SIGKILL) running a trainer command as child processes.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { FastifyInstance } from "fastify";
+import { Queue } from "bullmq";
+import { apiEnv, parseEnv, workerEnv } from "@hypersweep/config";
+import { createDb, createTeam, type Db, type Prisma } from "@hypersweep/db";
+import { createTrialQueue, redisConnection, type TrialQueue } from "@hypersweep/queue";
+import { importDataset, synthDataset } from "@hypersweep/data";
+import { buildApp } from "../../apps/api/src/app.ts";
+import { ProcessRunner, splitCommand } from "../../apps/worker/src/process-runner.ts";
+import { startWorkerNode, type WorkerNode } from "../../apps/worker/src/worker.ts";
+import { createTestDatabase, testQueuePrefix, type TestDatabase } from "./test-db.ts";
+import { REDIS_URL } from "./pg-admin.ts";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+export const FAKE_TRAINER = `node ${join(ROOT, "test/fixtures/fake-trainer.mjs")}`;
+export const ADMIN_TOKEN = "test-admin-token-0123456789";
+
+/** Fast lease and lock timings so fault tests finish in seconds. */
+export const FAST_WORKER_ENV: Record<string, string> = {
+  HYPERSWEEP_LEASE_MS: "2500",
+  HYPERSWEEP_HEARTBEAT_MS: "500",
+  HYPERSWEEP_LOCK_MS: "3000",
+  HYPERSWEEP_STALLED_MS: "1000",
+  HYPERSWEEP_RECONCILE_MS: "1000",
+  HYPERSWEEP_KILL_GRACE_MS: "3000",
+  HYPERSWEEP_MAX_ATTEMPTS: "3",
+};
+
+export interface Stack {
+  db: Db;
+  tdb: TestDatabase;
+  prefix: string;
+  queue: TrialQueue;
+  app: FastifyInstance;
+  url: string;
+  tmp: string;
+  team: { id: string; apiKey: string };
+  dataset: { id: string; name: string; versionId: string };
+  workerEnv(extra?: Record<string, string>): Record<string, string>;
+  startWorker(extra?: Record<string, string>): Promise<WorkerNode>;
+  spawnWorker(extra?: Record<string, string>): ChildProcess;
+  http<T = any>(method: string, path: string, body?: unknown, key?: string | null): Promise<{ status: number; body: T }>;
+  newTeam(name: string): Promise<{ id: string; apiKey: string }>;
+  addDataset(teamId: string, name: string, images?: number): Promise<{ id: string; name: string; versionId: string }>;
+  close(): Promise<void>;
+}
+
+export async function startStack(label: string, opts: { apiEnv?: Record<string, string>; images?: number } = {}): Promise<Stack> {
+  const tdb = await createTestDatabase(label);
+  const prefix = testQueuePrefix(label);
+  const tmp = mkdtempSync(join(tmpdir(), `hs-${label}-`));
+  const baseEnv = {
+    DATABASE_URL: tdb.url,
+    REDIS_URL,
+    HYPERSWEEP_QUEUE_PREFIX: prefix,
+    HYPERSWEEP_DATA_DIR: join(tmp, "data"),
+    HYPERSWEEP_CACHE_DIR: join(tmp, "cache"),
+    LOG_LEVEL: "warn",
+  };
+  const config = parseEnv(apiEnv, { ...baseEnv, PORT: "0", HYPERSWEEP_ADMIN_TOKEN: ADMIN_TOKEN, ...opts.apiEnv });
+  const db = createDb(tdb.url);
+  const queue = createTrialQueue({ redisUrl: REDIS_URL, prefix });
+  queue.on("error", () => {});
+  const app = await buildApp({ db, queue, config }, { logger: false });
+  const address = await app.listen({ host: "127.0.0.1", port: 0 });
+  const workers: WorkerNode[] = [];
+  const children: ChildProcess[] = [];
+
+  const http = async (method: string, path: string, body?: unknown, key: string | null = stack.team?.apiKey) => {
+    const res = await fetch(`${address}${path}`, {
+      method,
+      headers: { ...(body !== undefined ? { "content-type": "application/json" } : {}), ...(key ? { authorization: `Bearer ${key}` } : {}) },
+      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON
+    }
+    return { status: res.status, body: parsed as any };
+  };
+
+  const workerEnvFor = (extra: Record<string, string> = {}) => ({
+    ...baseEnv,
+    HYPERSWEEP_RUNS_DIR: join(tmp, "runs"),
+    HYPERSWEEP_TRAINER_CMD: FAKE_TRAINER,
+    ...FAST_WORKER_ENV,
+    ...extra,
+  });
+
+  const addDataset = async (teamId: string, name: string, images = opts.images ?? 60) => {
+    const src = join(tmp, `synth-${name}`);
+    await synthDataset(src, { images, size: 24, seed: 7 });
+    const imported = await importDataset(src, { dataRoot: baseEnv.HYPERSWEEP_DATA_DIR });
+    const ds = await db.dataset.create({ data: { teamId, name } });
+    const v = await db.datasetVersion.create({
+      data: {
+        datasetId: ds.id,
+        contentHash: imported.contentHash,
+        storagePath: imported.storagePath,
+        imageCount: imported.rows.length,
+        summary: imported.summary as unknown as Prisma.InputJsonValue,
+        manifest: imported.rows as unknown as Prisma.InputJsonValue,
+      },
+    });
+    return { id: ds.id, name, versionId: v.id };
+  };
+
+  const stack: Stack = {
+    db, tdb, prefix, queue, app, url: address, tmp,
+    team: undefined as unknown as Stack["team"],
+    dataset: undefined as unknown as Stack["dataset"],
+    workerEnv: workerEnvFor,
+    http,
+    addDataset,
+    async newTeam(name) {
+      const r = await createTeam(db, name);
+      return { id: r.team.id, apiKey: r.apiKey };
+    },
+    async startWorker(extra = {}) {
+      const env = workerEnvFor(extra);
+      const cfg = parseEnv(workerEnv, env);
+      const node = await startWorkerNode({
+        config: cfg, db, queue,
+        runner: new ProcessRunner({ command: splitCommand(cfg.HYPERSWEEP_TRAINER_CMD!), cwd: ROOT, killGraceMs: cfg.HYPERSWEEP_KILL_GRACE_MS }),
+        drainMs: 2000,
+      });
+      workers.push(node);
+      return node;
+    },
+    spawnWorker(extra = {}) {
+      const child = spawn("node", ["--import", "tsx", join(ROOT, "apps/worker/src/main.ts")], {
+        cwd: ROOT,
+        env: { ...process.env, ...workerEnvFor(extra) },
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      child.stderr?.resume();
+      children.push(child);
+      return child;
+    },
+    async close() {
+      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+      await Promise.all(workers.map((w) => w.close().catch(() => {})));
+      await app.close();
+      const q = new Queue("trials", { connection: redisConnection(REDIS_URL), prefix });
+      await q.obliterate({ force: true }).catch(() => {});
+      await q.close();
+      await queue.close().catch(() => {});
+      await db.$disconnect();
+      await tdb.drop();
+      rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+  stack.team = await stack.newTeam(`team-${label}`);
+  stack.dataset = await addDataset(stack.team.id, "stock");
+  return stack;
+}
+
+/** Polls until `check` returns a truthy value (or throws after `ms`). */
+export async function eventually<T>(check: () => Promise<T | undefined | null | false>, ms = 30_000, every = 100): Promise<T> {
+  const until = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > until) throw new Error(`condition not met within ${ms} ms${last ? `: ${(last as Error).message}` : ""}`);
+    await new Promise((r) => setTimeout(r, every));
+  }
+}
+
+/** A small sweep body: the default preset's plan (4 learning rates × 5 subsets) with few, short epochs. */
+export function sweepBody(datasetId: string, extra: Record<string, unknown> = {}) {
+  return {
+    dataset: datasetId,
+    scenario: { modality: "ct", task: "binary" },
+    architectures: ["small_cnn"],
+    seed: 42,
+    overrides: { searchEpochs: 3, imageSize: 16 },
+    ...extra,
+  };
+}
