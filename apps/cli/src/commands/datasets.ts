@@ -1,0 +1,176 @@
+/**
+ * `hypersweep datasets …`: import a dataset (a directory or an archive) through the API with a progress bar,
+ * list and show datasets, and write a synthetic Data-Stock-shaped dataset locally.
+ *
+ * Import streams the archive as multipart/form-data (fields first, then the file) so neither side holds it in
+ * memory; a directory is first packed into a temporary .tar.gz.
+ */
+import { createReadStream } from "node:fs";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
+import { Readable } from "node:stream";
+import cliProgress from "cli-progress";
+import { Command, Option } from "commander";
+import * as tar from "tar";
+import { synthDataset } from "@hypersweep/data";
+import { ApiError, HypersweepClient } from "../client.ts";
+
+const out = (s: string) => process.stdout.write(`${s}\n`);
+
+function connection(cmd: Command): { url: string; apiKey?: string } {
+  const o = cmd.optsWithGlobals() as { url?: string; apiKey?: string };
+  return { url: o.url ?? "http://127.0.0.1:8080", apiKey: o.apiKey };
+}
+
+const connectionOptions = (c: Command) =>
+  c
+    .addOption(new Option("--url <url>", "API address").env("HYPERSWEEP_URL").default("http://127.0.0.1:8080"))
+    .addOption(new Option("--api-key <key>", "your team's API key").env("HYPERSWEEP_API_KEY"));
+
+export function datasetsCommand(): Command {
+  const cmd = new Command("datasets").description("import, list and synthesise datasets");
+
+  connectionOptions(cmd.command("import"))
+    .description("import a dataset: a directory with manifest.csv, or a .tar, .tar.gz or .zip of one")
+    .argument("<source>", "directory or archive")
+    .option("--name <name>", "dataset name (default: the directory or archive name)")
+    .option("--exclude-bad-rows", "import the valid rows and report the others instead of rejecting the dataset")
+    .option("--split-seed <n>", "seed of the 70/15/15 split for rows without one", (v) => Number(v))
+    .option("--no-progress", "no progress bar")
+    .action(async (source: string, o: { name?: string; excludeBadRows?: boolean; splitSeed?: number; progress: boolean }, c: Command) => {
+      const res = await importViaApi(source, { ...connection(c), ...o });
+      out(`dataset ${res.dataset.name} (${res.dataset.id}): version ${res.version.id} ${res.created ? "created" : "already imported (same content)"}`);
+      out(`content ${res.version.contentHash.slice(0, 16)}…, ${res.version.imageCount} images`);
+      out(summaryTable(res.summary));
+      if (res.summary?.excluded?.length) out(`${res.summary.excluded.length} row(s) excluded: ${res.summary.excluded.map((e: { row: number }) => e.row).join(", ")}`);
+    });
+
+  connectionOptions(cmd.command("list"))
+    .description("list your team's datasets")
+    .action(async (_o, c: Command) => {
+      const { datasets } = await new HypersweepClient(connection(c)).request("GET", "/v1/datasets");
+      for (const d of datasets) out(`${d.id}  ${String(d.name).padEnd(24)} ${d.versionCount} version(s)  ${d.latestVersion ? `${d.latestVersion.imageCount} images` : ""}`);
+    });
+
+  connectionOptions(cmd.command("show"))
+    .description("a dataset's versions and the summary of its latest")
+    .argument("<id|name>")
+    .action(async (id: string, _o, c: Command) => {
+      const d = await new HypersweepClient(connection(c)).request("GET", `/v1/datasets/${encodeURIComponent(id)}`);
+      out(`${d.name} (${d.id})`);
+      for (const v of d.versions) out(`  version ${v.id}  ${v.contentHash.slice(0, 16)}…  ${v.imageCount} images  ${v.createdAt}`);
+      if (d.versions[0]) out(summaryTable(d.versions[0].summary));
+    });
+
+  cmd
+    .command("synth")
+    .description("write a synthetic Data-Stock-shaped dataset (manifest.csv + png/jpg/gif images) locally")
+    .argument("<outDir>")
+    .option("--images <n>", "number of images", (v) => Number(v), 300)
+    .option("--size <px>", "nominal image side", (v) => Number(v), 64)
+    .option("--seed <n>", "random seed", (v) => Number(v), 1)
+    .option("--broken <k>", "rows with broken files (zero bytes, truncated, not an image, missing)", (v) => Number(v), 0)
+    .action(async (outDir: string, o: { images: number; size: number; seed: number; broken: number }) => {
+      for (const [k, v] of Object.entries(o)) if (!Number.isInteger(v) || v < 0) throw new Error(`--${k} must be a non-negative integer, got ${v}`);
+      const started = Date.now();
+      const r = await synthDataset(resolve(outDir), o);
+      out(`${r.images} images written to ${r.dir} in ${((Date.now() - started) / 1000).toFixed(1)} s (manifest: ${r.manifestPath})`);
+      for (const b of r.broken) out(`  broken on purpose: row ${b.row} ${b.fileName} (${b.kind})`);
+    });
+  return cmd;
+}
+
+export interface ImportViaApiOptions {
+  url: string;
+  apiKey?: string;
+  name?: string;
+  excludeBadRows?: boolean;
+  splitSeed?: number;
+  /** Show a progress bar on stderr. @defaultValue true */
+  progress?: boolean;
+}
+
+/** Packs (if needed) and uploads a dataset; resolves with the API's answer, throws ApiError on rejection. */
+export async function importViaApi(source: string, o: ImportViaApiOptions): Promise<any> {
+  const abs = resolve(source);
+  const st = await stat(abs).catch(() => null);
+  if (!st) throw new Error(`${source} does not exist`);
+  const name = o.name ?? basename(abs).replace(/\.(tar\.gz|tgz|tar|zip)$/i, "");
+  let scratch: string | null = null;
+  try {
+    let file = abs;
+    if (st.isDirectory()) {
+      scratch = await mkdtemp(join(tmpdir(), "hypersweep-upload-"));
+      file = join(scratch, `${name}.tar.gz`);
+      await tar.c({ gzip: true, file, cwd: dirname(abs), portable: true }, [basename(abs)]);
+    }
+    return await upload(file, name, o);
+  } finally {
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+async function upload(file: string, name: string, o: ImportViaApiOptions): Promise<any> {
+  const size = (await stat(file)).size;
+  const boundary = `----hypersweep${Math.random().toString(16).slice(2)}`;
+  const field = (k: string, v: string) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`;
+  const head =
+    field("name", name) +
+    (o.excludeBadRows ? field("excludeBadRows", "true") : "") +
+    (o.splitSeed !== undefined ? field("splitSeed", String(o.splitSeed)) : "") +
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${basename(file).replace(/"/g, "")}"\r\nContent-Type: application/octet-stream\r\n\r\n`;
+  const tail = `\r\n--${boundary}--\r\n`;
+  const bar = o.progress === false ? null : new cliProgress.SingleBar({ format: "upload [{bar}] {percentage}% | {value}/{total} MB", stream: process.stderr }, cliProgress.Presets.shades_classic);
+  bar?.start(Math.max(0.01, Math.round(size / 1e4) / 100), 0);
+  let sent = 0;
+  async function* body() {
+    yield Buffer.from(head);
+    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+      sent += (chunk as Buffer).length;
+      bar?.update(Math.round(sent / 1e4) / 100);
+      yield chunk as Buffer;
+    }
+    yield Buffer.from(tail);
+    bar?.stop();
+    if (o.progress !== false) process.stderr.write("uploaded; validating on the server…\n");
+  }
+  let res: Response;
+  try {
+    res = await fetch(new URL("/v1/datasets", o.url), {
+      method: "POST",
+      headers: {
+        "content-type": `multipart/form-data; boundary=${boundary}`,
+        "content-length": String(Buffer.byteLength(head) + size + Buffer.byteLength(tail)),
+        ...(o.apiKey ? { authorization: `Bearer ${o.apiKey}` } : {}),
+      },
+      body: Readable.toWeb(Readable.from(body())) as ReadableStream,
+      duplex: "half",
+    } as RequestInit);
+  } catch (err) {
+    bar?.stop();
+    throw new ApiError(0, "UNREACHABLE", `cannot reach the Hypersweep API at ${o.url}: ${(err as Error).message}`);
+  }
+  const text = await res.text();
+  let data: any;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    data = { message: text.slice(0, 300) };
+  }
+  if (!res.ok) throw new ApiError(res.status, data?.error ?? "HTTP_ERROR", data?.message ?? `HTTP ${res.status}`, data?.issues ?? []);
+  return data;
+}
+
+/** The paper's Table 2 shape: diagnosis rows, modality × section columns, then the split counts. */
+export function summaryTable(summary: any): string {
+  if (!summary?.table) return "";
+  const cols: [string, string][] = [["ct", "axial"], ["ct", "coronal"], ["ct", "total"], ["radiograph", "sagittal"], ["radiograph", "coronal"], ["radiograph", "total"]];
+  const lines = [["diagnosis", ...cols.map(([m, s]) => `${m === "ct" ? "CT" : "XR"} ${s}`), "train", "valid", "test"]];
+  for (const [d, byMod] of Object.entries<any>(summary.table)) {
+    const split = ["train", "valid", "test"].map((s) => String((summary.splitTable?.ct?.[d]?.[s] ?? 0) + (summary.splitTable?.radiograph?.[d]?.[s] ?? 0)));
+    lines.push([d, ...cols.map(([m, s]) => String(byMod?.[m]?.[s] ?? 0)), ...split]);
+  }
+  const widths = lines[0]!.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
+  return lines.map((l) => l.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")).join("\n");
+}
