@@ -18,6 +18,7 @@ import { ProcessRunner, splitCommand } from "../../apps/worker/src/process-runne
 import { startWorkerNode, type WorkerNode } from "../../apps/worker/src/worker.ts";
 import { createTestDatabase, testQueuePrefix, type TestDatabase } from "./test-db.ts";
 import { REDIS_URL } from "./pg-admin.ts";
+import { startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const FAKE_TRAINER = `node ${join(ROOT, "test/fixtures/fake-trainer.mjs")}`;
@@ -42,6 +43,8 @@ export interface Stack {
   app: FastifyInstance;
   url: string;
   tmp: string;
+  pgProxy?: TcpProxy;
+  redisProxy?: TcpProxy;
   team: { id: string; apiKey: string };
   dataset: { id: string; name: string; versionId: string };
   workerEnv(extra?: Record<string, string>): Record<string, string>;
@@ -53,23 +56,46 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(label: string, opts: { apiEnv?: Record<string, string>; images?: number } = {}): Promise<Stack> {
+export interface StackOptions {
+  apiEnv?: Record<string, string>;
+  images?: number;
+  /** Redis for this stack (default: the machine's). */
+  redisUrl?: string;
+  /** Put a cuttable TCP proxy between the services under test and Postgres / Redis. */
+  proxyPostgres?: boolean;
+  proxyRedis?: boolean;
+}
+
+function viaProxy(url: string, proxy: TcpProxy | undefined): string {
+  if (!proxy) return url;
+  const u = new URL(url);
+  u.hostname = "127.0.0.1";
+  u.port = String(proxy.port);
+  return u.toString();
+}
+
+export async function startStack(label: string, opts: StackOptions = {}): Promise<Stack> {
   const tdb = await createTestDatabase(label);
   const prefix = testQueuePrefix(label);
   const tmp = mkdtempSync(join(tmpdir(), `hs-${label}-`));
+  const redisUrl = opts.redisUrl ?? REDIS_URL;
+  const pgProxy = opts.proxyPostgres ? await startTcpProxy(Number(new URL(tdb.url).port || 5432)) : undefined;
+  const redisProxy = opts.proxyRedis ? await startTcpProxy(Number(new URL(redisUrl).port || 6379)) : undefined;
   const baseEnv = {
-    DATABASE_URL: tdb.url,
-    REDIS_URL,
+    DATABASE_URL: viaProxy(tdb.url, pgProxy),
+    REDIS_URL: viaProxy(redisUrl, redisProxy),
     HYPERSWEEP_QUEUE_PREFIX: prefix,
     HYPERSWEEP_DATA_DIR: join(tmp, "data"),
     HYPERSWEEP_CACHE_DIR: join(tmp, "cache"),
     LOG_LEVEL: "warn",
   };
   const config = parseEnv(apiEnv, { ...baseEnv, PORT: "0", HYPERSWEEP_ADMIN_TOKEN: ADMIN_TOKEN, ...opts.apiEnv });
+  // The test's own client goes straight to Postgres; the API and workers go through the proxies.
   const db = createDb(tdb.url);
-  const queue = createTrialQueue({ redisUrl: REDIS_URL, prefix });
+  const apiDb = pgProxy ? createDb(baseEnv.DATABASE_URL) : db;
+  const queue = createTrialQueue({ redisUrl: baseEnv.REDIS_URL, prefix });
   queue.on("error", () => {});
-  const app = await buildApp({ db, queue, config }, { logger: false });
+  const app = await buildApp({ db: apiDb, queue, config }, { logger: false });
   const address = await app.listen({ host: "127.0.0.1", port: 0 });
   const workers: WorkerNode[] = [];
   const children: ChildProcess[] = [];
@@ -117,7 +143,7 @@ export async function startStack(label: string, opts: { apiEnv?: Record<string, 
   };
 
   const stack: Stack = {
-    db, tdb, prefix, queue, app, url: address, tmp,
+    db, tdb, prefix, queue, app, url: address, tmp, pgProxy, redisProxy,
     team: undefined as unknown as Stack["team"],
     dataset: undefined as unknown as Stack["dataset"],
     workerEnv: workerEnvFor,
@@ -131,8 +157,8 @@ export async function startStack(label: string, opts: { apiEnv?: Record<string, 
       const env = workerEnvFor(extra);
       const cfg = parseEnv(workerEnv, env);
       const node = await startWorkerNode({
-        config: cfg, db, queue,
-        runner: new ProcessRunner({ command: splitCommand(cfg.HYPERSWEEP_TRAINER_CMD!), cwd: ROOT, killGraceMs: cfg.HYPERSWEEP_KILL_GRACE_MS }),
+        config: cfg, db: apiDb, queue,
+        runner: new ProcessRunner({ command: splitCommand(cfg.HYPERSWEEP_TRAINER_CMD!), cwd: ROOT, killGraceMs: cfg.HYPERSWEEP_KILL_GRACE_MS, env: extra }),
         drainMs: 2000,
       });
       workers.push(node);
@@ -152,7 +178,10 @@ export async function startStack(label: string, opts: { apiEnv?: Record<string, 
       for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
       await Promise.all(workers.map((w) => w.close().catch(() => {})));
       await app.close();
-      const q = new Queue("trials", { connection: redisConnection(REDIS_URL), prefix });
+      await pgProxy?.close();
+      await redisProxy?.close();
+      if (apiDb !== db) await apiDb.$disconnect();
+      const q = new Queue("trials", { connection: redisConnection(redisUrl), prefix });
       await q.obliterate({ force: true }).catch(() => {});
       await q.close();
       await queue.close().catch(() => {});

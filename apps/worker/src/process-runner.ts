@@ -10,6 +10,8 @@ export interface ProcessRunnerOptions {
   cwd?: string;
   /** Grace after SIGTERM before SIGKILL, ms. @defaultValue 10000 */
   killGraceMs?: number;
+  /** Environment added to every trainer (over this process's own). */
+  env?: Record<string, string>;
 }
 
 /** Splits a command line on white space, honouring simple single and double quotes. */
@@ -35,7 +37,7 @@ export class ProcessRunner implements TrialRunner {
     const [bin, ...args] = this.opts.command;
     const child = spawn(bin, args, {
       cwd: this.opts.cwd,
-      env: { ...process.env, ...run.env },
+      env: { ...process.env, ...this.opts.env, ...run.env },
       stdio: ["pipe", "pipe", "pipe"],
     });
     let stderr = "";

@@ -129,10 +129,10 @@ export async function claimTrial(db: Db, trialId: string, workerId: string, opts
 export async function heartbeat(db: Db, trialId: string, attempt: number, leaseMs: number): Promise<boolean> {
   const rows = await db.$queryRaw<Array<{ n: number }>>`
     WITH t AS (
-      UPDATE trials SET lease_expires_at = now() + ${leaseMs} * interval '1 millisecond'
-      WHERE id = ${trialId}::uuid AND current_attempt = ${attempt} AND status = 'running'
+      UPDATE trials SET lease_expires_at = now() + ${leaseMs}::int * interval '1 millisecond'
+      WHERE id = ${trialId}::uuid AND current_attempt = ${attempt}::int AND status = 'running'
       RETURNING id),
-    a AS (UPDATE attempts SET heartbeat_at = now() WHERE trial_id IN (SELECT id FROM t) AND number = ${attempt} RETURNING id)
+    a AS (UPDATE attempts SET heartbeat_at = now() WHERE trial_id IN (SELECT id FROM t) AND number = ${attempt}::int RETURNING id)
     SELECT (SELECT count(*) FROM t)::int + 0 * (SELECT count(*) FROM a)::int AS n`;
   return (rows[0]?.n ?? 0) > 0;
 }
@@ -164,21 +164,21 @@ export async function recordEpoch(db: Db, trialId: string, attempt: number, e: E
   const metrics = JSON.stringify(e.metrics);
   const rows = await db.$queryRaw<Array<{ written: number }>>`
     WITH lease AS (
-      UPDATE trials SET epochs_done = GREATEST(epochs_done, ${e.epoch}),
-                        lease_expires_at = now() + ${leaseMs} * interval '1 millisecond'
-      WHERE id = ${trialId}::uuid AND current_attempt = ${attempt} AND status = 'running'
+      UPDATE trials SET epochs_done = GREATEST(epochs_done, ${e.epoch}::int),
+                        lease_expires_at = now() + ${leaseMs}::int * interval '1 millisecond'
+      WHERE id = ${trialId}::uuid AND current_attempt = ${attempt}::int AND status = 'running'
       RETURNING id, sweep_id, team_id),
     ins AS (
       INSERT INTO epochs (trial_id, attempt, epoch, train_loss, val_loss, val_auc, val_f1, lr, duration_ms, metrics)
-      SELECT id, ${attempt}, ${e.epoch}, ${e.trainLoss}, ${e.valLoss}, ${auc}::float8, ${f1}::float8, ${e.lr},
-             ${Math.round(e.durationMs)}, ${metrics}::jsonb FROM lease
+      SELECT id, ${attempt}::int, ${e.epoch}::int, ${e.trainLoss}::float8, ${e.valLoss}::float8, ${auc}::float8, ${f1}::float8,
+             ${e.lr}::float8, ${Math.round(e.durationMs)}::int, ${metrics}::jsonb FROM lease
       ON CONFLICT (trial_id, epoch) DO UPDATE SET attempt = EXCLUDED.attempt, train_loss = EXCLUDED.train_loss,
         val_loss = EXCLUDED.val_loss, val_auc = EXCLUDED.val_auc, val_f1 = EXCLUDED.val_f1, lr = EXCLUDED.lr,
         duration_ms = EXCLUDED.duration_ms, metrics = EXCLUDED.metrics, created_at = now()
       RETURNING trial_id),
     note AS (
       SELECT pg_notify('hypersweep_events', json_build_object('type', 'epoch.done', 'teamId', team_id, 'sweepId', sweep_id,
-        'trialId', id, 'epoch', ${e.epoch}, 'valLoss', ${e.valLoss}, 'valAuc', ${auc}::float8, 'valF1', ${f1}::float8)::text)
+        'trialId', id, 'epoch', ${e.epoch}::int, 'valLoss', ${e.valLoss}::float8, 'valAuc', ${auc}::float8, 'valF1', ${f1}::float8)::text)
       FROM lease)
     SELECT (SELECT count(*) FROM ins)::int + 0 * (SELECT count(*) FROM note)::int AS written`;
   if ((rows[0]?.written ?? 0) === 0) throw new LeaseLostError(trialId, attempt);
@@ -201,11 +201,11 @@ export async function recordResult(db: Db, trialId: string, attempt: number, r: 
     const now = new Date();
     const rows = await tx.$queryRaw<Array<{ sweep_id: string; team_id: string }>>`
       UPDATE trials SET status = 'succeeded', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL,
-        best_epoch = ${r.bestEpoch}, val_auc = ${r.valAuc}::float8, val_f1 = ${r.valF1}::float8,
+        best_epoch = ${r.bestEpoch}::int, val_auc = ${r.valAuc}::float8, val_f1 = ${r.valF1}::float8,
         val_loss = ${r.valLoss}::float8, selection_score = ${r.selectionScore}::float8,
         tiebreak_score = ${r.tiebreakScore}::float8, metrics = ${JSON.stringify(r.metrics)}::jsonb,
-        weights_path = ${r.weightsPath ?? null}, error = NULL, error_reason = NULL
-      WHERE id = ${trialId}::uuid AND current_attempt = ${attempt} AND status = 'running'
+        weights_path = ${r.weightsPath ?? null}::text, error = NULL, error_reason = NULL
+      WHERE id = ${trialId}::uuid AND current_attempt = ${attempt}::int AND status = 'running'
       RETURNING sweep_id::text AS sweep_id, team_id::text AS team_id`;
     const t = rows[0];
     if (!t) throw new LeaseLostError(trialId, attempt);
@@ -229,7 +229,7 @@ export async function failAttempt(
     const now = new Date();
     const rows = await tx.$queryRaw<Array<{ sweep_id: string; team_id: string; attempt_count: number }>>`
       SELECT sweep_id::text AS sweep_id, team_id::text AS team_id, attempt_count FROM trials
-      WHERE id = ${trialId}::uuid AND current_attempt = ${attempt} AND status = 'running' FOR UPDATE`;
+      WHERE id = ${trialId}::uuid AND current_attempt = ${attempt}::int AND status = 'running' FOR UPDATE`;
     const t = rows[0];
     if (!t) throw new LeaseLostError(trialId, attempt);
     const message = f.message.slice(0, 4000);
