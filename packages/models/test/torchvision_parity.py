@@ -1,9 +1,10 @@
 """Writes a torchvision model's state_dict (random init, randomised BatchNorm statistics) as safetensors,
 plus an input batch and the model's eval-mode logits, for the tf.layers parity test.
 
-usage: torchvision_parity.py ARCH NUM_CLASSES IMAGE_SIZE OUT_DIR
+usage: torchvision_parity.py OUT_DIR NUM_CLASSES ARCH:IMAGE_SIZE... (writes OUT_DIR/ARCH/{weights,io}.safetensors)
 """
 import json
+import os
 import struct
 import sys
 
@@ -26,7 +27,15 @@ def write_safetensors(path, tensors):
 
 
 def main():
-    arch, num_classes, size, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+    root, num_classes = sys.argv[1], int(sys.argv[2])
+    for spec in sys.argv[3:]:
+        arch, size = spec.split(":")
+        out = os.path.join(root, arch)
+        os.makedirs(out, exist_ok=True)
+        export(arch, num_classes, int(size), out)
+
+
+def export(arch, num_classes, size, out):
     torch.manual_seed(0)
     model = getattr(torchvision.models, arch)(num_classes=num_classes)
     for m in model.modules():
