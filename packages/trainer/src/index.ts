@@ -17,5 +17,5 @@ export {
 } from "./errors.ts";
 export { learningRateAt, recordEpoch, initialProgress, type EpochRecord, type TrialProgress } from "./progress.ts";
 export { findLatestCheckpoint, trialFingerprint, CHECKPOINT_FORMAT, type CheckpointState } from "./checkpoint.ts";
-export { saveModelFiles, restoreModelWeights, publishModelFiles, MODEL_JSON, WEIGHTS_BIN } from "./weights-io.ts";
+export { saveModelFiles, restoreModelWeights, publishModelFiles, loadModelFromDir, MODEL_JSON, WEIGHTS_BIN } from "./weights-io.ts";
 export { Mulberry32, deriveSeed, withSeededMathRandom } from "./rng.ts";

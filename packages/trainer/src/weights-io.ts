@@ -131,3 +131,19 @@ export async function publishModelFiles(from: string, to: string): Promise<strin
   await syncDir(to);
   return path.join(to, MODEL_JSON);
 }
+
+/** Loads a model written by saveModelFiles / publishModelFiles (e.g. a trial's result.weightsPath directory). */
+export async function loadModelFromDir(tf: Tf, dir: string): Promise<tfTypes.LayersModel> {
+  const json = JSON.parse(await readFile(path.join(dir, MODEL_JSON), "utf8")) as tfTypes.io.ModelJSON;
+  const bin = await readFile(path.join(dir, WEIGHTS_BIN));
+  return tf.loadLayersModel({
+    load: async () => ({
+      modelTopology: json.modelTopology,
+      format: json.format,
+      generatedBy: json.generatedBy,
+      convertedBy: json.convertedBy,
+      weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
+      weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength),
+    }),
+  });
+}

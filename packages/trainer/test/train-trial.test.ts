@@ -1,0 +1,118 @@
+import { existsSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { TrainerMessage } from "@hypersweep/core";
+import { DivergedError, loadBackend, loadModelFromDir } from "../src/index.ts";
+import { predictSplit, evaluateSplit } from "../src/evaluate.ts";
+import { makeSpec } from "./fixtures/spec.ts";
+import { epochs, runTrial, type Tf } from "./fixtures/run.ts";
+import { syntheticTrialData } from "./fixtures/synthetic-trial-data.ts";
+
+const ALL_AUGMENTATIONS = ["rotation", "brightness", "hflip", "center_crop", "contrast"] as const;
+let tf: Tf;
+
+beforeAll(async () => {
+  tf = (await loadBackend("wasm")).tf;
+});
+
+describe("trainTrial (search stage)", () => {
+  it("learns a separable task, reports every epoch, leaks no tensors and publishes the best epoch's weights", async () => {
+    const spec = makeSpec({ epochs: 3, augmentations: [...ALL_AUGMENTATIONS], backend: "wasm" });
+    const data = syntheticTrialData({ counts: { train: 48, valid: 24, test: 16 } });
+    const tensorsAtCheckpoint: number[] = [];
+    const before = tf.memory().numTensors;
+    const run = await runTrial(tf, spec, data, {
+      onMessage: (m) => {
+        if (m.type === "checkpoint") tensorsAtCheckpoint.push(tf.memory().numTensors);
+      },
+    });
+    expect(run.error).toBeUndefined();
+    for (const m of run.messages) expect(TrainerMessage.safeParse(m).success).toBe(true);
+    expect(run.messages.map((m) => m.type)).toEqual(["ready", "epoch", "checkpoint", "epoch", "checkpoint", "epoch", "checkpoint"]);
+    expect(run.messages[0]).toMatchObject({ type: "ready", resumedFromEpoch: 0 });
+
+    const eps = epochs(run);
+    expect(eps.map((e) => e.epoch)).toEqual([1, 2, 3]);
+    expect(eps.every((e) => e.lr === 1e-3)).toBe(true);
+    const finalAuc = eps.at(-1)!.metrics.auc!;
+    expect(finalAuc).toBeGreaterThan(0.9);
+
+    // No leak: the live tensor count is the same after every epoch, and back to the start once the trial ends.
+    expect(tensorsAtCheckpoint[1]).toBe(tensorsAtCheckpoint[0]);
+    expect(tensorsAtCheckpoint[2]).toBe(tensorsAtCheckpoint[0]);
+    expect(tf.memory().numTensors).toBe(before);
+
+    // The result is the best epoch by AUC (earliest on ties), and its weights are what was published.
+    const bestAuc = Math.max(...eps.map((e) => e.metrics.auc!));
+    const best = eps.find((e) => e.metrics.auc === bestAuc)!;
+    expect(run.result).toMatchObject({ type: "result", bestEpoch: best.epoch, metrics: { ...best.metrics, valLoss: best.valLoss } });
+    expect(run.result!.weightsPath).toBe(path.join(spec.outputDir, "model.json"));
+    const model = await loadModelFromDir(tf, spec.outputDir);
+    const pred = await predictSplit(tf, model, data, "valid", 8);
+    expect(pred.loss).toBeCloseTo(best.valLoss, 4);
+    expect(evaluateSplit(pred, { task: "binary", classes: data.classes, positiveClass: "COVID-19" }).metrics.auc).toBeCloseTo(bestAuc, 6);
+    model.dispose();
+
+    // Only the newest and the best checkpoints are kept.
+    const kept = readdirSync(spec.checkpointDir).sort();
+    expect(kept).toEqual([...new Set([`epoch-${String(best.epoch).padStart(4, "0")}`, "epoch-0003"])].sort());
+  });
+
+  it("follows the step schedule: the reported lr drops by gamma every stepSize epochs", async () => {
+    const spec = makeSpec({ epochs: 3, schedule: { stepSize: 1, gamma: 0.5 }, learningRate: 0.01, backend: "wasm" });
+    const run = await runTrial(tf, spec, syntheticTrialData({ counts: { train: 16, valid: 8, test: 8 } }));
+    expect(run.error).toBeUndefined();
+    expect(epochs(run).map((e) => e.lr)).toEqual([0.01, 0.005, 0.0025]);
+  });
+
+  it("stops with DivergedError when the loss turns NaN", async () => {
+    // With BatchNorm, even lr 1e6 keeps the loss finite (~1e13); 1e38 overflows float32 in the first epoch.
+    const spec = makeSpec({ epochs: 3, learningRate: 1e38, backend: "wasm" });
+    const before = tf.memory().numTensors;
+    const run = await runTrial(tf, spec, syntheticTrialData({ counts: { train: 32, valid: 8, test: 8 } }));
+    expect(run.error).toBeInstanceOf(DivergedError);
+    expect((run.error as DivergedError).reason).toBe("diverged");
+    expect(run.result).toBeUndefined();
+    expect(epochs(run)).toHaveLength(0);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe("trainTrial (final stage)", () => {
+  it("stops early after `patience` epochs without improvement, keeps the best epoch and evaluates the test split", async () => {
+    const spec = makeSpec({
+      stage: "final", epochs: 8, earlyStopping: { patience: 1, minDelta: 0 }, evaluateTest: true, backend: "wasm",
+      task: "multiclass", selectionMetric: "f1",
+      data: {
+        ...makeSpec().data,
+        scenario: { key: "ct-multi", modality: "ct", task: "multiclass", classes: ["healthy", "COVID-19", "pneumonia"], positiveClass: "COVID-19" },
+      },
+    });
+    const data = syntheticTrialData({ classes: ["healthy", "COVID-19", "pneumonia"], counts: { train: 48, valid: 24, test: 30 } });
+    const run = await runTrial(tf, spec, data);
+    expect(run.error).toBeUndefined();
+    const eps = epochs(run);
+    const result = run.result!;
+    // Early stopping: the run ends exactly `patience` epochs after the best one, before the maximum.
+    expect(eps.length).toBeLessThan(8);
+    expect(eps.length).toBe(result.bestEpoch + 1);
+    const bestF1 = Math.max(...eps.map((e) => e.metrics.f1!));
+    expect(result.bestEpoch).toBe(eps.find((e) => e.metrics.f1 === bestF1)!.epoch);
+    for (const e of eps) expect(Object.keys(e.metrics).sort()).toEqual(["accuracy", "auc", "f1", "macroAuc", "precision", "recall"]);
+
+    const test = result.test as {
+      n: number; metrics: Record<string, number | null>; confusionMatrix: number[][];
+      intervals: Record<string, { estimate: number; lower: number; upper: number } | null>;
+    };
+    expect(test.n).toBe(30);
+    expect(test.confusionMatrix.flat().reduce((a, b) => a + b, 0)).toBe(30);
+    expect(test.confusionMatrix.map((row) => row.reduce((a, b) => a + b, 0))).toEqual([10, 10, 10]); // rows = true class
+    for (const key of ["auc", "f1", "precision", "recall", "accuracy", "macroAuc"]) {
+      const ci = test.intervals[key]!;
+      expect(ci.estimate).toBeCloseTo(test.metrics[key]!, 9);
+      expect(ci.lower).toBeLessThanOrEqual(ci.estimate);
+      expect(ci.upper).toBeGreaterThanOrEqual(ci.estimate);
+    }
+    expect(existsSync(path.join(spec.outputDir, "weights.bin"))).toBe(true);
+  });
+});
