@@ -1,0 +1,124 @@
+/**
+ * A sweep's spec: a preset merged with the sweep's overrides, every field explicit. This merged object is what
+ * gets stored with the sweep and what the plan is made from.
+ */
+import { z } from "zod";
+import { SpecError } from "./errors.ts";
+import { getPreset, presetNames } from "./presets.ts";
+import { Architecture, type Task } from "./trainer-contract.ts";
+
+const positive = z.number().finite().positive();
+
+/** What a sweep may override (all optional; unknown fields are errors). */
+export const SweepOverrides = z.strictObject({
+  learningRates: z.array(positive.max(10)).min(1).max(20).refine((a) => new Set(a).size === a.length, "learning rates must be distinct").optional(),
+  subsetsPerRate: z.number().int().min(1).max(1 << 20).optional(),
+  allSubsets: z.boolean().optional(),
+  searchEpochs: z.number().int().min(1).max(1000).optional(),
+  finalEpochs: z.number().int().min(1).max(1000).optional(),
+  patience: z.number().int().min(1).max(1000).optional(),
+  minDelta: z.number().min(0).max(1).optional(),
+  batchSize: z.union([z.number().int().min(1).max(4096), z.partialRecord(Architecture, z.number().int().min(1).max(4096))]).optional(),
+  imageSize: z.number().int().min(8).max(2048).optional(),
+  augmentationParams: z
+    .strictObject({
+      rotationDegrees: z.number().min(0).max(180).optional(),
+      brightness: z.number().min(0).max(1).optional(),
+      contrast: z.number().min(0).max(1).optional(),
+      centerCropFraction: z.number().gt(0).max(1).optional(),
+    })
+    .optional(),
+  schedule: z.strictObject({ stepSize: z.number().int().min(1).max(1000).optional(), gamma: z.number().gt(0).max(1).optional() }).optional(),
+  selectionMetric: z.enum(["auc", "f1"]).optional(),
+});
+export type SweepOverrides = z.infer<typeof SweepOverrides>;
+
+export interface SweepSpec {
+  preset: string;
+  seed: number;
+  task: Task;
+  modality: "ct" | "radiograph";
+  architectures: Architecture[];
+  learningRates: number[];
+  subsetsPerRate: number;
+  allSubsets: boolean;
+  augmentations: string[];
+  searchEpochs: number;
+  finalEpochs: number;
+  patience: number;
+  minDelta: number;
+  batchSize: Record<Architecture, number>;
+  imageSize: number;
+  augmentationParams: { rotationDegrees: number; brightness: number; contrast: number; centerCropFraction: number };
+  schedule: { stepSize: number; gamma: number };
+  optimizer: "adam";
+  loss: "cross_entropy";
+  selectionMetric: "auc" | "f1";
+}
+
+export interface ResolveInput {
+  preset?: string;
+  overrides?: unknown;
+  architectures: readonly string[];
+  task: Task;
+  modality: "ct" | "radiograph";
+  seed: number;
+}
+
+function fail(path: string, message: string): never {
+  throw new SpecError(`${path}: ${message}`, [{ path, message }]);
+}
+
+export function resolveSweepSpec(input: ResolveInput): SweepSpec {
+  const presetName = input.preset ?? "data-stock-2020";
+  const preset = getPreset(presetName) ?? fail("preset", `unknown preset '${presetName}' (known: ${presetNames().join(", ")})`);
+  const parsed = SweepOverrides.safeParse(input.overrides ?? {});
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => ({ path: ["overrides", ...i.path.map(String)].join("."), message: i.message }));
+    throw new SpecError(`invalid overrides: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, issues);
+  }
+  const o = parsed.data;
+  if (input.architectures.length === 0) fail("architectures", "at least one architecture is needed");
+  const architectures = input.architectures.map((a, i) => {
+    const r = Architecture.safeParse(a);
+    return r.success ? r.data : fail(`architectures.${i}`, `unknown architecture '${a}' (known: ${Architecture.options.join(", ")})`);
+  });
+  if (new Set(architectures).size !== architectures.length) fail("architectures", "an architecture is listed twice");
+  if (!Number.isInteger(input.seed) || input.seed < 0 || input.seed > 2 ** 31 - 1) fail("seed", `must be a whole number in [0, 2^31 - 1], got ${input.seed}`);
+
+  const batchSize = { ...preset.batchSize };
+  if (typeof o.batchSize === "number") for (const a of Object.keys(batchSize) as Architecture[]) batchSize[a] = o.batchSize;
+  else if (o.batchSize) Object.assign(batchSize, o.batchSize);
+
+  const subsetsPerRate = o.subsetsPerRate ?? preset.subsetsPerRate;
+  const total = 2 ** preset.augmentations.length;
+  if (!o.allSubsets && subsetsPerRate > total) {
+    fail("overrides.subsetsPerRate", `asks for ${subsetsPerRate} distinct augmentation subsets per learning rate but only ${total} exist (2^${preset.augmentations.length})`);
+  }
+  return {
+    preset: preset.name,
+    seed: input.seed,
+    task: input.task,
+    modality: input.modality,
+    architectures,
+    learningRates: o.learningRates ?? [...preset.learningRates],
+    subsetsPerRate,
+    allSubsets: o.allSubsets ?? preset.allSubsets,
+    augmentations: [...preset.augmentations],
+    searchEpochs: o.searchEpochs ?? preset.searchEpochs,
+    finalEpochs: o.finalEpochs ?? preset.finalEpochs,
+    patience: o.patience ?? preset.patience,
+    minDelta: o.minDelta ?? preset.minDelta,
+    batchSize,
+    imageSize: o.imageSize ?? preset.imageSize,
+    augmentationParams: {
+      ...preset.augmentationParams,
+      brightness: preset.brightnessByModality[input.modality],
+      ...Object.fromEntries(Object.entries(o.augmentationParams ?? {}).filter(([, v]) => v !== undefined)),
+    } as SweepSpec["augmentationParams"],
+    schedule: { ...preset.schedule, ...Object.fromEntries(Object.entries(o.schedule ?? {}).filter(([, v]) => v !== undefined)) } as SweepSpec["schedule"],
+    optimizer: preset.optimizer,
+    loss: preset.loss,
+    selectionMetric: o.selectionMetric ?? preset.selectionMetric[input.task],
+  };
+}
