@@ -68,7 +68,10 @@ export async function synthDataset(outDir: string, opts: SynthOptions = {}): Pro
     const r = mulberry32(seed * 7919 + i);
     const w = Math.round(size * (0.75 + 0.5 * r()));
     const h = Math.round(size * (0.75 + 0.5 * r()));
-    const buf = kind === "missing" ? null : await encode(render(p, w, h, r), w, h, p);
+    // Patterns are smooth, so large images are rendered at ≤ 256 px and resized up: fast at any size.
+    const scale = Math.min(1, 256 / Math.max(w, h));
+    const [rw, rh] = [Math.max(1, Math.round(w * scale)), Math.max(1, Math.round(h * scale))];
+    const buf = kind === "missing" ? null : await encode(render(p, rw, rh, r), rw, rh, p, w, h);
     const path = join(outDir, p.fileName);
     if (kind) broken.push({ fileName: p.fileName, kind, row: i + 2 });
     if (kind === "missing") return;
@@ -184,7 +187,7 @@ function gaussian(r: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
 }
 
-async function encode(field: Float32Array, w: number, h: number, p: Plan): Promise<Buffer> {
+async function encode(field: Float32Array, w: number, h: number, p: Plan, outW: number, outH: number): Promise<Buffer> {
   const channels = p.grey ? 1 : 3;
   const raw = Buffer.alloc(w * h * channels);
   // Colour images get a fixed faint tint per channel so they are genuinely three-channel.
@@ -192,7 +195,8 @@ async function encode(field: Float32Array, w: number, h: number, p: Plan): Promi
   for (let i = 0; i < w * h; i++) {
     for (let c = 0; c < channels; c++) raw[i * channels + c] = Math.max(0, Math.min(255, Math.round(field[i]! * 255 * tint[c]!)));
   }
-  const img = sharp(raw, { raw: { width: w, height: h, channels } });
+  let img = sharp(raw, { raw: { width: w, height: h, channels } });
+  if (outW !== w || outH !== h) img = sharp(await img.resize(outW, outH, { fit: "fill" }).raw().toBuffer(), { raw: { width: outW, height: outH, channels } });
   if (p.format === "png") return img.png().toBuffer();
   if (p.format === "jpg") return img.jpeg({ quality: 90 }).toBuffer();
   return img.gif().toBuffer();
