@@ -5,13 +5,13 @@
  * TrainerMessage per line on stdout (ready, epoch*, checkpoint*, then result or error); logs on stderr.
  * Exit codes: 0 after `result`; 2 after `error` bad_spec; 143 after `error` cancelled (SIGTERM); 1 otherwise.
  * Every outgoing message is validated against the contract's zod schema before it is written.
+ * tfjs, the models and the data package are imported only once the spec is valid: a bad spec is answered in
+ * a fraction of the start-up time of a trial.
  */
 import type { Readable, Writable } from "node:stream";
 import { TrainerMessage, TrainerSpec } from "@hypersweep/core";
-import { loadBackend, type BackendName } from "./backend/index.ts";
-import { openTrialDataFor } from "./data-source.ts";
+import type { BackendName } from "./backend/index.ts";
 import { BadSpecError, TrainerError, toTrainerError } from "./errors.ts";
-import { trainTrial } from "./train-trial.ts";
 
 export const EXIT_CODES = { ok: 0, failed: 1, badSpec: 2, cancelled: 143 } as const;
 
@@ -58,6 +58,11 @@ export async function runTrainerProcess(io: TrainerProcessIo): Promise<number> {
   try {
     const spec = parseSpec(await readAll(io.stdin));
     log(`trial ${spec.trialId} attempt ${spec.attempt}: ${spec.architecture} ${spec.stage} lr ${spec.learningRate}`);
+    const [{ loadBackend }, { openTrialDataFor }, { trainTrial }] = await Promise.all([
+      import("./backend/index.ts"),
+      import("./data-source.ts"),
+      import("./train-trial.ts"),
+    ]);
     const backend = await loadBackend(spec.backend as BackendName | undefined);
     log(`backend ${backend.name}`);
     const data = await openTrialDataFor(spec, io.env);

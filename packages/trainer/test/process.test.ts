@@ -1,0 +1,105 @@
+/**
+ * The real trainer process (bin/hypersweep-trainer → src/main.ts), spoken to as the worker does: spec on stdin,
+ * JSON lines on stdout. Data comes from the test fixture through HYPERSWEEP_TRIAL_DATA_MODULE.
+ */
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { TrainerMessage } from "@hypersweep/core";
+import { findLatestCheckpoint, trialFingerprint } from "../src/index.ts";
+import { makeSpec, specInput } from "./fixtures/spec.ts";
+
+const BIN = fileURLToPath(new URL("../bin/hypersweep-trainer", import.meta.url));
+const FIXTURE = fileURLToPath(new URL("./fixtures/synthetic-trial-data.ts", import.meta.url));
+const SIZES = { SYNTH_TRAIN: "32", SYNTH_VALID: "16", SYNTH_TEST: "8" };
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  lines: string[];
+  messages: TrainerMessage[];
+  stderr: string;
+}
+
+/** Starts the trainer; `onMessage` sees each parsed stdout line as it arrives (and may signal the child). */
+function trainer(stdin: string, onMessage?: (m: TrainerMessage, kill: (s: NodeJS.Signals) => void) => void): Promise<Exit> {
+  const child = spawn(BIN, [], {
+    env: { ...process.env, HYPERSWEEP_TRIAL_DATA_MODULE: FIXTURE, ...SIZES },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  const out: Exit = { code: null, signal: null, lines: [], messages: [], stderr: "" };
+  let buffered = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+    buffered += chunk;
+    let nl: number;
+    while ((nl = buffered.indexOf("\n")) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      out.lines.push(line);
+      // Every line must be a contract message; a line that does not parse fails the attempt (and this test).
+      const m = TrainerMessage.parse(JSON.parse(line));
+      out.messages.push(m);
+      onMessage?.(m, (s) => child.kill(s));
+    }
+  });
+  child.stderr.setEncoding("utf8").on("data", (c: string) => (out.stderr += c));
+  child.stdin.end(stdin);
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ ...out, code, signal }));
+  });
+}
+
+describe("trainer process", () => {
+  it("answers a bad spec with one error line naming the fields, and exit code 2", async () => {
+    const input = specInput({ learningRate: -1 }) as Record<string, unknown>;
+    delete input.outputDir;
+    const exit = await trainer(JSON.stringify({ ...input, extra: true }));
+    expect(exit.code).toBe(2);
+    expect(exit.messages).toHaveLength(1);
+    const m = exit.messages[0]!;
+    expect(m).toMatchObject({ type: "error", reason: "bad_spec" });
+    const message = (m as { message: string }).message;
+    expect(message).toMatch(/learningRate: /);
+    expect(message).toMatch(/outputDir: /);
+    expect(message).toMatch(/extra/);
+    expect(exit.stderr).toContain("TRAINER_BAD_SPEC");
+  });
+
+  it("answers input that is not JSON with bad_spec and exit code 2", async () => {
+    const exit = await trainer("{ not json");
+    expect(exit.code).toBe(2);
+    expect(exit.messages).toEqual([expect.objectContaining({ type: "error", reason: "bad_spec" })]);
+  });
+
+  it("stops on SIGTERM mid-run with `cancelled` and exit 143, leaving a checkpoint that a new attempt resumes", async () => {
+    const spec = makeSpec({ epochs: 50, backend: "wasm", augmentations: ["hflip"] });
+    let sent = false;
+    const exit = await trainer(JSON.stringify(spec), (m, kill) => {
+      if (m.type === "checkpoint" && !sent) {
+        sent = true;
+        kill("SIGTERM");
+      }
+    });
+    expect(exit.code).toBe(143);
+    expect(exit.messages[0]).toMatchObject({ type: "ready", backend: "wasm", resumedFromEpoch: 0 });
+    expect(exit.messages.at(-1)).toMatchObject({ type: "error", reason: "cancelled" });
+    expect(exit.messages.some((m) => m.type === "result")).toBe(false);
+    const checkpoints = exit.messages.filter((m) => m.type === "checkpoint");
+    const last = checkpoints.at(-1)!.epoch;
+    expect(last).toBeGreaterThanOrEqual(1);
+    expect(last).toBeLessThan(50);
+
+    // The checkpoint on disk is the last one announced, and a new attempt of the real process continues from
+    // it to a `result` line and exit 0.
+    const found = await findLatestCheckpoint(spec.checkpointDir, trialFingerprint(spec));
+    expect(found!.state.epoch).toBe(last);
+    const again = await trainer(JSON.stringify({ ...spec, epochs: last + 1, attempt: 2 }));
+    expect(again.code).toBe(0);
+    expect(again.messages.map((m) => m.type)).toEqual(["ready", "epoch", "checkpoint", "result"]);
+    expect(again.messages[0]).toMatchObject({ type: "ready", resumedFromEpoch: last });
+    expect(again.messages[1]).toMatchObject({ type: "epoch", epoch: last + 1 });
+    expect(again.messages[3]).toMatchObject({ type: "result", weightsPath: `${spec.outputDir}/model.json` });
+    expect(again.stderr).toContain(`epoch ${last + 1}:`);
+  });
+});

@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import { initialProgress, learningRateAt, recordEpoch, type EpochRecord, type TrialProgress } from "../src/progress.ts";
+import { deriveSeed, Mulberry32, withSeededMathRandom } from "../src/rng.ts";
+
+const rec = (epoch: number, auc: number | null): EpochRecord => ({
+  epoch, trainLoss: 1, valLoss: 1, lr: 1e-3, durationMs: 1, metrics: { auc, f1: 0.5 },
+});
+
+function run(values: (number | null)[], rule: { patience: number; minDelta: number } | null): TrialProgress {
+  return values.reduce<TrialProgress>((p, v, i) => recordEpoch(p, rec(i + 1, v), "auc", rule), initialProgress());
+}
+
+describe("learningRateAt (PyTorch StepLR stepped per epoch)", () => {
+  it("keeps the base rate for the first stepSize epochs, then multiplies by gamma each stepSize epochs", () => {
+    const s = { stepSize: 7, gamma: 0.1 };
+    const got = [1, 7, 8, 14, 15, 30].map((e) => learningRateAt(1e-3, e, s));
+    const want = [1e-3, 1e-3, 1e-4, 1e-4, 1e-5, 1e-7];
+    got.forEach((lr, i) => expect(lr / want[i]!).toBeCloseTo(1, 12));
+  });
+});
+
+describe("best epoch and early stopping", () => {
+  it("picks the highest selection metric, the earlier epoch on ties", () => {
+    expect(run([0.7, 0.9, 0.9, 0.8], null).bestEpoch).toBe(2);
+  });
+
+  it("never lets an undefined metric (null) beat a defined one, but records the first epoch as best so far", () => {
+    expect(run([null, null], null)).toMatchObject({ bestEpoch: 1, bestValue: null });
+    expect(run([null, 0.6, null], null)).toMatchObject({ bestEpoch: 2, bestValue: 0.6 });
+  });
+
+  it("stops after `patience` epochs without an improvement larger than minDelta", () => {
+    const p = run([0.7, 0.8, 0.805, 0.79], { patience: 2, minDelta: 0.01 });
+    expect(p).toMatchObject({ bestEpoch: 2, wait: 2, stopped: true, epoch: 4 });
+    expect(run([0.7, 0.8, 0.85, 0.79], { patience: 2, minDelta: 0.01 }).stopped).toBe(false);
+  });
+
+  it("search trials (no rule) never stop early", () => {
+    expect(run([0.9, 0.1, 0.1, 0.1, 0.1], null).stopped).toBe(false);
+  });
+});
+
+describe("seeded randomness", () => {
+  it("Mulberry32 continues the same stream after its state is saved and restored", () => {
+    const a = new Mulberry32(42);
+    a.next();
+    const saved = a.state;
+    const expected = [a.next(), a.next()];
+    const b = new Mulberry32(0);
+    b.state = saved;
+    expect([b.next(), b.next()]).toEqual(expected);
+  });
+
+  it("derived seeds differ per stream and withSeededMathRandom is reproducible and restores Math.random", () => {
+    expect(deriveSeed(7, 1)).not.toBe(deriveSeed(7, 2));
+    expect(deriveSeed(7, 1)).not.toBe(deriveSeed(8, 1));
+    const original = Math.random;
+    const draw = () => withSeededMathRandom(3, () => [Math.random(), Math.random()]);
+    expect(draw()).toEqual(draw());
+    expect(Math.random).toBe(original);
+  });
+});
