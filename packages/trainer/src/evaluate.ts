@@ -17,7 +17,7 @@ import {
   rocAuc,
   type BootstrapCi,
 } from "@hypersweep/metrics";
-import { TrialDataError } from "./errors.ts";
+import { CancelledError, TrialDataError } from "./errors.ts";
 import type { MetricValues } from "./progress.ts";
 
 type Tf = typeof tfTypes;
@@ -31,19 +31,24 @@ export interface SplitPredictions {
   loss: number;
 }
 
-/** Runs the model over a split in inference mode. */
+/**
+ * Runs the model over a split in inference mode. An aborted `signal` stops it between batches with
+ * CancelledError (epoch −1: the caller knows the last checkpoint and rethrows with it).
+ */
 export async function predictSplit(
   tf: Tf,
   model: tfTypes.LayersModel,
   data: TrialData,
   split: "valid" | "test",
   batchSize: number,
+  signal?: AbortSignal,
 ): Promise<SplitPredictions> {
   const numClasses = data.classes.length;
   const labels: number[] = [];
   const probs: number[] = [];
   let lossSum = 0;
   for await (const batch of data.evalBatches(split, batchSize)) {
+    if (signal?.aborted) throw new CancelledError(-1);
     if (batch.size === 0) continue;
     const [p, l] = tf.tidy(() => {
       const x = tf.tensor4d(batch.x, [batch.size, data.imageSize, data.imageSize, 3]);
@@ -55,6 +60,7 @@ export async function predictSplit(
     for (let i = 0; i < p.length; i++) probs.push(p[i]!);
     for (let i = 0; i < batch.size; i++) labels.push(batch.y[i]!);
     lossSum += l;
+    await new Promise((resolve) => setImmediate(resolve)); // let a SIGTERM handler run between batches
   }
   if (labels.length === 0) throw new TrialDataError(`the ${split} split is empty: nothing to evaluate on`);
   return { labels: Int32Array.from(labels), probs: Float32Array.from(probs), loss: lossSum / labels.length };

@@ -22,7 +22,7 @@ import {
   trialFingerprint,
   writeCheckpoint,
 } from "./checkpoint.ts";
-import { DivergedError, TrainerError, TrialDataError } from "./errors.ts";
+import { CancelledError, DivergedError, TrainerError, TrialDataError } from "./errors.ts";
 import { evaluateSplit, predictSplit, testReport, type MetricsContext } from "./evaluate.ts";
 import {
   initialProgress,
@@ -75,13 +75,22 @@ function setLearningRate(optimizer: tfTypes.Optimizer, lr: number): void {
   (optimizer as unknown as { learningRate: number }).learningRate = lr;
 }
 
+async function evaluateOrCancel(ctx: EpochContext, split: "valid" | "test") {
+  try {
+    return await predictSplit(ctx.tf, ctx.model, ctx.data, split, ctx.spec.batchSize, ctx.signal);
+  } catch (e) {
+    if (e instanceof CancelledError) throw new CancelledError(ctx.lastCheckpointEpoch);
+    throw e;
+  }
+}
+
 async function runEpoch(ctx: EpochContext, metricsCtx: MetricsContext, epoch: number): Promise<EpochRecord> {
   const { spec, tf } = ctx;
   const started = performance.now();
   const lr = learningRateAt(spec.learningRate, epoch, spec.schedule);
   setLearningRate(ctx.optimizer, lr);
   const trainLoss = await trainEpoch(ctx, epoch);
-  const pred = await predictSplit(tf, ctx.model, ctx.data, "valid", spec.batchSize);
+  const pred = await evaluateOrCancel(ctx, "valid");
   if (!Number.isFinite(pred.loss)) throw new DivergedError(epoch, "validation", pred.loss);
   const { metrics } = evaluateSplit(pred, metricsCtx);
   return { epoch, trainLoss, valLoss: pred.loss, lr, durationMs: Math.round(performance.now() - started), metrics };
@@ -105,7 +114,7 @@ async function finish(
   };
   if (spec.evaluateTest) {
     await restoreModelWeights(ctx.tf, ctx.model, bestDir);
-    const pred = await predictSplit(ctx.tf, ctx.model, ctx.data, "test", spec.batchSize);
+    const pred = await evaluateOrCancel(ctx, "test");
     if (!Number.isFinite(pred.loss)) throw new DivergedError(best.epoch, "test", pred.loss);
     result.test = { ...testReport(pred, metricsCtx, spec.seed) };
   }
