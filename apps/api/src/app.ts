@@ -38,7 +38,6 @@ export async function buildApp(
   const app = Fastify({
     logger: opts.logger ?? { level: base.config.LOG_LEVEL },
     bodyLimit: base.config.HYPERSWEEP_BODY_LIMIT,
-    disableRequestLogging: true,
   });
   const events = new EventHub(base.config.DATABASE_URL, (m) => app.log.warn(m));
   const deps: AppDeps = { ...base, events, metrics: createMetrics(base) };

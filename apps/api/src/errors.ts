@@ -41,31 +41,6 @@ const STATUS_BY_CODE: Record<string, number> = {
   UNAVAILABLE: 503,
 };
 
-interface ZodLikeIssue {
-  path: PropertyKey[];
-  message: string;
-  code?: string;
-  keys?: string[];
-}
-
-function joinPath(parts: PropertyKey[]): string {
-  return parts.map(String).join(".");
-}
-
-/** One entry per bad field; an unknown key becomes its own entry naming the key. */
-export function issuesFromZod(issues: ZodLikeIssue[], prefix = ""): Issue[] {
-  const out: Issue[] = [];
-  for (const i of issues) {
-    const base = [prefix, joinPath(i.path)].filter(Boolean).join(".");
-    if (i.code === "unrecognized_keys" && i.keys?.length) {
-      for (const k of i.keys) out.push({ path: base ? `${base}.${k}` : k, message: "unknown field" });
-    } else {
-      out.push({ path: base || "(body)", message: i.message });
-    }
-  }
-  return out;
-}
-
 function codeOf(err: unknown): string | undefined {
   const c = (err as { code?: unknown })?.code;
   return typeof c === "string" ? c : undefined;
@@ -75,17 +50,14 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   if (hasZodFastifySchemaValidationErrors(err)) {
     const context = (err as { validationContext?: string }).validationContext ?? "body";
-    const issues = err.validation.map((v) => ({
-      path: [context === "body" ? "" : context, String(v.instancePath ?? "").replace(/^\//, "").replaceAll("/", ".")].filter(Boolean).join(".") || context,
-      message: v.message ?? "invalid",
-      params: v.params as { issue?: ZodLikeIssue },
-    }));
     const expanded: Issue[] = [];
-    for (const i of issues) {
-      const zi = i.params?.issue;
-      if (zi?.code === "unrecognized_keys" && zi.keys?.length) {
-        for (const k of zi.keys) expanded.push({ path: i.path === context ? k : `${i.path}.${k}`, message: "unknown field" });
-      } else expanded.push({ path: i.path, message: i.message });
+    for (const v of err.validation) {
+      const at = String(v.instancePath ?? "").replace(/^\//, "").replaceAll("/", ".");
+      const base = [context === "body" ? "" : context, at].filter(Boolean).join(".");
+      const keys = (v.params as { keys?: string[] })?.keys;
+      if (v.keyword === "unrecognized_keys" && keys?.length) {
+        for (const k of keys) expanded.push({ path: base ? `${base}.${k}` : k, message: "unknown field" });
+      } else expanded.push({ path: base || context, message: v.message ?? "invalid" });
     }
     return new HttpError(400, "INVALID", `invalid request ${context}: ${expanded.map((i) => `${i.path}: ${i.message}`).join("; ")}`, expanded);
   }

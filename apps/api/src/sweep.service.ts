@@ -64,8 +64,10 @@ export function trialSeed(sweepSeed: number, position: number): number {
   return (h ^ (h >>> 16)) & 0x7fffffff;
 }
 
+/** The trainer spec fixed at planning time (the worker adds ids, data paths and directories per attempt). */
 function plannedSpec(t: PlannedTrial, task: string, seed: number): Record<string, unknown> {
-  return { ...t, task, seed: trialSeed(seed, t.position) };
+  const { position, key: _key, ...trainer } = t;
+  return { ...trainer, task, seed: trialSeed(seed, position) };
 }
 
 function storedScenario(s: ResolvedScenario) {
