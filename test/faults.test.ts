@@ -2,7 +2,7 @@
  * Faults lose no result and never record one twice: a worker killed mid-trial, Redis emptied, a trainer that
  * crashes or diverges, cancellation. Real Postgres, real Redis, real worker and trainer processes.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { eventually, startStack, sweepBody, type Stack } from "./helpers/stack.ts";
 
 const oneTrial = (datasetId: string, epochs: number, extra: Record<string, unknown> = {}) =>
@@ -19,6 +19,9 @@ describe("faults", () => {
   let s: Stack;
   beforeAll(async () => {
     s = await startStack("faults");
+  });
+  afterEach(async () => {
+    await s?.stopWorkers();
   });
   afterAll(async () => {
     await s?.close();

@@ -50,6 +50,8 @@ export interface Stack {
   workerEnv(extra?: Record<string, string>): Record<string, string>;
   startWorker(extra?: Record<string, string>): Promise<WorkerNode>;
   spawnWorker(extra?: Record<string, string>): ChildProcess;
+  /** Stops every worker this stack started (in process and child processes). */
+  stopWorkers(): Promise<void>;
   http<T = any>(method: string, path: string, body?: unknown, key?: string | null): Promise<{ status: number; body: T }>;
   newTeam(name: string): Promise<{ id: string; apiKey: string }>;
   addDataset(teamId: string, name: string, images?: number): Promise<{ id: string; name: string; versionId: string }>;
@@ -173,6 +175,10 @@ export async function startStack(label: string, opts: StackOptions = {}): Promis
       child.stderr?.resume();
       children.push(child);
       return child;
+    },
+    async stopWorkers() {
+      for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+      await Promise.all(workers.splice(0).map((w) => w.close().catch(() => {})));
     },
     async close() {
       for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");

@@ -5,6 +5,12 @@
  * non-zero after an `error` line (or a crash). The worker validates every line with these schemas; a line that
  * does not parse fails the attempt with that line quoted.
  *
+ * Resuming: a trainer started with a checkpointDir that holds a checkpoint resumes after it, and first re-emits
+ * the `epoch` messages of the epochs the checkpoint covers (the worker's epoch writes are idempotent), so an
+ * epoch that was checkpointed but never recorded (its worker died in between) is not lost.
+ * Orphans: a trainer whose parent (the worker) has died stops at once (it checks its parent pid at least once
+ * per batch or epoch) and writes no further checkpoint, so it never races the attempt that replaces it.
+ *
  * Any change here must stay backward compatible: trainers in other languages may speak it.
  */
 import { z } from "zod";
