@@ -51,6 +51,14 @@ export class DatasetInvalidError extends DataError {
     super("DATASET_INVALID", message ?? `dataset rejected: ${problems.length} problem(s)\n${head}${more}`);
     this.problems = problems;
   }
+
+  /** The problems as `{ path, message }` issues (the API's error shape): path "row 7.diagnosis", "manifest". */
+  get issues(): { path: string; message: string }[] {
+    return this.problems.map((p) => ({
+      path: p.row === null ? (p.column ?? "manifest") : `row ${p.row}${p.column ? `.${p.column}` : ""}`,
+      message: `${p.code}: ${p.value !== null ? `${JSON.stringify(p.value)}: ` : ""}expected ${p.expected}`,
+    }));
+  }
 }
 
 /** A scenario cannot be built from these rows (no images, a class missing from training, bad options). */

@@ -19,7 +19,7 @@ import { z } from "zod";
 import { ArchiveError, importDataset, MODALITIES, resolveScenario, type VersionRow } from "@hypersweep/data";
 import { getDataset, getDatasetVersion, listDatasets, recordDatasetVersion } from "../../../../packages/db/src/dataset.repository.ts";
 import type { AppDeps } from "../app.ts";
-import { badRequest } from "../errors.ts";
+import { badRequest, HttpError } from "../errors.ts";
 
 const IdParams = z.object({ id: z.string().min(1).max(200) });
 const ScenarioQuery = z.strictObject({
@@ -46,7 +46,7 @@ export function datasetRoutes(deps: AppDeps) {
       const scratch = join(dataRoot, "tmp", `upload-${randomBytes(6).toString("hex")}`);
       await mkdir(scratch, { recursive: true });
       try {
-        const { fields, archive, fileName } = await receive(req.parts(), scratch);
+        const { fields, archive, fileName } = await receive(req.parts(), scratch, deps.config.HYPERSWEEP_UPLOAD_LIMIT);
         const name = fields.name ?? fileName.replace(/\.(tar\.gz|tgz|tar|zip)$/i, "");
         const result = await importDataset(archive, { dataRoot, excludeBadRows: fields.excludeBadRows, splitSeed: fields.splitSeed }).catch((err: unknown) => {
           if (err instanceof ArchiveError) throw badRequest(err.message, [{ path: "file", message: err.message }]);
@@ -90,7 +90,7 @@ export function datasetRoutes(deps: AppDeps) {
 }
 
 /** Reads the multipart stream: small fields first, then exactly one file, streamed to `scratch`. */
-async function receive(parts: AsyncIterableIterator<import("@fastify/multipart").Multipart>, scratch: string) {
+async function receive(parts: AsyncIterableIterator<import("@fastify/multipart").Multipart>, scratch: string, limit: number) {
   const fields: UploadFields = {};
   let archive: string | null = null;
   let fileName = "dataset";
@@ -100,6 +100,8 @@ async function receive(parts: AsyncIterableIterator<import("@fastify/multipart")
       fileName = part.filename || fileName;
       const raw = join(scratch, "upload.bin");
       await pipeline(part.file, createWriteStream(raw));
+      // Busboy stops at the limit and marks the stream truncated (it does not throw for streamed files).
+      if (part.file.truncated) throw new HttpError(413, "TOO_LARGE", `the upload exceeds the limit of ${limit} bytes (HYPERSWEEP_UPLOAD_LIMIT)`);
       // The extension decides how to unpack: trust the bytes, not the client's file name.
       archive = join(scratch, `upload${await sniffArchive(raw)}`);
       await rename(raw, archive);
