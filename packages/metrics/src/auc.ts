@@ -1,96 +1,108 @@
 /**
- * Area under the ROC curve, computed exactly as scikit-learn's `roc_auc_score` does (the trapezoidal area under
- * the ROC curve with tied scores forming one step), via the equivalent rank statistic: the probability that a
- * random positive scores above a random negative, ties counting one half. O(n log n) for the sort, then O(n).
- *
- * An AUC is undefined when the labels hold only one class; scikit-learn raises there, we return `null` so that
- * a validation set without positives records "no AUC" for that epoch instead of crashing the trial.
+ * ROC AUC exactly as scikit-learn's `roc_auc_score` defines it: the trapezoidal area under the ROC curve whose
+ * points are the distinct score thresholds, so tied scores form one diagonal step. That area equals the rank
+ * statistic P(score of a random positive > score of a random negative) + ½ P(equal), which is what we compute:
+ * the positive and negative scores are sorted separately (native numeric typed-array sort, no comparator) and
+ * merged once. Cost: sorting n floats plus one linear pass, i.e. close to the limit of sorting the scores.
  */
-import { checkBinaryLabels, checkFiniteScores, checkLabels, checkNumClasses, column, sameLength, toFlatScores } from "./inputs.ts";
-import type { Labels, ScoreMatrix } from "./inputs.ts";
-
-/** Indices sorted by ascending score (stable, so equal scores keep input order; order within ties is irrelevant). */
-export function ascendingOrder(scores: Float64Array): Uint32Array {
-  const order = new Uint32Array(scores.length);
-  for (let i = 0; i < order.length; i++) order[i] = i;
-  return order.sort((a, b) => (scores[a] as number) - (scores[b] as number));
-}
+import { MetricInputError } from "./errors.ts";
+import { checkBinaryLabels, checkLabels, checkScores, column, columnsOf, nonEmpty, sameLength, toFlat, type ScoreMatrix } from "./inputs.ts";
 
 /**
- * The AUC given an ascending order of the scores, a positive flag per sample and an optional weight per sample
- * (a bootstrap resample is a weight vector of multiplicities, which avoids re-sorting for every resample).
- * Walks the groups of tied scores from the lowest: each positive in a group beats every negative seen before
- * the group and ties (½) with the negatives inside it. Returns null when either class has zero total weight.
+ * AUC from the scores of the positives and of the negatives, both sorted ascending (by the caller). For each
+ * group of equal positive scores: every negative strictly below wins it, every equal negative counts ½.
+ * Invariant: `below` = number of negatives < v, `equal` = number of negatives == v for the current value v.
  */
-export function aucFromOrder(
-  order: Uint32Array,
-  scores: Float64Array,
-  positive: ArrayLike<number>,
-  weights?: ArrayLike<number>,
-): number | null {
-  let negBefore = 0;
+export function aucOfSorted(pos: Float64Array, neg: Float64Array): number {
   let wins = 0;
-  let totalPos = 0;
+  let j = 0;
   let i = 0;
-  while (i < order.length) {
-    const s = scores[order[i] as number] as number;
-    let pos = 0;
-    let neg = 0;
-    for (; i < order.length && scores[order[i] as number] === s; i++) {
-      const k = order[i] as number;
-      const w = weights ? (weights[k] as number) : 1;
-      if (positive[k]) pos += w;
-      else neg += w;
+  while (i < pos.length) {
+    const v = pos[i] as number;
+    let count = 0;
+    while (i < pos.length && pos[i] === v) {
+      i++;
+      count++;
     }
-    wins += pos * (negBefore + neg / 2);
-    negBefore += neg;
-    totalPos += pos;
+    while (j < neg.length && (neg[j] as number) < v) j++;
+    let e = j;
+    while (e < neg.length && neg[e] === v) e++;
+    wins += count * (j + (e - j) / 2);
   }
-  if (totalPos === 0 || negBefore === 0) return null;
-  return wins / (totalPos * negBefore);
+  return wins / (pos.length * neg.length);
+}
+
+/** Splits scores by a 0/1 mask into sorted positive and negative arrays. */
+function splitSorted(score: Float64Array, isPositive: ArrayLike<number>): [Float64Array, Float64Array] {
+  let p = 0;
+  for (let i = 0; i < score.length; i++) p += isPositive[i] ? 1 : 0;
+  const pos = new Float64Array(p);
+  const neg = new Float64Array(score.length - p);
+  let a = 0;
+  let b = 0;
+  for (let i = 0; i < score.length; i++) {
+    if (isPositive[i]) pos[a++] = score[i] as number;
+    else neg[b++] = score[i] as number;
+  }
+  return [pos.sort(), neg.sort()];
+}
+
+/** AUC of a 0/1 mask against checked scores; null when one of the two classes is absent. */
+export function aucOrNull(score: Float64Array, isPositive: ArrayLike<number>): number | null {
+  const [pos, neg] = splitSorted(score, isPositive);
+  return pos.length === 0 || neg.length === 0 ? null : aucOfSorted(pos, neg);
+}
+
+function singleClass(what: string): MetricInputError {
+  return new MetricInputError(
+    "single_class",
+    `${what} contains only one class; ROC AUC is undefined without both positives and negatives`,
+  );
 }
 
 /**
- * Binary ROC AUC. `labels`: 1/true = positive. `scores`: higher means more likely positive (e.g. the positive
- * class's probability). Returns null when only one class is present.
+ * Binary ROC AUC. `yTrue`: 1 = positive, 0 = negative. `score`: higher = more likely positive (for a softmax
+ * model, the positive class's probability). Throws MetricInputError (reason `single_class`) when `yTrue` holds
+ * only one class, as scikit-learn does.
  */
-export function rocAuc(labels: ArrayLike<number | boolean>, scores: ArrayLike<number>): number | null {
-  sameLength(labels, scores, ["labels", "scores"]);
-  const y = checkBinaryLabels(labels);
-  const s = checkFiniteScores(scores);
-  return aucFromOrder(ascendingOrder(s), s, y);
+export function rocAuc(yTrue: ArrayLike<number>, score: ArrayLike<number>): number {
+  sameLength(yTrue, score, ["yTrue", "score"]);
+  nonEmpty(yTrue.length, "yTrue");
+  const y = checkBinaryLabels(yTrue);
+  const auc = aucOrNull(checkScores(score), y);
+  if (auc === null) throw singleClass("yTrue");
+  return auc;
 }
 
 export interface OneVsRestAuc {
-  /** AUC of class c against all the others, scored by column c; null when class c is absent (or the only one). */
-  perClass: (number | null)[];
-  /**
-   * Unweighted mean of `perClass` (scikit-learn's `multi_class='ovr', average='macro'`). Null when any class's
-   * AUC is undefined: scikit-learn refuses that case too, and a mean over fewer classes would not be comparable.
-   */
-  macro: number | null;
+  /** AUC of class c (scored by column c) against all other classes. */
+  perClass: number[];
+  /** Unweighted mean of `perClass`: `roc_auc_score(multi_class='ovr', average='macro')`. */
+  macro: number;
 }
 
-/** One-vs-rest AUC per class and its macro average, from class indices and an N × C score matrix. */
-export function oneVsRestAuc(labels: Labels, scores: ScoreMatrix, numClasses: number): OneVsRestAuc {
-  checkNumClasses(numClasses);
-  const y = checkLabels(labels, numClasses);
-  const flat = toFlatScores(scores, y.length, numClasses);
-  const perClass: (number | null)[] = [];
-  const isClass = new Uint8Array(y.length);
-  for (let c = 0; c < numClasses; c++) {
-    for (let i = 0; i < y.length; i++) isClass[i] = y[i] === c ? 1 : 0;
-    const col = column(flat, numClasses, c);
-    perClass.push(aucFromOrder(ascendingOrder(col), col, isClass));
-  }
-  return { perClass, macro: macroMean(perClass) };
+/**
+ * One-vs-rest AUC per class and its unweighted mean. Every class 0..k−1 must occur in `yTrue` (scikit-learn
+ * raises otherwise: a mean over fewer classes would not be comparable between sets). Scores are used as given;
+ * scikit-learn additionally insists that rows sum to 1, which softmax outputs do.
+ */
+export function oneVsRestAuc(yTrue: ArrayLike<number>, probs: ScoreMatrix): OneVsRestAuc {
+  nonEmpty(yTrue.length, "yTrue");
+  const k = columnsOf(probs, yTrue.length);
+  if (k < 2) throw new MetricInputError("bad_shape", `probs must have at least 2 columns (classes), got ${k}`);
+  const flat = toFlat(probs, yTrue.length, k);
+  const y = checkLabels(yTrue, k);
+  return oneVsRestOfFlat(y, flat, k);
 }
 
-export function macroMean(values: readonly (number | null)[]): number | null {
-  let sum = 0;
-  for (const v of values) {
-    if (v === null) return null;
-    sum += v;
+export function oneVsRestOfFlat(y: Int32Array, flat: Float64Array, k: number): OneVsRestAuc {
+  const perClass: number[] = [];
+  const mask = new Uint8Array(y.length);
+  for (let c = 0; c < k; c++) {
+    for (let i = 0; i < y.length; i++) mask[i] = y[i] === c ? 1 : 0;
+    const auc = aucOrNull(column(flat, k, c), mask);
+    if (auc === null) throw singleClass(`yTrue for class ${c} against the rest (class ${c} is absent or alone)`);
+    perClass.push(auc);
   }
-  return values.length === 0 ? null : sum / values.length;
+  return { perClass, macro: perClass.reduce((a, b) => a + b, 0) / k };
 }

@@ -1,126 +1,123 @@
 /**
- * Bootstrap confidence intervals for every headline metric, so that a 24-image test set (paper, Table 16) shows
- * how little it proves. Percentile method: draw `resamples` samples of the same size with replacement, compute
- * the metrics on each, and report the (1 − confidence)/2 and (1 + confidence)/2 quantiles (linear
- * interpolation, numpy's default). Seeded: the same inputs, options and seed give the same interval.
- *
- * A resample is a vector of multiplicities over the original samples, and the metrics are computed on the
- * original, pre-sorted scores under those weights: identical to re-evaluating the resampled set, without a sort
- * per resample (see bench/results/metrics.md for what that saves).
+ * Bootstrap confidence intervals for any metric, so that a 24-image test set (paper, Table 16) shows how little
+ * it proves. Percentile method: draw `resamples` sets of the same size with replacement, compute the metric on
+ * each, report the (1 − level)/2 and (1 + level)/2 quantiles (linear interpolation between order statistics,
+ * numpy's default). Resampling is stratified by true class: each resample keeps every class's count, so every
+ * resample has both classes and an AUC is always defined. Seeded: same inputs + options → same interval.
  */
-import { MetricsError, METRICS_ERROR_CODES as C } from "./errors.ts";
-import { metricsOf, prepareEvaluation, type EvaluationInput, type EvaluationMetrics, type PreparedEvaluation } from "./evaluate.ts";
+import { MetricInputError } from "./errors.ts";
+import { columnsOf, nonEmpty, type ScoreMatrix } from "./inputs.ts";
 import { mulberry32 } from "./rng.ts";
 
 export interface BootstrapOptions {
   /** Number of resamples. @defaultValue 1000 */
   resamples?: number;
   /** Coverage of the interval, in (0, 1). @defaultValue 0.95 */
-  confidence?: number;
-  /** PRNG seed (any 32-bit integer). @defaultValue 0 */
+  level?: number;
+  /** PRNG seed (an integer; only its low 32 bits matter). @defaultValue 0 */
   seed?: number;
-  /**
-   * Resample within each true class, keeping the class counts of the original set. Without it, a small test set
-   * gives resamples with no positive at all, whose AUC is undefined. @defaultValue true
-   */
-  stratified?: boolean;
 }
 
-export interface Interval {
+export interface BootstrapCi {
   /** The metric on the original set. */
-  estimate: number | null;
-  lower: number | null;
-  upper: number | null;
-  /** Resamples on which the metric was defined (an AUC needs both classes); the interval uses only these. */
-  defined: number;
-}
-
-export type MetricKey = keyof EvaluationMetrics;
-
-export interface BootstrapResult {
+  estimate: number;
+  lower: number;
+  upper: number;
   resamples: number;
-  confidence: number;
+  level: number;
   seed: number;
-  stratified: boolean;
-  intervals: Partial<Record<MetricKey, Interval>>;
 }
 
-interface ResolvedOptions {
-  resamples: number;
-  confidence: number;
-  seed: number;
-  stratified: boolean;
-}
+/** A metric of (labels, scores), such as `rocAuc` or `(y, p) => multiclassMetrics(y, p, 0).f1`. */
+export type BootstrapMetric<S> = (yTrue: Int32Array, scores: S) => number;
 
-function resolveOptions(o: BootstrapOptions): ResolvedOptions {
-  const r: ResolvedOptions = {
-    resamples: o.resamples ?? 1000,
-    confidence: o.confidence ?? 0.95,
-    seed: o.seed ?? 0,
-    stratified: o.stratified ?? true,
-  };
+function resolve(o: BootstrapOptions): Required<BootstrapOptions> {
+  const r = { resamples: o.resamples ?? 1000, level: o.level ?? 0.95, seed: o.seed ?? 0 };
   if (!Number.isInteger(r.resamples) || r.resamples < 1) {
-    throw new MetricsError(C.BAD_OPTION, `resamples must be an integer >= 1, got ${String(o.resamples)}`);
+    throw new MetricInputError("bad_option", `resamples must be an integer >= 1, got ${String(o.resamples)}`);
   }
-  if (!(r.confidence > 0 && r.confidence < 1)) {
-    throw new MetricsError(C.BAD_OPTION, `confidence must be in (0, 1), got ${String(o.confidence)}`);
-  }
-  if (!Number.isInteger(r.seed)) throw new MetricsError(C.BAD_OPTION, `seed must be an integer, got ${String(o.seed)}`);
+  if (!(r.level > 0 && r.level < 1)) throw new MetricInputError("bad_option", `level must be in (0, 1), got ${String(o.level)}`);
+  if (!Number.isInteger(r.seed)) throw new MetricInputError("bad_option", `seed must be an integer, got ${String(o.seed)}`);
   return r;
 }
 
-/** Quantile q of ascending `sorted` with linear interpolation between order statistics (numpy "linear"). */
-export function quantileSorted(sorted: readonly number[], q: number): number {
+/** Quantile q of an ascending array, linear interpolation between order statistics (numpy "linear"). */
+export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   const h = (sorted.length - 1) * q;
   const lo = Math.floor(h);
   const hi = Math.min(lo + 1, sorted.length - 1);
   return (sorted[lo] as number) + (h - lo) * ((sorted[hi] as number) - (sorted[lo] as number));
 }
 
-/** Draws one resample as multiplicities: within each stratum, as many draws as it has members. */
-function drawWeights(strata: Int32Array[], n: number, next: () => number): Float64Array {
-  const w = new Float64Array(n);
-  for (const members of strata) {
-    for (let j = 0; j < members.length; j++) w[members[Math.floor(next() * members.length)] as number]! += 1;
+/** Sample indices grouped by true class (labels must be integers: class indices or 0/1). */
+function strata(yTrue: ArrayLike<number>): Int32Array[] {
+  const groups = new Map<number, number[]>();
+  for (let i = 0; i < yTrue.length; i++) {
+    const v = yTrue[i] as number;
+    if (!Number.isInteger(v)) throw new MetricInputError("bad_label", `yTrue[${i}] must be an integer class label, got ${String(v)}`);
+    const g = groups.get(v);
+    if (g) g.push(i);
+    else groups.set(v, [i]);
   }
-  return w;
+  return [...groups.keys()].sort((a, b) => a - b).map((k) => Int32Array.from(groups.get(k)!));
 }
 
-function buildStrata(p: PreparedEvaluation, stratified: boolean): Int32Array[] {
-  const n = p.labels.length;
-  if (!stratified) return [Int32Array.from({ length: n }, (_, i) => i)];
-  const byClass: number[][] = Array.from({ length: p.numClasses }, () => []);
-  p.labels.forEach((y, i) => byClass[y]!.push(i));
-  return byClass.filter((m) => m.length > 0).map((m) => Int32Array.from(m));
+/** Builds a function that copies the selected rows of `scores` into a value of the same shape. */
+function rowPicker<S extends ScoreMatrix>(scores: S, n: number): (rows: Int32Array) => S {
+  const first = (scores as ArrayLike<unknown>)[0];
+  if (typeof first === "object" && first !== null) {
+    const rows = scores as ReadonlyArray<ArrayLike<number>>;
+    return (idx) => Array.from(idx, (i) => rows[i]) as unknown as S;
+  }
+  const flat = scores as ArrayLike<number>;
+  const k = columnsOf(flat, n, "scores");
+  const make = ArrayBuffer.isView(flat)
+    ? (len: number) => new (flat.constructor as new (len: number) => { [i: number]: number })(len)
+    : (len: number) => new Array<number>(len);
+  return (idx) => {
+    const out = make(idx.length * k);
+    for (let r = 0; r < idx.length; r++) for (let c = 0; c < k; c++) out[r * k + c] = flat[(idx[r] as number) * k + c] as number;
+    return out as unknown as S;
+  };
 }
 
-/** Bootstrap intervals for every headline metric of `evaluateClassifier` on the same input. */
-export function bootstrapIntervals(input: EvaluationInput | PreparedEvaluation, options: BootstrapOptions = {}): BootstrapResult {
-  const o = resolveOptions(options);
-  const p = "predictions" in input ? input : prepareEvaluation(input);
-  const estimate = metricsOf(p);
-  const keys = Object.keys(estimate) as MetricKey[];
-  const samples = new Map<MetricKey, number[]>(keys.map((k) => [k, []]));
-  const strata = buildStrata(p, o.stratified);
+function checked(value: number, where: string): number {
+  if (!Number.isFinite(value)) throw new MetricInputError("bad_score", `the metric returned ${String(value)} on ${where}`);
+  return value;
+}
+
+/**
+ * Percentile bootstrap interval of `metric` on (yTrue, scores). `scores` is one score per sample, or an n × k
+ * matrix (rows, or flat row-major); each resample passes the metric the same shape with rows drawn within each
+ * true class. Errors thrown by the metric propagate (the original set is evaluated first, so bad input fails
+ * before any resampling).
+ */
+export function bootstrapCi<S extends ScoreMatrix>(
+  metric: BootstrapMetric<S>,
+  yTrue: ArrayLike<number>,
+  scores: S,
+  options: BootstrapOptions = {},
+): BootstrapCi {
+  const o = resolve(options);
+  const n = yTrue.length;
+  nonEmpty(n, "yTrue");
+  const groups = strata(yTrue);
+  const pick = rowPicker(scores, n);
+  const labels = Int32Array.from(yTrue);
+  const estimate = checked(metric(labels, scores), "the original set");
   const next = mulberry32(o.seed);
+  const values = new Float64Array(o.resamples);
+  const idx = new Int32Array(n);
+  const y = new Int32Array(n);
   for (let b = 0; b < o.resamples; b++) {
-    const m = metricsOf(p, drawWeights(strata, p.labels.length, next));
-    for (const k of keys) {
-      const v = m[k];
-      if (v !== null && v !== undefined) samples.get(k)!.push(v);
+    let j = 0;
+    for (const members of groups) {
+      for (let m = 0; m < members.length; m++) idx[j++] = members[Math.floor(next() * members.length)] as number;
     }
+    for (let i = 0; i < n; i++) y[i] = labels[idx[i] as number] as number;
+    values[b] = checked(metric(y, pick(idx)), `resample ${b}`);
   }
-  const alpha = (1 - o.confidence) / 2;
-  const intervals: Partial<Record<MetricKey, Interval>> = {};
-  for (const k of keys) {
-    const sorted = samples.get(k)!.sort((a, b) => a - b);
-    const empty = sorted.length === 0;
-    intervals[k] = {
-      estimate: estimate[k] ?? null,
-      lower: empty ? null : quantileSorted(sorted, alpha),
-      upper: empty ? null : quantileSorted(sorted, 1 - alpha),
-      defined: sorted.length,
-    };
-  }
-  return { ...o, intervals };
+  values.sort();
+  const alpha = (1 - o.level) / 2;
+  return { estimate, lower: quantileSorted(values, alpha), upper: quantileSorted(values, 1 - alpha), ...o };
 }

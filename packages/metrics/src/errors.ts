@@ -1,21 +1,24 @@
 /**
- * Every error this package throws is a MetricsError with a stable `code` (safe to switch on and to show in an
- * API response) and a message that names the argument, the row and the reason.
+ * Every error this package throws is a MetricInputError with the stable code `METRIC_INPUT` (safe to switch on
+ * and to return from an API) and a message that names the argument, the row and the reason. `reason` is a
+ * finer, also stable, classification for callers that want to tell cases apart.
  */
-export const METRICS_ERROR_CODES = {
-  LENGTH_MISMATCH: "METRICS_LENGTH_MISMATCH",
-  BAD_LABEL: "METRICS_BAD_LABEL",
-  BAD_SCORE: "METRICS_BAD_SCORE",
-  BAD_SHAPE: "METRICS_BAD_SHAPE",
-  BAD_OPTION: "METRICS_BAD_OPTION",
-  EMPTY: "METRICS_EMPTY",
-} as const;
-export type MetricsErrorCode = (typeof METRICS_ERROR_CODES)[keyof typeof METRICS_ERROR_CODES];
+export const METRIC_INPUT = "METRIC_INPUT" as const;
 
-export class MetricsError extends Error {
-  override readonly name = "MetricsError";
+export type MetricInputReason =
+  | "length_mismatch" // two inputs that must align do not
+  | "bad_label" // a label is not a class index / not 0-1
+  | "bad_score" // a score is NaN, ±Infinity or not a number
+  | "bad_shape" // a score matrix does not have n rows of k columns
+  | "single_class" // an AUC needs both classes (scikit-learn raises here too)
+  | "empty" // nothing to compute on
+  | "bad_option"; // an option is out of range
+
+export class MetricInputError extends Error {
+  override readonly name = "MetricInputError";
+  readonly code = METRIC_INPUT;
   constructor(
-    readonly code: MetricsErrorCode,
+    readonly reason: MetricInputReason,
     message: string,
   ) {
     super(message);

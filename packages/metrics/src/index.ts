@@ -1,27 +1,20 @@
 /**
- * @hypersweep/metrics: pure classification metrics (no I/O). Section 3.3 of the Data Stock paper.
- * Conventions: labels are class indices; scores are N × C (flat row-major or rows); confusion matrices have true
- * labels in rows and predictions in columns; an undefined AUC is `null`, never NaN.
+ * @hypersweep/metrics: scikit-learn's classification metrics, exact and fast, with no I/O (paper, section 3.3).
+ * Conventions: labels are class indices (binary: 1 = positive); score matrices are n × k (rows, or flat
+ * row-major); confusion matrices have true labels in rows and predictions in columns; every input error is a
+ * MetricInputError (code METRIC_INPUT) naming the argument and row.
  */
-export { MetricsError, METRICS_ERROR_CODES, type MetricsErrorCode } from "./errors.ts";
+export { MetricInputError, METRIC_INPUT, type MetricInputReason } from "./errors.ts";
 export { rocAuc, oneVsRestAuc, type OneVsRestAuc } from "./auc.ts";
-export { confusionMatrix, classScores, accuracy, type ClassScores, type ConfusionMatrix } from "./confusion.ts";
+export { confusionMatrix, classScores, accuracyOf, type ClassScores } from "./confusion.ts";
 export {
-  evaluateClassifier,
-  prepareEvaluation,
+  binaryMetrics,
+  multiclassMetrics,
   binariseLabels,
-  type Evaluation,
-  type EvaluationInput,
-  type EvaluationMetrics,
-  type EvaluationTask,
-  type PerClassEvaluation,
-  type PreparedEvaluation,
-} from "./evaluate.ts";
-export {
-  bootstrapIntervals,
-  type BootstrapOptions,
-  type BootstrapResult,
-  type Interval,
-  type MetricKey,
-} from "./bootstrap.ts";
-export type { Labels, ScoreMatrix } from "./inputs.ts";
+  positiveScores,
+  type BinaryMetrics,
+  type BinaryMetricsOptions,
+  type MulticlassMetrics,
+} from "./classification.ts";
+export { bootstrapCi, type BootstrapCi, type BootstrapMetric, type BootstrapOptions } from "./bootstrap.ts";
+export type { ScoreMatrix } from "./inputs.ts";

@@ -1,131 +1,114 @@
 /**
- * Input checking and normalisation shared by every metric. Metrics are computed on what the trainer produces:
- * class indices and a row-major N × C matrix of class scores (softmax probabilities, or any scores whose order
- * matters). Bad input fails loudly with the row that is wrong, instead of silently producing a plausible number.
+ * Input checking and normalisation shared by every metric. Metrics are computed on what a trainer produces:
+ * class indices and class scores (flat row-major n × k, what `tensor.dataSync()` returns, or n rows of k). Bad
+ * input fails loudly with the row that is wrong instead of silently producing a plausible number.
  */
-import { MetricsError, METRICS_ERROR_CODES as C } from "./errors.ts";
+import { MetricInputError } from "./errors.ts";
 
-/** Class indices, one per sample, each an integer in [0, numClasses). */
-export type Labels = ArrayLike<number>;
-/** N × C scores: either flat row-major (length N·C, what `tensor.dataSync()` returns) or N rows of C. */
+/** An n × k score matrix: n rows of k, or flat row-major (length n·k). */
 export type ScoreMatrix = ArrayLike<number> | ReadonlyArray<ArrayLike<number>>;
 
-export function checkNumClasses(numClasses: number, name = "numClasses"): number {
-  if (!Number.isInteger(numClasses) || numClasses < 2) {
-    throw new MetricsError(C.BAD_OPTION, `${name} must be an integer >= 2, got ${String(numClasses)}`);
-  }
-  return numClasses;
-}
-
-/** Copies labels into an Int32Array after checking each is an integer class index. */
-export function checkLabels(labels: Labels, numClasses: number, name = "labels"): Int32Array {
-  const out = new Int32Array(labels.length);
-  for (let i = 0; i < labels.length; i++) {
-    const v = labels[i] as number;
-    if (!Number.isInteger(v) || v < 0 || v >= numClasses) {
-      throw new MetricsError(
-        C.BAD_LABEL,
-        `${name}[${i}] must be a class index in [0, ${numClasses - 1}], got ${String(v)}`,
-      );
-    }
-    out[i] = v;
-  }
-  return out;
-}
-
-/** Binary labels: 1/true = positive, 0/false = negative. */
-export function checkBinaryLabels(labels: ArrayLike<number | boolean>, name = "labels"): Uint8Array {
-  const out = new Uint8Array(labels.length);
-  for (let i = 0; i < labels.length; i++) {
-    const v = labels[i];
-    if (v === true || v === 1) out[i] = 1;
-    else if (v === false || v === 0) out[i] = 0;
-    else throw new MetricsError(C.BAD_LABEL, `${name}[${i}] must be 0/1 or a boolean, got ${String(v)}`);
-  }
-  return out;
-}
-
-export function checkFiniteScores(scores: ArrayLike<number>, name = "scores"): Float64Array {
-  const out = new Float64Array(scores.length);
-  for (let i = 0; i < scores.length; i++) {
-    const v = scores[i] as number;
-    if (typeof v !== "number" || !Number.isFinite(v)) {
-      throw new MetricsError(C.BAD_SCORE, `${name}[${i}] must be a finite number, got ${String(v)}`);
-    }
-    out[i] = v;
-  }
-  return out;
-}
-
-function isRows(scores: ScoreMatrix): scores is ReadonlyArray<ArrayLike<number>> {
-  return scores.length > 0 && typeof (scores as ArrayLike<unknown>)[0] === "object";
-}
-
-/**
- * Returns the scores as a flat row-major Float64Array of length n · numClasses, after checking the shape and
- * that every value is finite (a NaN probability means the model diverged; it must not become an AUC).
- */
-export function toFlatScores(scores: ScoreMatrix, n: number, numClasses: number, name = "scores"): Float64Array {
-  if (!isRows(scores)) {
-    if (scores.length !== n * numClasses) {
-      throw new MetricsError(
-        C.BAD_SHAPE,
-        `${name} has ${scores.length} values; expected ${n} rows × ${numClasses} classes = ${n * numClasses}`,
-      );
-    }
-    return checkFiniteScores(scores, name);
-  }
-  if (scores.length !== n) {
-    throw new MetricsError(C.LENGTH_MISMATCH, `${name} has ${scores.length} rows but there are ${n} labels`);
-  }
-  const out = new Float64Array(n * numClasses);
-  for (let i = 0; i < n; i++) {
-    const row = scores[i] as ArrayLike<number>;
-    if (row.length !== numClasses) {
-      throw new MetricsError(C.BAD_SHAPE, `${name}[${i}] has ${row.length} values; expected ${numClasses}`);
-    }
-    for (let c = 0; c < numClasses; c++) {
-      const v = row[c] as number;
-      if (typeof v !== "number" || !Number.isFinite(v)) {
-        throw new MetricsError(C.BAD_SCORE, `${name}[${i}][${c}] must be a finite number, got ${String(v)}`);
-      }
-      out[i * numClasses + c] = v;
-    }
-  }
-  return out;
+export function nonEmpty(n: number, name: string): void {
+  if (n === 0) throw new MetricInputError("empty", `${name} is empty: there is nothing to compute a metric on`);
 }
 
 export function sameLength(a: ArrayLike<unknown>, b: ArrayLike<unknown>, names: [string, string]): void {
   if (a.length !== b.length) {
-    throw new MetricsError(
-      C.LENGTH_MISMATCH,
-      `${names[0]} has ${a.length} entries but ${names[1]} has ${b.length}`,
-    );
+    throw new MetricInputError("length_mismatch", `${names[0]} has ${a.length} entries but ${names[1]} has ${b.length}`);
   }
 }
 
-/** Column `c` of a flat row-major matrix. */
-export function column(flat: Float64Array, numClasses: number, c: number): Float64Array {
-  const n = flat.length / numClasses;
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = flat[i * numClasses + c] as number;
+/** Copies class indices into an Int32Array after checking each is an integer in [0, nClasses). */
+export function checkLabels(labels: ArrayLike<number>, nClasses: number, name = "yTrue"): Int32Array {
+  const out = new Int32Array(labels.length);
+  for (let i = 0; i < labels.length; i++) {
+    const v = labels[i] as number;
+    if (!Number.isInteger(v) || v < 0 || v >= nClasses) {
+      throw new MetricInputError("bad_label", `${name}[${i}] must be a class index in [0, ${nClasses - 1}], got ${String(v)}`);
+    }
+    out[i] = v;
+  }
   return out;
 }
 
-/** Row-wise argmax; ties go to the lowest class index (numpy's and torch's rule). */
-export function argmaxRows(flat: Float64Array, numClasses: number): Int32Array {
-  const n = flat.length / numClasses;
+/** Binary labels: 1 (or true) is the positive class, 0 (or false) the negative. */
+export function checkBinaryLabels(labels: ArrayLike<number | boolean>, name = "yTrue"): Uint8Array {
+  const out = new Uint8Array(labels.length);
+  for (let i = 0; i < labels.length; i++) {
+    const v = labels[i];
+    if (v === 1 || v === true) out[i] = 1;
+    else if (v !== 0 && v !== false) {
+      throw new MetricInputError("bad_label", `${name}[${i}] must be 0 or 1 (negative/positive), got ${String(v)}`);
+    }
+  }
+  return out;
+}
+
+export function checkScores(scores: ArrayLike<number>, name = "score"): Float64Array {
+  const out = new Float64Array(scores.length);
+  for (let i = 0; i < scores.length; i++) {
+    const v = scores[i] as number;
+    if (typeof v !== "number" || !Number.isFinite(v)) {
+      throw new MetricInputError("bad_score", `${name}[${i}] must be a finite number, got ${String(v)}`);
+    }
+    out[i] = v;
+  }
+  return out;
+}
+
+function isRows(m: ScoreMatrix): m is ReadonlyArray<ArrayLike<number>> {
+  return m.length > 0 && typeof (m as ArrayLike<unknown>)[0] === "object" && (m as ArrayLike<unknown>)[0] !== null;
+}
+
+/** Number of columns of a score matrix with n rows, checking the shape. */
+export function columnsOf(m: ScoreMatrix, n: number, name = "probs"): number {
+  if (isRows(m)) {
+    if (m.length !== n) throw new MetricInputError("length_mismatch", `${name} has ${m.length} rows but yTrue has ${n} labels`);
+    return (m[0] as ArrayLike<number>).length;
+  }
+  const k = m.length / n;
+  if (!Number.isInteger(k)) {
+    throw new MetricInputError("bad_shape", `${name} has ${m.length} values, not a multiple of the ${n} labels in yTrue (row-major n × k expected)`);
+  }
+  return k;
+}
+
+/**
+ * The matrix as flat row-major Float64Array (n · k), after checking that every row has k values and every value
+ * is finite (a NaN probability means the model diverged; it must not become an AUC).
+ */
+export function toFlat(m: ScoreMatrix, n: number, k: number, name = "probs"): Float64Array {
+  if (!isRows(m)) return checkScores(m, name);
+  const out = new Float64Array(n * k);
+  for (let i = 0; i < n; i++) {
+    const row = m[i] as ArrayLike<number>;
+    if (row.length !== k) throw new MetricInputError("bad_shape", `${name}[${i}] has ${row.length} values; row 0 has ${k}`);
+    for (let c = 0; c < k; c++) {
+      const v = row[c] as number;
+      if (typeof v !== "number" || !Number.isFinite(v)) {
+        throw new MetricInputError("bad_score", `${name}[${i}][${c}] must be a finite number, got ${String(v)}`);
+      }
+      out[i * k + c] = v;
+    }
+  }
+  return out;
+}
+
+/** Column c of a flat row-major n × k matrix. */
+export function column(flat: Float64Array, k: number, c: number): Float64Array {
+  const n = flat.length / k;
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = flat[i * k + c] as number;
+  return out;
+}
+
+/** Row-wise argmax; a tie goes to the lowest class index (numpy's `argmax` rule). */
+export function argmaxRows(flat: Float64Array, k: number): Int32Array {
+  const n = flat.length / k;
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     let best = 0;
-    let bestValue = flat[i * numClasses] as number;
-    for (let c = 1; c < numClasses; c++) {
-      const v = flat[i * numClasses + c] as number;
-      if (v > bestValue) {
-        best = c;
-        bestValue = v;
-      }
-    }
+    for (let c = 1; c < k; c++) if ((flat[i * k + c] as number) > (flat[i * k + best] as number)) best = c;
     out[i] = best;
   }
   return out;
