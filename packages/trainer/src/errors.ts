@@ -63,6 +63,14 @@ export class CheckpointError extends TrainerError {
   }
 }
 
+/** spec.pretrained cannot be read or does not fit the model (the message names the tensor). */
+export class PretrainedWeightsError extends TrainerError {
+  constructor(readonly file: string, cause: unknown) {
+    super("data", "TRAINER_PRETRAINED", `pretrained weights ${file}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = "PretrainedWeightsError";
+  }
+}
+
 /** Anything thrown that is not a TrainerError becomes one, keeping the original as `cause`. */
 export function toTrainerError(e: unknown): TrainerError {
   if (e instanceof TrainerError) return e;

@@ -12,6 +12,7 @@ export {
   CancelledError,
   TrialDataError,
   CheckpointError,
+  PretrainedWeightsError,
   toTrainerError,
   type TrainerErrorReason,
 } from "./errors.ts";

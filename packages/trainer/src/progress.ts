@@ -1,8 +1,13 @@
 /**
  * The bookkeeping of a trial between epochs: learning-rate schedule, best epoch, early stopping. All of it is
  * plain data (TrialProgress) so that it goes into a checkpoint as JSON and a resumed trial continues exactly.
+ *
+ * Early stopping is kept here rather than in @hypersweep/core's EarlyStopping class because its state starts at
+ * bestValue = −Infinity, which JSON.stringify turns into null (a resumed trial would compare against null); here
+ * "no value yet / undefined metric" is an explicit null, and the same rule also picks the search stage's best
+ * epoch (ties: the earlier epoch).
  */
-import type { TrainerSpec } from "@hypersweep/core";
+import { stepLearningRate, type TrainerSpec } from "@hypersweep/core";
 
 export type MetricValues = Record<string, number | null>;
 
@@ -34,11 +39,11 @@ export function initialProgress(): TrialProgress {
 }
 
 /**
- * PyTorch's StepLR stepped once per epoch: epochs 1…stepSize run at the base rate, the next stepSize at
- * base × gamma, and so on. `epoch` is 1-based.
+ * PyTorch's StepLR stepped once per epoch (`stepLearningRate` of @hypersweep/core): epochs 1…stepSize run at the
+ * base rate, the next stepSize at base × gamma, and so on. `epoch` is 1-based.
  */
 export function learningRateAt(baseLr: number, epoch: number, schedule: TrainerSpec["schedule"]): number {
-  return baseLr * Math.pow(schedule.gamma, Math.floor((epoch - 1) / schedule.stepSize));
+  return stepLearningRate(baseLr, epoch, schedule);
 }
 
 /** Early stopping applies to final trainings only; search trials run exactly `epochs` epochs. */

@@ -13,7 +13,7 @@
  */
 import type * as tfTypes from "@tensorflow/tfjs";
 import type { TrainerMessage, TrainerSpec, TrialData } from "@hypersweep/core";
-import { buildModel } from "@hypersweep/models";
+import { buildModel, importTorchvisionWeights, loadSafetensors } from "@hypersweep/models";
 import {
   checkpointPath,
   cleanTemp,
@@ -22,7 +22,7 @@ import {
   trialFingerprint,
   writeCheckpoint,
 } from "./checkpoint.ts";
-import { CancelledError, DivergedError, TrainerError, TrialDataError } from "./errors.ts";
+import { CancelledError, DivergedError, PretrainedWeightsError, TrainerError, TrialDataError } from "./errors.ts";
 import { evaluateSplit, predictSplit, testReport, type MetricsContext } from "./evaluate.ts";
 import {
   initialProgress,
@@ -122,13 +122,25 @@ async function finish(
 }
 
 /** Restores the newest checkpoint of this trial, if any. Returns the progress to continue from. */
-async function resume(spec: TrainerSpec, ctx: EpochContext, rng: Mulberry32): Promise<TrialProgress> {
+/**
+ * Starts from torchvision-named weights (`.safetensors`, e.g. ImageNet or the chest X-ray DenseNet-121+). The
+ * classifier head is replaced when its shape does not fit the scenario's classes. Only on a fresh start: a resumed
+ * trial's checkpoint already holds the (fine-tuned) weights.
+ */
+async function importPretrained(ctx: EpochContext, file: string, log: (line: string) => void): Promise<void> {
+  try {
+    const report = importTorchvisionWeights(ctx.tf, ctx.model, await loadSafetensors(file));
+    log(`pretrained ${file}: ${report.imported.length} tensors imported, head ${report.headReplaced ? "replaced" : "imported"}, ${report.unused.length} unused`);
+  } catch (e) {
+    throw new PretrainedWeightsError(file, e);
+  }
+}
+
+async function resume(spec: TrainerSpec, ctx: EpochContext, rng: Mulberry32, log: (line: string) => void): Promise<TrialProgress> {
   await cleanTemp(spec.checkpointDir);
   const found = await findLatestCheckpoint(spec.checkpointDir, trialFingerprint(spec));
   if (!found) {
-    if (spec.pretrained) {
-      throw new TrainerError("internal", "TRAINER_PRETRAINED_UNSUPPORTED", `spec.pretrained (${spec.pretrained}): weight import is not wired into the trainer yet`);
-    }
+    if (spec.pretrained) await importPretrained(ctx, spec.pretrained, log);
     return initialProgress();
   }
   await restoreCheckpoint(ctx.tf, found.dir, ctx.model, ctx.optimizer);
@@ -148,7 +160,7 @@ export async function trainTrial(spec: TrainerSpec, data: TrialData, opts: Train
   const rng = new Mulberry32(deriveSeed(spec.seed, 2));
   const ctx: EpochContext = { tf, model, optimizer, data, spec, rng, signal: opts.signal, lastCheckpointEpoch: 0 };
   try {
-    let progress = await resume(spec, ctx, rng);
+    let progress = await resume(spec, ctx, rng, log);
     ctx.lastCheckpointEpoch = progress.epoch;
     const backend = opts.backend ?? { name: tf.getBackend(), versions: { "tfjs-core": tf.version_core } };
     emit({ type: "ready", backend: backend.name, versions: backend.versions, resumedFromEpoch: progress.epoch });

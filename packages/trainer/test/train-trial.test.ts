@@ -1,10 +1,11 @@
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { TrainerMessage } from "@hypersweep/core";
-import { DivergedError, loadBackend, loadModelFromDir } from "../src/index.ts";
+import { buildModel, encodeSafetensors, exportTorchvisionWeights } from "@hypersweep/models";
+import { DivergedError, loadBackend, loadModelFromDir, PretrainedWeightsError } from "../src/index.ts";
 import { predictSplit, evaluateSplit } from "../src/evaluate.ts";
-import { makeSpec } from "./fixtures/spec.ts";
+import { makeSpec, tempDir } from "./fixtures/spec.ts";
 import { epochs, runTrial, type Tf } from "./fixtures/run.ts";
 import { syntheticTrialData } from "./fixtures/synthetic-trial-data.ts";
 
@@ -114,5 +115,41 @@ describe("trainTrial (final stage)", () => {
       expect(ci.upper).toBeGreaterThanOrEqual(ci.estimate);
     }
     expect(existsSync(path.join(spec.outputDir, "weights.bin"))).toBe(true);
+  });
+});
+
+describe("trainTrial with spec.pretrained", () => {
+  async function writePretrained(mutate?: (m: Map<string, { shape: number[]; data: Float32Array }>) => void): Promise<{ file: string; kernel: Float32Array }> {
+    const source = buildModel(tf, "small_cnn", { numClasses: 2, imageSize: 16 });
+    const tensors = await exportTorchvisionWeights(source);
+    const kernel = Float32Array.from((await source.getLayer("features.0.conv").getWeights()[0]!.data()) as Float32Array);
+    source.dispose();
+    mutate?.(tensors);
+    const file = path.join(tempDir("pretrained"), "weights.safetensors");
+    writeFileSync(file, encodeSafetensors(tensors));
+    return { file, kernel };
+  }
+
+  it("starts from the imported torchvision-named weights", async () => {
+    const { file, kernel } = await writePretrained();
+    // A learning rate so small that Adam cannot move a weight: the published weights are the imported ones.
+    const spec = makeSpec({ epochs: 1, learningRate: 1e-30, pretrained: file, backend: "wasm" });
+    const run = await runTrial(tf, spec, syntheticTrialData({ counts: { train: 16, valid: 8, test: 8 } }));
+    expect(run.error).toBeUndefined();
+    const model = await loadModelFromDir(tf, spec.outputDir);
+    const got = (await model.getLayer("features.0.conv").getWeights()[0]!.data()) as Float32Array;
+    expect(Array.from(got)).toEqual(Array.from(kernel));
+    model.dispose();
+  });
+
+  it("fails with reason `data` naming the tensor whose shape does not fit", async () => {
+    const { file } = await writePretrained((m) => {
+      const t = m.get("features.0.conv.weight")!;
+      m.set("features.0.conv.weight", { shape: [t.shape[0]! * 2, ...t.shape.slice(1)], data: new Float32Array(t.data.length * 2) });
+    });
+    const run = await runTrial(tf, makeSpec({ epochs: 1, pretrained: file, backend: "wasm" }), syntheticTrialData({ counts: { train: 16, valid: 8, test: 8 } }));
+    expect(run.error).toBeInstanceOf(PretrainedWeightsError);
+    expect((run.error as PretrainedWeightsError).reason).toBe("data");
+    expect((run.error as Error).message).toContain("features.0.conv.weight");
   });
 });
