@@ -9,7 +9,8 @@
  */
 import { EXIT_CODES, runTrainerProcess } from "./process.ts";
 
-const HARD_STOP_MS = 10_000;
+// Below the worker's default SIGKILL grace (10 s), so the `cancelled` line is written before a SIGKILL can land.
+const HARD_STOP_MS = 8_000;
 const controller = new AbortController();
 
 function onSignal(name: string): void {
