@@ -87,26 +87,21 @@ function checked(value: number, where: string): number {
 }
 
 /**
- * Percentile bootstrap interval of `metric` on (yTrue, scores). `scores` is one score per sample, or an n × k
- * matrix (rows, or flat row-major); each resample passes the metric the same shape with rows drawn within each
- * true class. Errors thrown by the metric propagate (the original set is evaluated first, so bad input fails
- * before any resampling).
+ * The resampling loop shared by bootstrapCi and bootstrapCis: calls `visit(b, labels, scores)` for each
+ * resample b, rows drawn within each true class. Invariant: the PRNG is consumed in the same order for a given
+ * (yTrue, seed, resamples), so both functions see identical resamples for identical inputs.
  */
-export function bootstrapCi<S extends ScoreMatrix>(
-  metric: BootstrapMetric<S>,
+function resample<S extends ScoreMatrix>(
   yTrue: ArrayLike<number>,
   scores: S,
-  options: BootstrapOptions = {},
-): BootstrapCi {
-  const o = resolve(options);
+  o: Required<BootstrapOptions>,
+  visit: (b: number, y: Int32Array, s: S) => void,
+): void {
   const n = yTrue.length;
-  nonEmpty(n, "yTrue");
   const groups = strata(yTrue);
   const pick = rowPicker(scores, n);
   const labels = Int32Array.from(yTrue);
-  const estimate = checked(metric(labels, scores), "the original set");
   const next = mulberry32(o.seed);
-  const values = new Float64Array(o.resamples);
   const idx = new Int32Array(n);
   const y = new Int32Array(n);
   for (let b = 0; b < o.resamples; b++) {
@@ -115,9 +110,59 @@ export function bootstrapCi<S extends ScoreMatrix>(
       for (let m = 0; m < members.length; m++) idx[j++] = members[Math.floor(next() * members.length)] as number;
     }
     for (let i = 0; i < n; i++) y[i] = labels[idx[i] as number] as number;
-    values[b] = checked(metric(y, pick(idx)), `resample ${b}`);
+    visit(b, y, pick(idx));
   }
+}
+
+function interval(estimate: number, values: Float64Array, o: Required<BootstrapOptions>): BootstrapCi {
   values.sort();
   const alpha = (1 - o.level) / 2;
   return { estimate, lower: quantileSorted(values, alpha), upper: quantileSorted(values, 1 - alpha), ...o };
+}
+
+/**
+ * Percentile bootstrap interval of `metric` on (yTrue, scores). `scores` is one score per sample, or an n × k
+ * matrix (rows, or flat row-major); each resample passes the metric the same shape with rows drawn within each
+ * true class. Errors thrown by the metric propagate (the original set is evaluated first, so bad input fails
+ * before any resampling); a non-finite metric value is an error naming the resample.
+ */
+export function bootstrapCi<S extends ScoreMatrix>(
+  metric: BootstrapMetric<S>,
+  yTrue: ArrayLike<number>,
+  scores: S,
+  options: BootstrapOptions = {},
+): BootstrapCi {
+  const o = resolve(options);
+  nonEmpty(yTrue.length, "yTrue");
+  const estimate = checked(metric(Int32Array.from(yTrue), scores), "the original set");
+  const values = new Float64Array(o.resamples);
+  resample(yTrue, scores, o, (b, y, s) => {
+    values[b] = checked(metric(y, s), `resample ${b}`);
+  });
+  return interval(estimate, values, o);
+}
+
+/**
+ * Intervals for several metrics that one function computes together (e.g. every field of multiclassMetrics),
+ * from one set of resamples: the metric runs once per resample instead of once per resample and per metric.
+ * Resamples are identical to those of bootstrapCi with the same options, so each interval equals what
+ * bootstrapCi gives for that metric alone.
+ */
+export function bootstrapCis<S extends ScoreMatrix, K extends string>(
+  metrics: (yTrue: Int32Array, scores: S) => Record<K, number>,
+  yTrue: ArrayLike<number>,
+  scores: S,
+  options: BootstrapOptions = {},
+): Record<K, BootstrapCi> {
+  const o = resolve(options);
+  nonEmpty(yTrue.length, "yTrue");
+  const first = metrics(Int32Array.from(yTrue), scores);
+  const keys = Object.keys(first) as K[];
+  const estimates = new Map(keys.map((k) => [k, checked(first[k], `the original set (${k})`)]));
+  const values = new Map(keys.map((k) => [k, new Float64Array(o.resamples)]));
+  resample(yTrue, scores, o, (b, y, s) => {
+    const m = metrics(y, s);
+    for (const k of keys) values.get(k)![b] = checked(m[k], `resample ${b} (${k})`);
+  });
+  return Object.fromEntries(keys.map((k) => [k, interval(estimates.get(k)!, values.get(k)!, o)])) as Record<K, BootstrapCi>;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bootstrapCi, multiclassMetrics, rocAuc } from "../src/index.ts";
+import { bootstrapCi, bootstrapCis, multiclassMetrics, rocAuc } from "../src/index.ts";
 import { mulberry32 } from "../src/rng.ts";
 
 /** A classifier with real but imperfect skill: positives score higher on average. */
@@ -73,5 +73,26 @@ describe("bootstrapCi", () => {
   });
   it("fails on bad input before resampling, with the metric's own error", () => {
     expect(() => bootstrapCi(rocAuc, [0, 1, 1], [0.1, Number.NaN, 0.2])).toThrow("score[1] must be a finite number, got NaN");
+  });
+});
+
+describe("bootstrapCis", () => {
+  it("gives, for each metric, exactly the interval bootstrapCi gives for it alone", () => {
+    const y = Array.from({ length: 30 }, (_, i) => i % 3);
+    const next = mulberry32(11);
+    const probs = y.map((c) => {
+      const raw = [0, 1, 2].map((k) => next() + (k === c ? 0.6 : 0));
+      const sum = raw.reduce((a, b) => a + b, 0);
+      return raw.map((v) => v / sum);
+    });
+    const opts = { resamples: 200, seed: 3 };
+    const all = bootstrapCis((yy, p) => {
+      const m = multiclassMetrics(yy, p, 2);
+      return { auc: m.auc, macroAuc: m.macroAuc, f1: m.f1 };
+    }, y, probs, opts);
+    expect(Object.keys(all).sort()).toEqual(["auc", "f1", "macroAuc"]);
+    for (const k of ["auc", "macroAuc", "f1"] as const) {
+      expect(all[k]).toEqual(bootstrapCi((yy, p) => multiclassMetrics(yy, p, 2)[k], y, probs, opts));
+    }
   });
 });
