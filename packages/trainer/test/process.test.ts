@@ -3,10 +3,11 @@
  * JSON lines on stdout. Data comes from the test fixture through HYPERSWEEP_TRIAL_DATA_MODULE.
  */
 import { spawn } from "node:child_process";
+import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { TrainerMessage } from "@hypersweep/core";
-import { findLatestCheckpoint, trialFingerprint } from "../src/index.ts";
+import { findLatestCheckpoint, runTrainerProcess, trialFingerprint } from "../src/index.ts";
 import { makeSpec, specInput } from "./fixtures/spec.ts";
 
 const BIN = fileURLToPath(new URL("../bin/hypersweep-trainer", import.meta.url));
@@ -101,5 +102,22 @@ describe("trainer process", () => {
     expect(again.messages[1]).toMatchObject({ type: "epoch", epoch: last + 1 });
     expect(again.messages[3]).toMatchObject({ type: "result", weightsPath: `${spec.outputDir}/model.json` });
     expect(again.stderr).toContain(`epoch ${last + 1}:`);
+  });
+
+  it("maps a diverging trial to `error` reason diverged and exit code 1 (in-process, same code path as main.ts)", async () => {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = "";
+    stdout.setEncoding("utf8").on("data", (c: string) => (out += c));
+    stderr.resume();
+    const code = await runTrainerProcess({
+      stdin: PassThrough.from([JSON.stringify(makeSpec({ epochs: 2, learningRate: 1e38, backend: "wasm" }))]),
+      stdout, stderr, signal: new AbortController().signal,
+      env: { ...process.env, HYPERSWEEP_TRIAL_DATA_MODULE: FIXTURE, ...SIZES },
+    });
+    const messages = out.trim().split("\n").map((l) => TrainerMessage.parse(JSON.parse(l)));
+    expect(code).toBe(1);
+    expect(messages.map((m) => m.type)).toEqual(["ready", "error"]);
+    expect(messages[1]).toMatchObject({ type: "error", reason: "diverged" });
   });
 });
