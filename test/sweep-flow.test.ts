@@ -75,6 +75,7 @@ describe("a sweep from submission to best configuration", () => {
     const board = await s.http("GET", `/v1/leaderboard?dataset=${s.dataset.name}`);
     expect(board.body.rows).toHaveLength(1);
     expect(board.body.rows[0].trialId).toBe(top.id);
+    expect(board.body.rows[0].decidedBy).toBe("validation AUC");
   });
 
   it("a multiclass sweep is decided by validation F1", async () => {

@@ -1,13 +1,15 @@
 /**
  * Best-config queries. The order is selectBest's (packages/core): the task's selection metric (AUC for binary,
  * F1 for multiclass) high first, then the other metric, then lower validation loss, then plan position; only
- * succeeded trials with a score compete. Reads the top of the partial index trials_best_config_idx.
+ * succeeded trials with a score compete. Each reads the top of the partial index trials_best_config_idx, and
+ * goes straight to node-postgres (a dashboard asks these all the time).
  */
 import type { Db } from "./client.ts";
 
 export interface BestRow {
   trialId: string;
   sweepId: string;
+  datasetId: string;
   scenarioKey: string;
   task: string;
   architecture: string;
@@ -20,45 +22,59 @@ export interface BestRow {
   bestEpoch: number | null;
   metrics: unknown;
   finishedAt: Date | null;
-  candidates?: number;
 }
 
-const COLUMNS = `t.id::text AS "trialId", t.sweep_id::text AS "sweepId", t.scenario_key AS "scenarioKey", t.task,
-  t.architecture, t.learning_rate AS "learningRate", t.augmentations, t.selection_score AS "selectionScore",
+const COLUMNS = `t.id::text AS "trialId", t.sweep_id::text AS "sweepId", t.dataset_id::text AS "datasetId", t.scenario_key AS "scenarioKey",
+  t.task, t.architecture, t.learning_rate AS "learningRate", t.augmentations, t.selection_score AS "selectionScore",
   t.val_auc AS "valAuc", t.val_f1 AS "valF1", t.val_loss AS "valLoss", t.best_epoch AS "bestEpoch", t.metrics,
   t.finished_at AS "finishedAt"`;
 
 const ORDER = `t.selection_score DESC, t.tiebreak_score DESC NULLS LAST, t.val_loss ASC NULLS LAST, t.position ASC`;
 
-export async function bestTrial(
-  db: Db,
-  teamId: string,
-  q: { datasetId: string; scenarioKey: string; architecture: string },
-): Promise<BestRow | null> {
-  const rows = await db.$queryRawUnsafe<BestRow[]>(
+/** The team's dataset named by id or name, or null. */
+const DATASET = `(SELECT d.id FROM datasets d WHERE d.team_id = $1::uuid AND (d.name = $2 OR d.id::text = $2) LIMIT 1)`;
+
+export async function datasetExists(db: Db, teamId: string, dataset: string): Promise<boolean> {
+  const { rows } = await db.pool.query(`SELECT ${DATASET} AS id`, [teamId, dataset]);
+  return rows[0]?.id != null;
+}
+
+/** The winner for team × dataset (id or name) × scenario × architecture, or null when none has succeeded. */
+export async function bestTrial(db: Db, teamId: string, q: { dataset: string; scenarioKey: string; architecture: string }): Promise<BestRow | null> {
+  const { rows } = await db.pool.query<BestRow>(
     `SELECT ${COLUMNS} FROM trials t
-     WHERE t.team_id = $1::uuid AND t.dataset_id = $2::uuid AND t.scenario_key = $3 AND t.architecture = $4
+     WHERE t.team_id = $1::uuid AND t.dataset_id = ${DATASET} AND t.scenario_key = $3 AND t.architecture = $4
        AND t.status = 'succeeded' AND t.selection_score IS NOT NULL
      ORDER BY ${ORDER} LIMIT 1`,
-    teamId, q.datasetId, q.scenarioKey, q.architecture,
+    [teamId, q.dataset, q.scenarioKey, q.architecture],
   );
   return rows[0] ?? null;
 }
 
-/** The best trial per (scenario, architecture) for one dataset: a skip scan over the same index. */
-export async function leaderboard(db: Db, teamId: string, datasetId: string): Promise<BestRow[]> {
-  return db.$queryRawUnsafe<BestRow[]>(
-    `WITH groups AS (
-       SELECT DISTINCT scenario_key, architecture FROM trials
-       WHERE team_id = $1::uuid AND dataset_id = $2::uuid AND status = 'succeeded' AND selection_score IS NOT NULL)
-     SELECT b.*, (SELECT count(*)::int FROM trials c WHERE c.team_id = $1::uuid AND c.dataset_id = $2::uuid
-                   AND c.scenario_key = g.scenario_key AND c.architecture = g.architecture AND c.status = 'succeeded') AS candidates
-     FROM groups g CROSS JOIN LATERAL (
+/**
+ * The best trial per (scenario, architecture) of one dataset: a loose index scan over the same partial index
+ * finds the groups (a handful) without reading every trial, then each group's top is one index probe.
+ */
+export async function leaderboard(db: Db, teamId: string, dataset: string): Promise<BestRow[]> {
+  const { rows } = await db.pool.query<BestRow>(
+    `WITH RECURSIVE ds AS (SELECT ${DATASET} AS id),
+     groups AS (
+       (SELECT t.scenario_key, t.architecture FROM trials t, ds
+        WHERE t.team_id = $1::uuid AND t.dataset_id = ds.id AND t.status = 'succeeded' AND t.selection_score IS NOT NULL
+        ORDER BY t.scenario_key, t.architecture LIMIT 1)
+       UNION ALL
+       SELECT n.scenario_key, n.architecture FROM groups g CROSS JOIN LATERAL (
+         SELECT t.scenario_key, t.architecture FROM trials t, ds
+         WHERE t.team_id = $1::uuid AND t.dataset_id = ds.id AND t.status = 'succeeded' AND t.selection_score IS NOT NULL
+           AND (t.scenario_key, t.architecture) > (g.scenario_key, g.architecture)
+         ORDER BY t.scenario_key, t.architecture LIMIT 1) n)
+     SELECT b.* FROM groups g CROSS JOIN ds CROSS JOIN LATERAL (
        SELECT ${COLUMNS} FROM trials t
-       WHERE t.team_id = $1::uuid AND t.dataset_id = $2::uuid AND t.scenario_key = g.scenario_key
-         AND t.architecture = g.architecture AND t.status = 'succeeded' AND t.selection_score IS NOT NULL
+       WHERE t.team_id = $1::uuid AND t.dataset_id = ds.id AND t.scenario_key = g.scenario_key AND t.architecture = g.architecture
+         AND t.status = 'succeeded' AND t.selection_score IS NOT NULL
        ORDER BY ${ORDER} LIMIT 1) b
      ORDER BY b."scenarioKey", b."selectionScore" DESC`,
-    teamId, datasetId,
+    [teamId, dataset],
   );
+  return rows;
 }

@@ -1,20 +1,44 @@
+import pg from "pg";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "./generated/client.ts";
 
-export type Db = PrismaClient;
+/**
+ * Prisma for most reads and writes, plus the node-postgres pool beneath it for the hot paths (the lease
+ * protocol, best-config queries, key lookups): Prisma's JavaScript engine costs a few milliseconds per query
+ * on this hardware against ~0.5 ms for the same statement sent directly (BENCHMARKS.md). Both share one pool.
+ */
+export type Db = PrismaClient & { readonly pool: pg.Pool };
 
 export interface DbOptions {
   /** Connections in the pool. @defaultValue 10 */
   poolSize?: number;
 }
 
-/** A Prisma client over node-postgres (Prisma's JavaScript engine: nothing native, nothing downloaded). */
 export function createDb(url: string, opts: DbOptions = {}): Db {
-  const adapter = new PrismaPg({
+  const pool = new pg.Pool({
     connectionString: url,
     max: opts.poolSize ?? 10,
     connectionTimeoutMillis: 5_000,
     allowExitOnIdle: true,
   });
-  return new PrismaClient({ adapter });
+  // An idle connection that dies (Postgres restarting) must not crash the process; the pool replaces it.
+  pool.on("error", () => {});
+  const client = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
+  return Object.assign(client, { pool }) as Db;
+}
+
+/** Runs `fn` in one transaction on one pooled connection (READ COMMITTED). */
+export async function inTransaction<T>(db: Db, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const c = await db.pool.connect();
+  try {
+    await c.query("BEGIN");
+    const out = await fn(c);
+    await c.query("COMMIT");
+    return out;
+  } catch (err) {
+    await c.query("ROLLBACK").catch(() => {});
+    throw err;
+  } finally {
+    c.release();
+  }
 }

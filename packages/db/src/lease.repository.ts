@@ -7,13 +7,14 @@
  *  - the result is written once, in one transaction with the attempt's end and, when it is the last trial,
  *    the sweep's end (serialised per sweep by an advisory lock, so the last of two concurrent finishers sees
  *    the other's commit).
+ * These statements run on every trial and epoch, so they go straight to node-postgres (see client.ts).
  */
-import type { Db } from "./client.ts";
+import type pg from "pg";
+import { inTransaction, type Db } from "./client.ts";
 import { LeaseLostError } from "./errors.ts";
-import { notifyInTx } from "./events.ts";
-import type { Prisma } from "./generated/client.ts";
+import { EVENTS_CHANNEL, type SweepEvent } from "./events.ts";
 
-type Tx = Prisma.TransactionClient;
+type Q = Pick<pg.PoolClient, "query">;
 
 export interface ClaimedTrial {
   trialId: string;
@@ -38,88 +39,81 @@ export type ClaimOutcome =
   /** Nothing to do: the trial is finished (succeeded, failed, cancelled) or gone. */
   | { kind: "done"; status: string };
 
-interface TrialLockRow {
-  status: string;
-  attempt_count: number;
-  current_attempt: number | null;
-  lease_expires_at: Date | null;
-  sweep_id: string;
-  team_id: string;
-  error: string | null;
-}
-
 export interface LeaseOptions {
-  /** How long a lease lives without a heartbeat. */
+  /** How long a lease lives without a heartbeat, ms. */
   leaseMs: number;
   /** Attempts before a trial fails for good. */
   maxAttempts: number;
 }
 
+async function notify(c: Q, e: SweepEvent): Promise<void> {
+  await c.query(`SELECT pg_notify('${EVENTS_CHANNEL}', $1)`, [JSON.stringify(e)]);
+}
+
+interface LockedTrial {
+  status: string;
+  attempt_count: number;
+  current_attempt: number | null;
+  lease_live: boolean;
+  lease_expires_at: Date | null;
+  sweep_id: string;
+  team_id: string;
+  error: string | null;
+  epochs_done: number;
+}
+
 export async function claimTrial(db: Db, trialId: string, workerId: string, opts: LeaseOptions): Promise<ClaimOutcome> {
-  return db.$transaction(async (tx) => {
-    const rows = await tx.$queryRaw<TrialLockRow[]>`
-      SELECT status::text AS status, attempt_count, current_attempt, lease_expires_at, sweep_id::text AS sweep_id,
-             team_id::text AS team_id, error
-      FROM trials WHERE id = ${trialId}::uuid FOR UPDATE`;
+  return inTransaction(db, async (c) => {
+    const { rows } = await c.query<LockedTrial>(
+      `SELECT status::text, attempt_count, current_attempt, lease_expires_at, lease_expires_at > now() AS lease_live,
+              sweep_id::text, team_id::text, error, epochs_done
+       FROM trials WHERE id = $1 FOR UPDATE`,
+      [trialId],
+    );
     const t = rows[0];
     if (!t) return { kind: "done", status: "missing" } as const;
     if (t.status !== "queued" && t.status !== "running") return { kind: "done", status: t.status } as const;
-    const now = new Date();
-    if (t.status === "running" && t.lease_expires_at && t.lease_expires_at > now) {
-      return { kind: "held", until: t.lease_expires_at } as const;
-    }
+    if (t.status === "running" && t.lease_live) return { kind: "held", until: t.lease_expires_at! } as const;
     if (t.status === "running" && t.current_attempt != null) {
-      await tx.attempt.updateMany({
-        where: { trialId, number: t.current_attempt, status: "running" },
-        data: { status: "lost", finishedAt: now, error: "lease expired: the worker stopped heartbeating", errorReason: "lease_expired" },
-      });
+      await c.query(
+        `UPDATE attempts SET status = 'lost', finished_at = now(), error = 'lease expired: the worker stopped heartbeating', error_reason = 'lease_expired'
+         WHERE trial_id = $1 AND number = $2 AND status = 'running'`,
+        [trialId, t.current_attempt],
+      );
     }
     if (t.attempt_count >= opts.maxAttempts) {
       const error = `gave up after ${t.attempt_count} attempts${t.error ? `; last error: ${t.error}` : ""}`;
-      await tx.trial.update({
-        where: { id: trialId },
-        data: { status: "failed", finishedAt: now, leaseOwner: null, leaseExpiresAt: null, error, errorReason: t.error ? undefined : "lease_expired" },
-      });
-      await notifyInTx(tx, { type: "trial.finished", teamId: t.team_id, sweepId: t.sweep_id, trialId, status: "failed", error });
-      await finishSweepIfDone(tx, t.sweep_id, t.team_id);
+      await c.query(
+        `UPDATE trials SET status = 'failed', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL, error = $2,
+                           error_reason = COALESCE(error_reason, 'lease_expired') WHERE id = $1`,
+        [trialId, error],
+      );
+      await notify(c, { type: "trial.finished", teamId: t.team_id, sweepId: t.sweep_id, trialId, status: "failed", error });
+      await finishSweepIfDone(c, t.sweep_id, t.team_id);
       return { kind: "done", status: "failed" } as const;
     }
     const attempt = t.attempt_count + 1;
-    const trial = await tx.trial.update({
-      where: { id: trialId },
-      data: {
-        status: "running",
-        attemptCount: attempt,
-        currentAttempt: attempt,
-        leaseOwner: workerId,
-        leaseExpiresAt: new Date(now.getTime() + opts.leaseMs),
-        startedAt: t.attempt_count === 0 ? now : undefined,
-      },
-      select: {
-        architecture: true, task: true, spec: true, epochsDone: true,
-        sweep: { select: { seed: true, scenario: true, status: true, startedAt: true, datasetVersion: { select: { id: true, storagePath: true } } } },
-      },
-    });
-    await tx.attempt.create({ data: { trialId, number: attempt, workerId, resumedFrom: trial.epochsDone || null } });
-    if (trial.sweep.status === "queued") {
-      await tx.sweep.update({ where: { id: t.sweep_id }, data: { status: "running", startedAt: now } });
-    }
-    await notifyInTx(tx, { type: "trial.started", teamId: t.team_id, sweepId: t.sweep_id, trialId, attempt, workerId });
+    const { rows: info } = await c.query(
+      `WITH upd AS (
+         UPDATE trials SET status = 'running', attempt_count = $2, current_attempt = $2, lease_owner = $3,
+                           lease_expires_at = now() + $4::int * interval '1 millisecond', started_at = COALESCE(started_at, now())
+         WHERE id = $1 RETURNING architecture, task, spec, epochs_done, sweep_id)
+       SELECT upd.architecture, upd.task, upd.spec, upd.epochs_done, s.seed, s.scenario, s.status::text AS sweep_status,
+              v.id::text AS version_id, v.storage_path
+       FROM upd JOIN sweeps s ON s.id = upd.sweep_id JOIN dataset_versions v ON v.id = s.dataset_version_id`,
+      [trialId, attempt, workerId, opts.leaseMs],
+    );
+    const r = info[0];
+    await c.query(`INSERT INTO attempts (id, trial_id, number, worker_id, resumed_from) VALUES (gen_random_uuid(), $1, $2, $3, $4)`, [
+      trialId, attempt, workerId, r.epochs_done || null,
+    ]);
+    if (r.sweep_status === "queued") await c.query(`UPDATE sweeps SET status = 'running', started_at = now() WHERE id = $1 AND status = 'queued'`, [t.sweep_id]);
+    await notify(c, { type: "trial.started", teamId: t.team_id, sweepId: t.sweep_id, trialId, attempt, workerId });
     return {
       kind: "claimed",
       trial: {
-        trialId,
-        sweepId: t.sweep_id,
-        teamId: t.team_id,
-        attempt,
-        epochsDone: trial.epochsDone,
-        architecture: trial.architecture,
-        task: trial.task,
-        spec: trial.spec as Record<string, unknown>,
-        sweepSeed: trial.sweep.seed,
-        scenario: trial.sweep.scenario as Record<string, unknown>,
-        datasetVersionId: trial.sweep.datasetVersion.id,
-        datasetStoragePath: trial.sweep.datasetVersion.storagePath,
+        trialId, sweepId: t.sweep_id, teamId: t.team_id, attempt, epochsDone: r.epochs_done, architecture: r.architecture, task: r.task,
+        spec: r.spec, sweepSeed: r.seed, scenario: r.scenario, datasetVersionId: r.version_id, datasetStoragePath: r.storage_path,
       },
     } as const;
   });
@@ -127,22 +121,24 @@ export async function claimTrial(db: Db, trialId: string, workerId: string, opts
 
 /** Renews the lease. False when this attempt no longer holds it (cancelled, or taken over): stop the trainer. */
 export async function heartbeat(db: Db, trialId: string, attempt: number, leaseMs: number): Promise<boolean> {
-  const rows = await db.$queryRaw<Array<{ n: number }>>`
-    WITH t AS (
-      UPDATE trials SET lease_expires_at = now() + ${leaseMs}::int * interval '1 millisecond'
-      WHERE id = ${trialId}::uuid AND current_attempt = ${attempt}::int AND status = 'running'
-      RETURNING id),
-    a AS (UPDATE attempts SET heartbeat_at = now() WHERE trial_id IN (SELECT id FROM t) AND number = ${attempt}::int RETURNING id)
-    SELECT (SELECT count(*) FROM t)::int + 0 * (SELECT count(*) FROM a)::int AS n`;
+  const { rows } = await db.pool.query<{ n: number }>(
+    `WITH t AS (
+       UPDATE trials SET lease_expires_at = now() + $3::int * interval '1 millisecond'
+       WHERE id = $1 AND current_attempt = $2 AND status = 'running' RETURNING id),
+     a AS (UPDATE attempts SET heartbeat_at = now() WHERE trial_id IN (SELECT id FROM t) AND number = $2 RETURNING id)
+     SELECT (SELECT count(*) FROM t)::int + 0 * (SELECT count(*) FROM a)::int AS n`,
+    [trialId, attempt, leaseMs],
+  );
   return (rows[0]?.n ?? 0) > 0;
 }
 
 /** What the trainer reported when it started: its backend and the epoch it resumed from. */
 export async function markAttemptStarted(db: Db, trialId: string, attempt: number, info: { backend: string; resumedFromEpoch?: number }): Promise<void> {
-  await db.$transaction([
-    db.attempt.updateMany({ where: { trialId, number: attempt }, data: { backend: info.backend, resumedFrom: info.resumedFromEpoch ?? null } }),
-    db.trial.updateMany({ where: { id: trialId, currentAttempt: attempt, status: "running" }, data: { backend: info.backend } }),
-  ]);
+  await db.pool.query(
+    `WITH a AS (UPDATE attempts SET backend = $3, resumed_from = $4 WHERE trial_id = $1 AND number = $2 RETURNING id)
+     UPDATE trials SET backend = $3 WHERE id = $1 AND current_attempt = $2 AND status = 'running' AND EXISTS (SELECT 1 FROM a)`,
+    [trialId, attempt, info.backend, info.resumedFromEpoch ?? null],
+  );
 }
 
 export interface EpochRecord {
@@ -155,32 +151,31 @@ export interface EpochRecord {
 }
 
 /**
- * Writes one epoch (and renews the lease) in a single statement, only if `attempt` holds the lease. A retried
- * attempt that redoes an epoch overwrites it. Throws LeaseLostError otherwise.
+ * Writes one epoch (and renews the lease) in a single statement, only if `attempt` holds the lease; the event
+ * is sent by the same statement. A retried attempt that redoes an epoch overwrites it. Throws LeaseLostError.
  */
 export async function recordEpoch(db: Db, trialId: string, attempt: number, e: EpochRecord, leaseMs: number): Promise<void> {
   const auc = e.metrics.auc ?? null;
   const f1 = e.metrics.f1 ?? null;
-  const metrics = JSON.stringify(e.metrics);
-  const rows = await db.$queryRaw<Array<{ written: number }>>`
-    WITH lease AS (
-      UPDATE trials SET epochs_done = GREATEST(epochs_done, ${e.epoch}::int),
-                        lease_expires_at = now() + ${leaseMs}::int * interval '1 millisecond'
-      WHERE id = ${trialId}::uuid AND current_attempt = ${attempt}::int AND status = 'running'
-      RETURNING id, sweep_id, team_id),
-    ins AS (
-      INSERT INTO epochs (trial_id, attempt, epoch, train_loss, val_loss, val_auc, val_f1, lr, duration_ms, metrics)
-      SELECT id, ${attempt}::int, ${e.epoch}::int, ${e.trainLoss}::float8, ${e.valLoss}::float8, ${auc}::float8, ${f1}::float8,
-             ${e.lr}::float8, ${Math.round(e.durationMs)}::int, ${metrics}::jsonb FROM lease
-      ON CONFLICT (trial_id, epoch) DO UPDATE SET attempt = EXCLUDED.attempt, train_loss = EXCLUDED.train_loss,
-        val_loss = EXCLUDED.val_loss, val_auc = EXCLUDED.val_auc, val_f1 = EXCLUDED.val_f1, lr = EXCLUDED.lr,
-        duration_ms = EXCLUDED.duration_ms, metrics = EXCLUDED.metrics, created_at = now()
-      RETURNING trial_id),
-    note AS (
-      SELECT pg_notify('hypersweep_events', json_build_object('type', 'epoch.done', 'teamId', team_id, 'sweepId', sweep_id,
-        'trialId', id, 'epoch', ${e.epoch}::int, 'valLoss', ${e.valLoss}::float8, 'valAuc', ${auc}::float8, 'valF1', ${f1}::float8)::text)
-      FROM lease)
-    SELECT (SELECT count(*) FROM ins)::int + 0 * (SELECT count(*) FROM note)::int AS written`;
+  const { rows } = await db.pool.query<{ written: number }>(
+    `WITH lease AS (
+       UPDATE trials SET epochs_done = GREATEST(epochs_done, $3::int), lease_expires_at = now() + $11::int * interval '1 millisecond'
+       WHERE id = $1 AND current_attempt = $2 AND status = 'running'
+       RETURNING id, sweep_id, team_id),
+     ins AS (
+       INSERT INTO epochs (trial_id, attempt, epoch, train_loss, val_loss, val_auc, val_f1, lr, duration_ms, metrics)
+       SELECT id, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb FROM lease
+       ON CONFLICT (trial_id, epoch) DO UPDATE SET attempt = EXCLUDED.attempt, train_loss = EXCLUDED.train_loss,
+         val_loss = EXCLUDED.val_loss, val_auc = EXCLUDED.val_auc, val_f1 = EXCLUDED.val_f1, lr = EXCLUDED.lr,
+         duration_ms = EXCLUDED.duration_ms, metrics = EXCLUDED.metrics, created_at = now()
+       RETURNING trial_id),
+     note AS (
+       SELECT pg_notify('${EVENTS_CHANNEL}', json_build_object('type', 'epoch.done', 'teamId', team_id, 'sweepId', sweep_id,
+         'trialId', id, 'epoch', $3::int, 'valLoss', $5::float8, 'valAuc', $6::float8, 'valF1', $7::float8)::text)
+       FROM lease)
+     SELECT (SELECT count(*) FROM ins)::int + 0 * (SELECT count(*) FROM note)::int AS written`,
+    [trialId, attempt, e.epoch, e.trainLoss, e.valLoss, auc, f1, e.lr, Math.round(e.durationMs), JSON.stringify(e.metrics), leaseMs],
+  );
   if ((rows[0]?.written ?? 0) === 0) throw new LeaseLostError(trialId, attempt);
 }
 
@@ -197,21 +192,20 @@ export interface TrialResult {
 
 /** Records the result once. Throws LeaseLostError when `attempt` no longer holds the lease. */
 export async function recordResult(db: Db, trialId: string, attempt: number, r: TrialResult): Promise<void> {
-  await db.$transaction(async (tx) => {
-    const now = new Date();
-    const rows = await tx.$queryRaw<Array<{ sweep_id: string; team_id: string }>>`
-      UPDATE trials SET status = 'succeeded', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL,
-        best_epoch = ${r.bestEpoch}::int, val_auc = ${r.valAuc}::float8, val_f1 = ${r.valF1}::float8,
-        val_loss = ${r.valLoss}::float8, selection_score = ${r.selectionScore}::float8,
-        tiebreak_score = ${r.tiebreakScore}::float8, metrics = ${JSON.stringify(r.metrics)}::jsonb,
-        weights_path = ${r.weightsPath ?? null}::text, error = NULL, error_reason = NULL
-      WHERE id = ${trialId}::uuid AND current_attempt = ${attempt}::int AND status = 'running'
-      RETURNING sweep_id::text AS sweep_id, team_id::text AS team_id`;
+  await inTransaction(db, async (c) => {
+    const { rows } = await c.query<{ sweep_id: string; team_id: string }>(
+      `UPDATE trials SET status = 'succeeded', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL,
+         best_epoch = $3, val_auc = $4, val_f1 = $5, val_loss = $6, selection_score = $7, tiebreak_score = $8,
+         metrics = $9::jsonb, weights_path = $10, error = NULL, error_reason = NULL
+       WHERE id = $1 AND current_attempt = $2 AND status = 'running'
+       RETURNING sweep_id::text, team_id::text`,
+      [trialId, attempt, r.bestEpoch, r.valAuc, r.valF1, r.valLoss, r.selectionScore, r.tiebreakScore, JSON.stringify(r.metrics), r.weightsPath ?? null],
+    );
     const t = rows[0];
     if (!t) throw new LeaseLostError(trialId, attempt);
-    await tx.attempt.updateMany({ where: { trialId, number: attempt }, data: { status: "succeeded", finishedAt: now } });
-    await notifyInTx(tx, { type: "trial.finished", teamId: t.team_id, sweepId: t.sweep_id, trialId, status: "succeeded", selectionScore: r.selectionScore });
-    await finishSweepIfDone(tx, t.sweep_id, t.team_id);
+    await c.query(`UPDATE attempts SET status = 'succeeded', finished_at = now() WHERE trial_id = $1 AND number = $2`, [trialId, attempt]);
+    await notify(c, { type: "trial.finished", teamId: t.team_id, sweepId: t.sweep_id, trialId, status: "succeeded", selectionScore: r.selectionScore });
+    await finishSweepIfDone(c, t.sweep_id, t.team_id);
   });
 }
 
@@ -225,25 +219,27 @@ export async function failAttempt(
   attempt: number,
   f: { reason: string; message: string; maxAttempts: number; retryable?: boolean },
 ): Promise<{ retry: boolean }> {
-  return db.$transaction(async (tx) => {
-    const now = new Date();
-    const rows = await tx.$queryRaw<Array<{ sweep_id: string; team_id: string; attempt_count: number }>>`
-      SELECT sweep_id::text AS sweep_id, team_id::text AS team_id, attempt_count FROM trials
-      WHERE id = ${trialId}::uuid AND current_attempt = ${attempt}::int AND status = 'running' FOR UPDATE`;
+  return inTransaction(db, async (c) => {
+    const { rows } = await c.query<{ sweep_id: string; team_id: string; attempt_count: number }>(
+      `SELECT sweep_id::text, team_id::text, attempt_count FROM trials
+       WHERE id = $1 AND current_attempt = $2 AND status = 'running' FOR UPDATE`,
+      [trialId, attempt],
+    );
     const t = rows[0];
     if (!t) throw new LeaseLostError(trialId, attempt);
     const message = f.message.slice(0, 4000);
-    await tx.attempt.updateMany({ where: { trialId, number: attempt }, data: { status: "failed", finishedAt: now, error: message, errorReason: f.reason } });
+    await c.query(`UPDATE attempts SET status = 'failed', finished_at = now(), error = $3, error_reason = $4 WHERE trial_id = $1 AND number = $2`, [
+      trialId, attempt, message, f.reason,
+    ]);
     const retry = (f.retryable ?? true) && t.attempt_count < f.maxAttempts;
-    await tx.trial.update({
-      where: { id: trialId },
-      data: retry
-        ? { status: "queued", leaseOwner: null, leaseExpiresAt: null, error: message, errorReason: f.reason }
-        : { status: "failed", finishedAt: now, leaseOwner: null, leaseExpiresAt: null, error: message, errorReason: f.reason },
-    });
+    await c.query(
+      `UPDATE trials SET status = $2::trial_status, finished_at = CASE WHEN $2 = 'failed' THEN now() END, lease_owner = NULL,
+                         lease_expires_at = NULL, error = $3, error_reason = $4 WHERE id = $1`,
+      [trialId, retry ? "queued" : "failed", message, f.reason],
+    );
     if (!retry) {
-      await notifyInTx(tx, { type: "trial.finished", teamId: t.team_id, sweepId: t.sweep_id, trialId, status: "failed", error: message });
-      await finishSweepIfDone(tx, t.sweep_id, t.team_id);
+      await notify(c, { type: "trial.finished", teamId: t.team_id, sweepId: t.sweep_id, trialId, status: "failed", error: message });
+      await finishSweepIfDone(c, t.sweep_id, t.team_id);
     }
     return { retry };
   });
@@ -251,13 +247,13 @@ export async function failAttempt(
 
 /** Hands a trial back (graceful shutdown): the attempt ends as lost and the trial is queued again. */
 export async function releaseAttempt(db: Db, trialId: string, attempt: number, why: string): Promise<boolean> {
-  return db.$transaction(async (tx) => {
-    const n = await tx.trial.updateMany({
-      where: { id: trialId, currentAttempt: attempt, status: "running" },
-      data: { status: "queued", leaseOwner: null, leaseExpiresAt: null },
-    });
-    if (n.count === 0) return false;
-    await tx.attempt.updateMany({ where: { trialId, number: attempt }, data: { status: "lost", finishedAt: new Date(), error: why, errorReason: "released" } });
+  return inTransaction(db, async (c) => {
+    const { rowCount } = await c.query(
+      `UPDATE trials SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL WHERE id = $1 AND current_attempt = $2 AND status = 'running'`,
+      [trialId, attempt],
+    );
+    if (!rowCount) return false;
+    await c.query(`UPDATE attempts SET status = 'lost', finished_at = now(), error = $3, error_reason = 'released' WHERE trial_id = $1 AND number = $2`, [trialId, attempt, why]);
     return true;
   });
 }
@@ -266,16 +262,18 @@ export async function releaseAttempt(db: Db, trialId: string, attempt: number, w
  * Marks a sweep finished when no trial is owed any more: succeeded if any trial succeeded, else failed.
  * Serialised per sweep (advisory lock) so that concurrent last trials cannot both miss the end.
  */
-export async function finishSweepIfDone(tx: Tx, sweepId: string, teamId: string): Promise<string | null> {
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${sweepId}))`;
-  const rows = await tx.$queryRaw<Array<{ status: string }>>`
-    UPDATE sweeps SET status = CASE WHEN EXISTS (SELECT 1 FROM trials WHERE sweep_id = ${sweepId}::uuid AND status = 'succeeded')
+export async function finishSweepIfDone(c: Q, sweepId: string, teamId: string): Promise<string | null> {
+  await c.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [sweepId]);
+  const { rows } = await c.query<{ status: string }>(
+    `UPDATE sweeps SET status = CASE WHEN EXISTS (SELECT 1 FROM trials WHERE sweep_id = $1 AND status = 'succeeded')
                                     THEN 'succeeded'::sweep_status ELSE 'failed'::sweep_status END,
                       finished_at = now()
-    WHERE id = ${sweepId}::uuid AND status IN ('queued', 'running')
-      AND NOT EXISTS (SELECT 1 FROM trials WHERE sweep_id = ${sweepId}::uuid AND status IN ('queued', 'running'))
-    RETURNING status::text AS status`;
+     WHERE id = $1 AND status IN ('queued', 'running')
+       AND NOT EXISTS (SELECT 1 FROM trials WHERE sweep_id = $1 AND status IN ('queued', 'running'))
+     RETURNING status::text`,
+    [sweepId],
+  );
   const status = rows[0]?.status ?? null;
-  if (status) await notifyInTx(tx, { type: "sweep.finished", teamId, sweepId, status });
+  if (status) await notify(c, { type: "sweep.finished", teamId, sweepId, status });
   return status;
 }

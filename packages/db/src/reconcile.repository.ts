@@ -1,4 +1,4 @@
-import type { Db } from "./client.ts";
+import { inTransaction, type Db } from "./client.ts";
 import { finishSweepIfDone } from "./lease.repository.ts";
 
 export interface OwedTrial {
@@ -11,21 +11,25 @@ export interface OwedTrial {
  * lost Postgres for longer than the lease). Uses the partial index trials_owed_idx.
  */
 export async function owedTrials(db: Db, limit = 10_000): Promise<OwedTrial[]> {
-  return db.$queryRaw<OwedTrial[]>`
-    SELECT t.id::text AS id, t.sweep_id::text AS "sweepId" FROM trials t
-    WHERE t.status IN ('queued', 'running') AND (t.status = 'queued' OR t.lease_expires_at < now())
-    ORDER BY t.created_at, t.position LIMIT ${limit}`;
+  const { rows } = await db.pool.query<OwedTrial>(
+    `SELECT t.id::text AS id, t.sweep_id::text AS "sweepId" FROM trials t
+     WHERE t.status IN ('queued', 'running') AND (t.status = 'queued' OR t.lease_expires_at < now())
+     ORDER BY t.created_at, t.position LIMIT $1`,
+    [limit],
+  );
+  return rows;
 }
 
 /** Ends sweeps whose trials are all finished but which were not marked (a safety net; normally done inline). */
 export async function finishDoneSweeps(db: Db): Promise<number> {
-  const open = await db.$queryRaw<Array<{ id: string; team_id: string }>>`
-    SELECT s.id::text AS id, s.team_id::text AS team_id FROM sweeps s
-    WHERE s.status IN ('queued', 'running')
-      AND NOT EXISTS (SELECT 1 FROM trials t WHERE t.sweep_id = s.id AND t.status IN ('queued', 'running'))`;
+  const { rows: open } = await db.pool.query<{ id: string; team_id: string }>(
+    `SELECT s.id::text AS id, s.team_id::text AS team_id FROM sweeps s
+     WHERE s.status IN ('queued', 'running')
+       AND NOT EXISTS (SELECT 1 FROM trials t WHERE t.sweep_id = s.id AND t.status IN ('queued', 'running'))`,
+  );
   let n = 0;
   for (const s of open) {
-    const status = await db.$transaction((tx) => finishSweepIfDone(tx, s.id, s.team_id));
+    const status = await inTransaction(db, (c) => finishSweepIfDone(c, s.id, s.team_id));
     if (status) n++;
   }
   return n;

@@ -38,9 +38,11 @@ export async function createApiKey(db: Db, teamId: string, name = "default"): Pr
 
 /** The team a key belongs to, or null for an unknown or revoked key. */
 export async function findTeamByApiKey(db: Db, key: string): Promise<{ id: string; name: string } | null> {
-  const row = await db.apiKey.findUnique({ where: { hash: hashApiKey(key) }, include: { team: true } });
-  if (!row || row.revokedAt) return null;
-  return { id: row.team.id, name: row.team.name };
+  const { rows } = await db.pool.query<{ id: string; name: string }>(
+    `SELECT t.id::text, t.name FROM api_keys k JOIN teams t ON t.id = k.team_id WHERE k.hash = $1 AND k.revoked_at IS NULL`,
+    [hashApiKey(key)],
+  );
+  return rows[0] ?? null;
 }
 
 export async function listTeams(db: Db): Promise<Array<{ id: string; name: string; createdAt: Date }>> {

@@ -92,7 +92,7 @@ describe("lease repository", () => {
     for (const t of s.trials) await claimTrial(db, t.id, "w", opts);
     await Promise.all(s.trials.map((t, i) => recordResult(db, t.id, 1, result(0.85 + i / 100))));
     expect((await db.sweep.findUniqueOrThrow({ where: { id: s.id } })).status).toBe("succeeded");
-    const best = await bestTrial(db, teamId, { datasetId, scenarioKey: "ct/binary", architecture: "small_cnn" });
+    const best = await bestTrial(db, teamId, { dataset: datasetId, scenarioKey: "ct/binary", architecture: "small_cnn" });
     expect(best?.selectionScore).toBeCloseTo(0.9, 12); // above every earlier sweep of this team
   });
 });

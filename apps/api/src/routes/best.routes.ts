@@ -2,17 +2,11 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { Architecture } from "@hypersweep/core";
-import { bestTrial, leaderboard, type Db } from "@hypersweep/db";
+import { bestTrial, datasetExists, leaderboard } from "@hypersweep/db";
 import type { AppDeps } from "../app.ts";
 import { badRequest } from "../errors.ts";
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-async function datasetId(db: Db, teamId: string, dataset: string): Promise<string> {
-  const ds = await db.dataset.findFirst({ where: { teamId, ...(UUID.test(dataset) ? { id: dataset } : { name: dataset }) }, select: { id: true } });
-  if (!ds) throw badRequest(`unknown dataset '${dataset}'`, [{ path: "dataset", message: `unknown dataset '${dataset}'` }]);
-  return ds.id;
-}
+const unknownDataset = (dataset: string) => badRequest(`unknown dataset '${dataset}'`, [{ path: "dataset", message: `unknown dataset '${dataset}'` }]);
 
 /** What decides, in words a dashboard can show. */
 const decidedBy = (task: string) => (task === "binary" ? "validation AUC" : "validation F1");
@@ -27,16 +21,18 @@ export function bestRoutes(deps: AppDeps) {
         querystring: z.strictObject({ dataset: z.string().min(1), scenario: z.string().regex(/^(ct|radiograph)\/(binary|multiclass)$/, "a scenario key such as ct/binary"), architecture: Architecture }),
       },
     }, async (req) => {
-      const id = await datasetId(deps.db, req.team.id, req.query.dataset);
-      const winner = await bestTrial(deps.db, req.team.id, { datasetId: id, scenarioKey: req.query.scenario, architecture: req.query.architecture });
-      if (!winner) return { winner: null, reason: "no succeeded trial yet for this dataset, scenario and architecture" };
+      const winner = await bestTrial(deps.db, req.team.id, { dataset: req.query.dataset, scenarioKey: req.query.scenario, architecture: req.query.architecture });
+      if (!winner) {
+        if (!(await datasetExists(deps.db, req.team.id, req.query.dataset))) throw unknownDataset(req.query.dataset);
+        return { winner: null, reason: "no succeeded trial yet for this dataset, scenario and architecture" };
+      }
       return { winner, decidedBy: decidedBy(winner.task) };
     });
 
     r.get("/leaderboard", { schema: { tags: ["results"], summary: "The best trial per scenario and architecture of one dataset", querystring: z.strictObject({ dataset: z.string().min(1) }) } }, async (req) => {
-      const id = await datasetId(deps.db, req.team.id, req.query.dataset);
-      const rows = await leaderboard(deps.db, req.team.id, id);
-      return { dataset: id, rows: rows.map((row) => ({ ...row, decidedBy: decidedBy(row.task) })) };
+      const rows = await leaderboard(deps.db, req.team.id, req.query.dataset);
+      if (rows.length === 0 && !(await datasetExists(deps.db, req.team.id, req.query.dataset))) throw unknownDataset(req.query.dataset);
+      return { dataset: rows[0]?.datasetId ?? req.query.dataset, rows: rows.map((row) => ({ ...row, decidedBy: decidedBy(row.task) })) };
     });
   };
 }
