@@ -142,27 +142,32 @@ export function bootstrapCi<S extends ScoreMatrix>(
   return interval(estimate, values, o);
 }
 
+/** The keys of R whose values are numbers (e.g. auc, f1, … of MulticlassMetrics; not its confusion matrix). */
+export type NumericKeys<R> = { [K in keyof R]: R[K] extends number ? K : never }[keyof R] & string;
+
 /**
- * Intervals for several metrics that one function computes together (e.g. every field of multiclassMetrics),
- * from one set of resamples: the metric runs once per resample instead of once per resample and per metric.
- * Resamples are identical to those of bootstrapCi with the same options, so each interval equals what
- * bootstrapCi gives for that metric alone.
+ * Intervals for several metrics that one function computes together, from one set of resamples: the function
+ * runs once per resample instead of once per resample and per metric. Every numeric field of its result gets
+ * an interval (other fields, such as a confusion matrix, are ignored), so `(y, p) => multiclassMetrics(y, p, 0)`
+ * can be passed as is. Resamples are identical to bootstrapCi's with the same options, so each interval equals
+ * what bootstrapCi gives for that metric alone.
  */
-export function bootstrapCis<S extends ScoreMatrix, K extends string>(
-  metrics: (yTrue: Int32Array, scores: S) => Record<K, number>,
+export function bootstrapCis<S extends ScoreMatrix, R extends object>(
+  metrics: (yTrue: Int32Array, scores: S) => R,
   yTrue: ArrayLike<number>,
   scores: S,
   options: BootstrapOptions = {},
-): Record<K, BootstrapCi> {
+): Record<NumericKeys<R>, BootstrapCi> {
+  type K = NumericKeys<R>;
   const o = resolve(options);
   nonEmpty(yTrue.length, "yTrue");
-  const first = metrics(Int32Array.from(yTrue), scores);
-  const keys = Object.keys(first) as K[];
-  const estimates = new Map(keys.map((k) => [k, checked(first[k], `the original set (${k})`)]));
+  const first = metrics(Int32Array.from(yTrue), scores) as Record<string, unknown>;
+  const keys = Object.keys(first).filter((k) => typeof first[k] === "number") as K[];
+  const estimates = new Map(keys.map((k) => [k, checked(first[k] as number, `the original set (${k})`)]));
   const values = new Map(keys.map((k) => [k, new Float64Array(o.resamples)]));
   resample(yTrue, scores, o, (b, y, s) => {
-    const m = metrics(y, s);
-    for (const k of keys) values.get(k)![b] = checked(m[k], `resample ${b} (${k})`);
+    const m = metrics(y, s) as Record<string, unknown>;
+    for (const k of keys) values.get(k)![b] = checked(m[k] as number, `resample ${b} (${k})`);
   });
   return Object.fromEntries(keys.map((k) => [k, interval(estimates.get(k)!, values.get(k)!, o)])) as Record<K, BootstrapCi>;
 }

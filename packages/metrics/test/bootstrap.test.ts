@@ -91,6 +91,10 @@ describe("bootstrapCis", () => {
       return { auc: m.auc, macroAuc: m.macroAuc, f1: m.f1 };
     }, y, probs, opts);
     expect(Object.keys(all).sort()).toEqual(["auc", "f1", "macroAuc"]);
+    // The whole result of multiclassMetrics can be passed: its numeric fields get intervals, the rest is ignored.
+    const whole = bootstrapCis((yy, p) => multiclassMetrics(yy, p, 2), y, probs, opts);
+    expect(Object.keys(whole).sort()).toEqual(["accuracy", "auc", "f1", "macroAuc", "precision", "recall"]);
+    expect(whole.auc).toEqual(all.auc);
     for (const k of ["auc", "macroAuc", "f1"] as const) {
       expect(all[k]).toEqual(bootstrapCi((yy, p) => multiclassMetrics(yy, p, 2)[k], y, probs, opts));
     }
