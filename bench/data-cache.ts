@@ -31,24 +31,26 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 }
 
 /** What a loader without a cache does: decode, crop, resize and normalise every training image, every epoch. */
-function normalise(raw: Uint8Array, x: Float32Array, at: number, lut: Float32Array): void {
-  for (let p = 0; p < raw.length; p += 3) {
-    x[at + p] = lut[raw[p]!]!;
-    x[at + p + 1] = lut[256 + raw[p + 1]!]!;
-    x[at + p + 2] = lut[512 + raw[p + 2]!]!;
+function normalise(raw: Uint8Array, x: Float32Array, at: number, scale: number[], offset: number[]): void {
+  const v = x.subarray(at, at + raw.length);
+  v.set(raw);
+  for (let p = 0; p < v.length; p += 3) {
+    v[p] = v[p]! * scale[0]! + offset[0]!;
+    v[p + 1] = v[p + 1]! * scale[1]! + offset[1]!;
+    v[p + 2] = v[p + 2]! * scale[2]! + offset[2]!;
   }
 }
 
 async function decodeEpoch(version: ImportResult, rows: number[], size: number, mean: number[], std: number[]): Promise<number> {
-  const lut = new Float32Array(768);
-  for (let c = 0; c < 3; c++) for (let v = 0; v < 256; v++) lut[c * 256 + v] = (v - mean[c]!) / std[c]!;
+  const scale = std.map((s) => 1 / s);
+  const offset = mean.map((m, c) => -m * scale[c]!);
   let n = 0;
   for (let b = 0; b < rows.length; b += BATCH) {
     const batch = rows.slice(b, b + BATCH);
     const x = new Float32Array(batch.length * size * size * 3);
     const pix = await Promise.all(batch.map((i) => decodeSquare(join(version.storagePath, "images", version.rows[i]!.fileName), size)));
-    // The same per-value conversion as the cached loader (a lookup table), so the difference is the decoding.
-    pix.forEach((p, k) => normalise(p, x, k * p.length, lut));
+    // The same per-value conversion as the cached loader, so the difference is the decoding.
+    pix.forEach((p, k) => normalise(p, x, k * p.length, scale, offset));
     n += batch.length;
   }
   return n;
@@ -156,7 +158,7 @@ How to read it:
 - "decoding originals" is what a loader without the cache does each epoch: sharp decode + EXIF rotate + centre
   crop + resize + normalise for every image (using all cores through libvips' thread pool). The cache pays that
   once per (version, S); every later epoch, trial and sweep reads uint8 from one file with positional reads and
-  converts per batch through a 768-entry lookup table.
+  converts per batch (native uint8 → float32, then one affine pass).
 - "uint8 reads only" is the cache's own share of a cached epoch (positional reads of the batches, no float
   conversion). At S = 512 a cached epoch is bound by producing 786,432 float32 values (3 MB) per image, which
   every loader that hands the trainer normalised float32 must do; moving that cast + normalisation onto the
