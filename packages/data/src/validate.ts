@@ -38,6 +38,10 @@ export async function checkImageFile(root: string, row: ManifestRow): Promise<Ch
   if (format !== wanted) {
     return [problem({ code: "wrong_extension", ...at, expected: `a .${ext} file to hold ${wanted} data, found ${format ?? "unknown"} data` })];
   }
+  // libpng tolerates a stream cut inside its last chunk; every complete PNG has an IEND chunk near its end.
+  if (format === "png" && buf.subarray(Math.max(0, buf.length - 64)).indexOf("IEND", 0, "latin1") < 0) {
+    return [problem({ code: "undecodable_image", ...at, expected: "a complete png image (truncated: no IEND chunk at the end)" })];
+  }
   try {
     // A full decode (shrunk on load where the codec allows): header-only checks miss truncated files.
     await sharp(buf, { failOn: "truncated" }).resize(32, 32, { fit: "inside" }).raw().toBuffer();
