@@ -153,9 +153,9 @@ describe.each(["cpu", "wasm"])("augmentations on the %s backend", (backend) => {
 describe("drawAugmentations", () => {
   it("is reproducible from the rng state and stays inside the configured ranges", () => {
     const all = ["rotation", "brightness", "hflip", "center_crop", "contrast"] as const;
-    const a = drawAugmentations(2000, all, PARAMS, mulberry(42));
-    expect(drawAugmentations(2000, all, PARAMS, mulberry(42))).toEqual(a);
-    expect(drawAugmentations(2000, all, PARAMS, mulberry(43))).not.toEqual(a);
+    const a = drawAugmentations(1000, all, PARAMS, mulberry(42));
+    expect(drawAugmentations(1000, all, PARAMS, mulberry(42))).toEqual(a);
+    expect(drawAugmentations(1000, all, PARAMS, mulberry(43))).not.toEqual(a);
     for (const d of a) {
       expect(Math.abs(d.rotationDegrees!)).toBeLessThanOrEqual(90);
       expect(Math.abs(d.brightnessU!)).toBeLessThanOrEqual(1);
@@ -164,8 +164,8 @@ describe("drawAugmentations", () => {
       expect(d.cropFraction).toBe(0.5);
     }
     const flips = a.filter((d) => d.flip).length / a.length;
-    expect(flips).toBeGreaterThan(0.45);
-    expect(flips).toBeLessThan(0.55);
+    expect(flips).toBeGreaterThan(0.44); // p = 0.5: ±3.8σ for 1000 draws
+    expect(flips).toBeLessThan(0.56);
     const maxAngle = Math.max(...a.map((d) => d.rotationDegrees!));
     const minAngle = Math.min(...a.map((d) => d.rotationDegrees!));
     expect(maxAngle).toBeGreaterThan(85); // spans the whole ±90° interval
