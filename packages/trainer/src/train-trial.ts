@@ -121,7 +121,6 @@ async function finish(
   return result;
 }
 
-/** Restores the newest checkpoint of this trial, if any. Returns the progress to continue from. */
 /**
  * Starts from torchvision-named weights (`.safetensors`, e.g. ImageNet or the chest X-ray DenseNet-121+). The
  * classifier head is replaced when its shape does not fit the scenario's classes. Only on a fresh start: a resumed
@@ -136,6 +135,10 @@ async function importPretrained(ctx: EpochContext, file: string, log: (line: str
   }
 }
 
+/**
+ * Restores the newest checkpoint of this trial, if any (weights, Adam state, PRNG state, progress); otherwise a
+ * fresh start, from spec.pretrained when given. Returns the progress to continue from.
+ */
 async function resume(spec: TrainerSpec, ctx: EpochContext, rng: Mulberry32, log: (line: string) => void): Promise<TrialProgress> {
   await cleanTemp(spec.checkpointDir);
   const found = await findLatestCheckpoint(spec.checkpointDir, trialFingerprint(spec));
