@@ -9,3 +9,15 @@ export class SpecError extends Error {
     this.name = "SpecError";
   }
 }
+
+/**
+ * A schedule or early-stopping argument out of range (an epoch below 1, a step size of 0, a negative patience).
+ * A RangeError, so callers that already catch RangeError keep working.
+ */
+export class ScheduleError extends RangeError {
+  readonly code = "SCHEDULE_INVALID";
+  constructor(message: string) {
+    super(message);
+    this.name = "ScheduleError";
+  }
+}

@@ -61,12 +61,18 @@ export function sampleSubsets(dim: SubsetDimension, k: number, rng: Rng, path = 
     const message = `asks for ${k} distinct subsets but only ${total} exist (2^${dim.items.length} subsets of ${dim.items.length} ${dim.name})`;
     throw new SpecError(`${path} ${message}`, [{ path, message }]);
   }
-  const masks = Array.from({ length: total }, (_, i) => i);
+  // Partial Fisher–Yates over the virtual array [0, total): only swapped positions are stored, so drawing k
+  // of a million subsets costs O(k), and the draws are exactly those of the dense shuffle.
+  const swapped = new Map<number, number>();
+  const at = (i: number) => swapped.get(i) ?? i;
+  const out: string[][] = [];
   for (let i = 0; i < k; i++) {
     const j = i + randomBelow(rng, total - i);
-    [masks[i], masks[j]] = [masks[j], masks[i]];
+    const picked = at(j);
+    swapped.set(j, at(i));
+    out.push(subsetAt(dim, picked));
   }
-  return masks.slice(0, k).map((m) => subsetAt(dim, m));
+  return out;
 }
 
 /** One value of a categorical dimension. */

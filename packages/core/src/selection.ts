@@ -55,3 +55,17 @@ export function selectBest<T extends SelectableTrial>(trials: readonly T[], task
   const winner = candidates.reduce((best, t) => (compareTrials(t, best, metric) < 0 ? t : best));
   return { winner, metric, candidates: candidates.length };
 }
+
+/**
+ * The two scores a trial is ranked by, for storage next to the trial (the database's best-config index reads
+ * them): the selection metric's value first, the other metric as the tie-break. Non-finite values become null
+ * (a null selection score never wins).
+ */
+export function selectionScores(
+  metric: "auc" | "f1",
+  values: { auc?: number | null; f1?: number | null },
+): { selectionScore: number | null; tiebreakScore: number | null } {
+  const num = (v: number | null | undefined) => (typeof v === "number" && Number.isFinite(v) ? v : null);
+  const [m, o] = metric === "auc" ? [values.auc, values.f1] : [values.f1, values.auc];
+  return { selectionScore: num(m), tiebreakScore: num(o) };
+}

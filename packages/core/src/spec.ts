@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { SpecError } from "./errors.ts";
 import { getPreset, presetNames } from "./presets.ts";
-import { Architecture, type Task } from "./trainer-contract.ts";
+import { Architecture, Augmentation, AUGMENTATIONS, Task } from "./trainer-contract.ts";
 
 const positive = z.number().finite().positive();
 
@@ -14,6 +14,11 @@ export const SweepOverrides = z.strictObject({
   learningRates: z.array(positive.max(10)).min(1).max(20).refine((a) => new Set(a).size === a.length, "learning rates must be distinct").optional(),
   subsetsPerRate: z.number().int().min(1).max(1 << 20).optional(),
   allSubsets: z.boolean().optional(),
+  /**
+   * The items of the augmentation subset dimension (default: all five). Stored in canonical order (that of
+   * AUGMENTATIONS), so the same set in any order gives the same plan.
+   */
+  augmentations: z.array(Augmentation).min(1).refine((a) => new Set(a).size === a.length, "augmentations must be distinct").optional(),
   searchEpochs: z.number().int().min(1).max(1000).optional(),
   finalEpochs: z.number().int().min(1).max(1000).optional(),
   patience: z.number().int().min(1).max(1000).optional(),
@@ -78,6 +83,8 @@ export function resolveSweepSpec(input: ResolveInput): SweepSpec {
     throw new SpecError(`invalid overrides: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, issues);
   }
   const o = parsed.data;
+  if (!Task.safeParse(input.task).success) fail("task", `must be "binary" or "multiclass", got ${JSON.stringify(input.task)}`);
+  if (input.modality !== "ct" && input.modality !== "radiograph") fail("modality", `must be "ct" or "radiograph", got ${JSON.stringify(input.modality)}`);
   if (input.architectures.length === 0) fail("architectures", "at least one architecture is needed");
   const architectures = input.architectures.map((a, i) => {
     const r = Architecture.safeParse(a);
@@ -91,9 +98,10 @@ export function resolveSweepSpec(input: ResolveInput): SweepSpec {
   else if (o.batchSize) Object.assign(batchSize, o.batchSize);
 
   const subsetsPerRate = o.subsetsPerRate ?? preset.subsetsPerRate;
-  const total = 2 ** preset.augmentations.length;
-  if (!o.allSubsets && subsetsPerRate > total) {
-    fail("overrides.subsetsPerRate", `asks for ${subsetsPerRate} distinct augmentation subsets per learning rate but only ${total} exist (2^${preset.augmentations.length})`);
+  const augmentations = o.augmentations ? AUGMENTATIONS.filter((a) => o.augmentations!.includes(a)) : [...preset.augmentations];
+  const total = 2 ** augmentations.length;
+  if (!(o.allSubsets ?? preset.allSubsets) && subsetsPerRate > total) {
+    fail("overrides.subsetsPerRate", `asks for ${subsetsPerRate} distinct augmentation subsets per learning rate but only ${total} exist (2^${augmentations.length} subsets of ${augmentations.length} augmentations)`);
   }
   return {
     preset: preset.name,
@@ -104,7 +112,7 @@ export function resolveSweepSpec(input: ResolveInput): SweepSpec {
     learningRates: o.learningRates ?? [...preset.learningRates],
     subsetsPerRate,
     allSubsets: o.allSubsets ?? preset.allSubsets,
-    augmentations: [...preset.augmentations],
+    augmentations,
     searchEpochs: o.searchEpochs ?? preset.searchEpochs,
     finalEpochs: o.finalEpochs ?? preset.finalEpochs,
     patience: o.patience ?? preset.patience,
