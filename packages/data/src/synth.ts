@@ -33,7 +33,15 @@ export interface SynthResult {
   broken: { fileName: string; kind: BrokenKind; row: number }[];
 }
 
-const DIAGNOSIS_WEIGHTS: Record<Diagnosis, number> = { healthy: 0.2, covid19: 0.25, bacterial: 0.17, viral: 0.15, fungal: 0.13, ards: 0.1 };
+/**
+ * Diagnosis mix per modality, shaped like the paper's Table 2 (COVID-19 the largest CT class, bacterial and
+ * viral pneumonia common among radiographs, fungal pneumonia and ARDS rare there) but less extreme, so that
+ * small synthetic datasets still have every class in both modalities.
+ */
+const DIAGNOSIS_WEIGHTS: Record<Modality, Record<Diagnosis, number>> = {
+  ct: { healthy: 0.2, covid19: 0.35, bacterial: 0.1, viral: 0.08, fungal: 0.17, ards: 0.1 },
+  radiograph: { healthy: 0.25, covid19: 0.2, bacterial: 0.22, viral: 0.18, fungal: 0.08, ards: 0.07 },
+};
 const BROKEN_KINDS: BrokenKind[] = ["zero_bytes", "truncated", "not_an_image", "missing"];
 
 interface Plan {
@@ -108,9 +116,9 @@ function planRows(n: number, rand: () => number, withSplit: boolean): Plan[] {
     const patients = 1 + Math.floor(rand() * 3);
     for (let p = 0; p < patients && plans.length < n; p++) {
       patient++;
-      // Cycle diagnoses for the first six patients so that even tiny datasets have every class.
-      const diagnosis = patient <= 6 ? DIAGNOSES[patient - 1]! : pick(DIAGNOSIS_WEIGHTS, rand());
-      const modality: Modality = rand() < 0.5 ? "ct" : "radiograph";
+      // The first twelve patients cover every (modality, diagnosis) pair, so even tiny datasets have every class.
+      const modality: Modality = patient <= 12 ? (patient % 2 === 1 ? "ct" : "radiograph") : rand() < 0.5 ? "ct" : "radiograph";
+      const diagnosis = patient <= 12 ? DIAGNOSES[Math.floor((patient - 1) / 2)]! : pick(DIAGNOSIS_WEIGHTS[modality], rand());
       const images = 1 + Math.floor(rand() * 4);
       for (let k = 0; k < images && plans.length < n; k++) {
         const i = plans.length;
