@@ -111,3 +111,24 @@ describe("the subset dimension", () => {
     expect(() => parseDimension({ kind: "grid", name: "lr", values: [] })).toThrow(/dimension.values/);
   });
 });
+
+describe("the plan hash", () => {
+  it("is fixed for a fixed spec: a stored hash stays valid across runs, machines and releases", () => {
+    // If this changes, every stored sweep's plan hash stops matching its re-planned trials: that is a breaking
+    // change of the plan format and needs a migration, not a snapshot update.
+    expect(planTrials(spec(2020)).planHash).toBe(FIXED_HASH);
+  });
+  it("changes with anything that changes what would be trained", () => {
+    const h = planTrials(spec(7)).planHash;
+    expect(planTrials(spec(7, { overrides: { searchEpochs: 29 } })).planHash).not.toBe(h);
+    expect(planTrials(spec(7, { modality: "radiograph" })).planHash).not.toBe(h);
+    expect(planTrials(spec(7, { overrides: { batchSize: 16 } })).planHash).not.toBe(h);
+  });
+  it("is a sha256 hex digest of the canonical JSON of spec and trials", () => {
+    const p = planTrials(spec(3));
+    expect(p.planHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(canonicalJson({ b: 1, a: [{ d: 2, c: undefined }] })).toBe('{"a":[{"d":2}],"b":1}');
+  });
+});
+
+const FIXED_HASH = "6724fdaaf9f9cf3607a91e50bd7ba5431b5cb693b7e6892ed7e8595defd65230";

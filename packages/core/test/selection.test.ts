@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { EarlyStopping, selectBest, stepLearningRate } from "../src/index.ts";
+import fc from "fast-check";
+import { EarlyStopping, selectBest, selectionScores, stepLearningRate } from "../src/index.ts";
 
 const t = (id: string, position: number, valAuc: number | null, valF1: number | null, valLoss = 0.5, status = "succeeded") => ({ id, position, status, valAuc, valF1, valLoss });
 
@@ -42,5 +43,39 @@ describe("schedules", () => {
     const min = new EarlyStopping({ mode: "min", patience: 1, minDelta: 0.1 });
     min.update(1, 1.0);
     expect(min.update(2, 0.95).stop).toBe(true); // not better by more than minDelta
+  });
+});
+
+describe("selectBest: robustness", () => {
+  it("queued and running trials never win, whatever their scores", () => {
+    const trials = [t("q", 0, 0.99, 0.99, 0.1, "queued"), t("r", 1, 0.99, 0.99, 0.1, "running"), t("s", 2, 0.7, 0.7)];
+    expect(selectBest(trials, "binary")).toMatchObject({ winner: { id: "s" }, candidates: 1, metric: "auc" });
+  });
+  it("a missing tie-break metric or loss ranks below a present one", () => {
+    expect(selectBest([t("a", 0, 0.9, null), t("b", 1, 0.9, 0.1)], "binary").winner?.id).toBe("b");
+    const noLoss = { id: "a", position: 0, status: "succeeded", valAuc: 0.9, valF1: 0.5, valLoss: null };
+    expect(selectBest([noLoss, t("b", 1, 0.9, 0.5, 2.0)], "binary").winner?.id).toBe("b");
+  });
+  it("the winner does not depend on the order the trials are listed in (ties included)", () => {
+    const score = fc.constantFrom(0.5, 0.8, 0.9, Number.NaN, null);
+    const trial = fc.record({ valAuc: score, valF1: score, valLoss: fc.constantFrom(0.1, 0.2, null), status: fc.constantFrom("succeeded", "failed") });
+    fc.assert(
+      fc.property(fc.array(trial, { minLength: 1, maxLength: 12 }), fc.integer(), (rows, shift) => {
+        const trials = rows.map((r, i) => ({ id: `t${i}`, position: i, ...r }));
+        const k = Math.abs(shift) % trials.length;
+        const rotated = [...trials.slice(k), ...trials.slice(0, k)].reverse();
+        for (const task of ["binary", "multiclass"] as const) {
+          expect(selectBest(rotated, task).winner?.id).toBe(selectBest(trials, task).winner?.id);
+        }
+      }),
+    );
+  });
+});
+
+describe("selectionScores", () => {
+  it("puts the task's metric first and the other as the tie-break; non-finite values become null", () => {
+    expect(selectionScores("auc", { auc: 0.9, f1: 0.7 })).toEqual({ selectionScore: 0.9, tiebreakScore: 0.7 });
+    expect(selectionScores("f1", { auc: 0.9, f1: 0.7 })).toEqual({ selectionScore: 0.7, tiebreakScore: 0.9 });
+    expect(selectionScores("auc", { auc: Number.NaN, f1: null })).toEqual({ selectionScore: null, tiebreakScore: null });
   });
 });
