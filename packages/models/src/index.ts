@@ -12,6 +12,7 @@ import { ModelConfigError, type BuildModelOptions, type LayersModel, type Resolv
 
 export { ModelConfigError, type BuildModelOptions, type LayersModel, type ResolvedModelOptions, type Tf } from "./types.ts";
 export { SMALL_CNN_WIDTHS } from "./small-cnn.ts";
+export { batchNormTrainingOp, type BatchNormImpl } from "./batch-norm.ts";
 export { RESNETS, type ResNetSpec } from "./resnet.ts";
 export { DENSENETS, DENSENET_MIN_IMAGE_SIZE, type DenseNetSpec } from "./densenet.ts";
 
@@ -31,7 +32,9 @@ function validate(arch: Architecture, opts: BuildModelOptions): ResolvedModelOpt
   if (opts.seed !== undefined && !Number.isFinite(opts.seed)) throw new ModelConfigError(`seed must be a finite number, got ${opts.seed}`);
   const init = opts.init ?? "random";
   if (init !== "random" && init !== "zeros") throw new ModelConfigError(`init must be "random" or "zeros", got ${String(init)}`);
-  return { numClasses: opts.numClasses, imageSize: opts.imageSize, channels, seed: opts.seed, init };
+  const batchNorm = opts.batchNorm ?? "fused";
+  if (batchNorm !== "fused" && batchNorm !== "layers") throw new ModelConfigError(`batchNorm must be "fused" or "layers", got ${String(batchNorm)}`);
+  return { numClasses: opts.numClasses, imageSize: opts.imageSize, channels, seed: opts.seed, init, batchNorm };
 }
 
 /** Builds `arch` for `numClasses` logits and square `imageSize` inputs (NHWC, 3 channels by default). */

@@ -7,6 +7,7 @@
  * 'same' convolutions (k = 2p + 1) are already symmetric and keep 'same' (no extra pad op). Max pooling is
  * only ever applied after a ReLU here, so zero padding is equivalent to torch's -inf padding.
  */
+import { batchNorm, type BatchNormImpl } from "./batch-norm.ts";
 import type { SymbolicTensor, Tf } from "./types.ts";
 
 export interface InitSeed {
@@ -15,6 +16,8 @@ export interface InitSeed {
   next: number;
   /** "zeros" replaces every random initialiser (weights are about to be overwritten). */
   init: "random" | "zeros";
+  /** BatchNorm training implementation (see batch-norm.ts). */
+  batchNorm: BatchNormImpl;
 }
 
 function seedFor(seed: InitSeed): number | undefined {
@@ -45,8 +48,8 @@ export function conv(tf: Tf, x: SymbolicTensor, s: ConvSpec, seed: InitSeed): Sy
 }
 
 /** BatchNorm2d with torch's defaults: eps 1e-5, momentum 0.1 (Keras momentum 0.9), gamma 1, beta 0. */
-export function bn(tf: Tf, x: SymbolicTensor, name: string): SymbolicTensor {
-  return tf.layers.batchNormalization({ axis: 3, momentum: 0.9, epsilon: 1e-5, name }).apply(x) as SymbolicTensor;
+export function bn(tf: Tf, x: SymbolicTensor, name: string, seed: InitSeed): SymbolicTensor {
+  return batchNorm(tf, x, name, seed.batchNorm);
 }
 
 export function relu(tf: Tf, x: SymbolicTensor, name: string): SymbolicTensor {

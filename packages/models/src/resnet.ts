@@ -25,30 +25,30 @@ const add = (tf: Tf, a: SymbolicTensor, b: SymbolicTensor, name: string) => tf.l
 function shortcut(tf: Tf, x: SymbolicTensor, p: string, outC: number, stride: number, seed: InitSeed): SymbolicTensor {
   const inC = x.shape[3] as number;
   if (stride === 1 && inC === outC) return x;
-  return bn(tf, conv(tf, x, { name: `${p}.downsample.0`, filters: outC, kernel: 1, stride }, seed), `${p}.downsample.1`);
+  return bn(tf, conv(tf, x, { name: `${p}.downsample.0`, filters: outC, kernel: 1, stride }, seed), `${p}.downsample.1`, seed);
 }
 
 function basicBlock(tf: Tf, x: SymbolicTensor, p: string, planes: number, stride: number, seed: InitSeed): SymbolicTensor {
   const identity = shortcut(tf, x, p, planes, stride, seed);
-  let y = relu(tf, bn(tf, conv(tf, x, { name: `${p}.conv1`, filters: planes, kernel: 3, stride, pad: 1 }, seed), `${p}.bn1`), `${p}.relu1`);
-  y = bn(tf, conv(tf, y, { name: `${p}.conv2`, filters: planes, kernel: 3, pad: 1 }, seed), `${p}.bn2`);
+  let y = relu(tf, bn(tf, conv(tf, x, { name: `${p}.conv1`, filters: planes, kernel: 3, stride, pad: 1 }, seed), `${p}.bn1`, seed), `${p}.relu1`);
+  y = bn(tf, conv(tf, y, { name: `${p}.conv2`, filters: planes, kernel: 3, pad: 1 }, seed), `${p}.bn2`, seed);
   return relu(tf, add(tf, y, identity, `${p}.add`), `${p}.relu`);
 }
 
 function bottleneck(tf: Tf, x: SymbolicTensor, p: string, planes: number, stride: number, spec: ResNetSpec, seed: InitSeed): SymbolicTensor {
   const width = Math.floor(planes * (spec.widthPerGroup / 64));
   const identity = shortcut(tf, x, p, planes * 4, stride, seed);
-  let y = relu(tf, bn(tf, conv(tf, x, { name: `${p}.conv1`, filters: width, kernel: 1 }, seed), `${p}.bn1`), `${p}.relu1`);
-  y = relu(tf, bn(tf, conv(tf, y, { name: `${p}.conv2`, filters: width, kernel: 3, stride, pad: 1 }, seed), `${p}.bn2`), `${p}.relu2`);
-  y = bn(tf, conv(tf, y, { name: `${p}.conv3`, filters: planes * 4, kernel: 1 }, seed), `${p}.bn3`);
+  let y = relu(tf, bn(tf, conv(tf, x, { name: `${p}.conv1`, filters: width, kernel: 1 }, seed), `${p}.bn1`, seed), `${p}.relu1`);
+  y = relu(tf, bn(tf, conv(tf, y, { name: `${p}.conv2`, filters: width, kernel: 3, stride, pad: 1 }, seed), `${p}.bn2`, seed), `${p}.relu2`);
+  y = bn(tf, conv(tf, y, { name: `${p}.conv3`, filters: planes * 4, kernel: 1 }, seed), `${p}.bn3`, seed);
   return relu(tf, add(tf, y, identity, `${p}.add`), `${p}.relu`);
 }
 
 export function buildResNet(tf: Tf, spec: ResNetSpec, opts: ResolvedModelOptions): LayersModel {
-  const seed: InitSeed = { base: opts.seed, next: 0, init: opts.init };
+  const seed: InitSeed = { base: opts.seed, next: 0, init: opts.init, batchNorm: opts.batchNorm };
   const input = tf.input({ shape: [opts.imageSize, opts.imageSize, opts.channels], name: "input" });
   let x = conv(tf, input, { name: "conv1", filters: 64, kernel: 7, stride: 2, pad: 3 }, seed);
-  x = maxPool(tf, relu(tf, bn(tf, x, "bn1"), "relu"), "maxpool", 3, 2, 1);
+  x = maxPool(tf, relu(tf, bn(tf, x, "bn1", seed), "relu"), "maxpool", 3, 2, 1);
   [64, 128, 256, 512].forEach((planes, li) => {
     for (let i = 0; i < spec.layers[li]!; i++) {
       const p = `layer${li + 1}.${i}`, stride = i === 0 && li > 0 ? 2 : 1;

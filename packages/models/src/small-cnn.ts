@@ -12,13 +12,13 @@ import type { LayersModel, ResolvedModelOptions, SymbolicTensor, Tf } from "./ty
 export const SMALL_CNN_WIDTHS = [16, 32, 64, 128] as const;
 
 export function buildSmallCnn(tf: Tf, opts: ResolvedModelOptions): LayersModel {
-  const seed: InitSeed = { base: opts.seed, next: 0, init: opts.init };
+  const seed: InitSeed = { base: opts.seed, next: 0, init: opts.init, batchNorm: opts.batchNorm };
   const input = tf.input({ shape: [opts.imageSize, opts.imageSize, opts.channels], name: "input" });
   let x: SymbolicTensor = input;
   SMALL_CNN_WIDTHS.forEach((width, i) => {
     const p = `features.${i}`;
     x = conv(tf, x, { name: `${p}.conv`, filters: width, kernel: 3, stride: i === 0 ? 1 : 2, pad: 1 }, seed);
-    x = relu(tf, bn(tf, x, `${p}.bn`), `${p}.relu`);
+    x = relu(tf, bn(tf, x, `${p}.bn`, seed), `${p}.relu`);
   });
   return tf.model({ inputs: input, outputs: head(tf, x, "fc", opts.numClasses, seed), name: "small_cnn" });
 }

@@ -23,6 +23,12 @@ export interface BuildModelOptions {
    * replaced right after (weight import, checkpoint resume). @defaultValue "random"
    */
   init?: "random" | "zeros";
+  /**
+   * BatchNorm training path. "fused": one op with a closed-form gradient and torch's running-variance
+   * update (unbiased); "layers": tfjs-layers' stock BatchNormalization (slower backward, biased running
+   * variance), kept for comparison benchmarks. Inference is identical. @defaultValue "fused"
+   */
+  batchNorm?: "fused" | "layers";
 }
 
 /** BuildModelOptions after validation, defaults applied. */
@@ -32,6 +38,7 @@ export interface ResolvedModelOptions {
   channels: number;
   seed: number | undefined;
   init: "random" | "zeros";
+  batchNorm: "fused" | "layers";
 }
 
 export class ModelConfigError extends Error {

@@ -12,8 +12,8 @@ import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { registerWasmTrainingKernels, type WasmKernelSet } from "./wasm-kernels.ts";
 
-export { registerWasmTrainingKernels, type WasmKernelSet } from "./wasm-kernels.ts";
-export { conv2dBackpropFilterPerTap } from "./conv2d-backprop-filter.ts";
+export { activeWasmKernelSet, registerWasmTrainingKernels, WASM_KERNEL_SETS, type WasmKernelSet } from "./wasm-kernels.ts";
+export { conv2dBackpropFilterAsConv, conv2dBackpropInputAsConv, type ConvGradAttrs } from "./conv-grads.ts";
 
 export type BackendName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
 export const BACKEND_ORDER: readonly BackendName[] = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"];

@@ -1,0 +1,86 @@
+/**
+ * The wasm training kernels against the cpu backend's reference kernels: gradients of conv2d with respect
+ * to the input and the filter (tf.grad on both backends), over strides, paddings, kernel sizes and channel
+ * counts, for both kernel sets; and the pooling gradients ResNet/DenseNet need. Relative error < 1e-4
+ * (max |a − b| / max |b|).
+ */
+import type * as tfTypes from "@tensorflow/tfjs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { loadBackend, registerWasmTrainingKernels, WASM_KERNEL_SETS } from "../src/backend/index.ts";
+
+let tf: typeof tfTypes;
+beforeAll(async () => {
+  tf = (await loadBackend("wasm")).tf;
+});
+
+type Pad = "same" | "valid" | [[number, number], [number, number], [number, number], [number, number]];
+const EXPLICIT: Pad = [[0, 0], [1, 2], [2, 0], [0, 0]];
+
+function relErr(a: Float32Array, b: Float32Array): number {
+  let diff = 0, scale = 0;
+  for (let i = 0; i < b.length; i++) { diff = Math.max(diff, Math.abs(a[i]! - b[i]!)); scale = Math.max(scale, Math.abs(b[i]!)); }
+  return diff / scale;
+}
+
+/** Seeded inputs as plain arrays, so each backend builds its own tensors. */
+function data(shape: number[], seed: number): { shape: number[]; values: Float32Array } {
+  let s = seed >>> 0;
+  const values = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  });
+  return { shape, values };
+}
+
+/** [dx, dW] of sum(conv2d(x, w) · r) on `backend` (r: fixed random weights so that every dy differs). */
+async function convGrads(backend: string, xd: ReturnType<typeof data>, wd: ReturnType<typeof data>, stride: number, pad: Pad): Promise<[Float32Array, Float32Array]> {
+  await tf.setBackend(backend);
+  const [dx, dw] = tf.tidy(() => {
+    const x = tf.tensor4d(xd.values, xd.shape as [number, number, number, number]);
+    const w = tf.tensor4d(wd.values, wd.shape as [number, number, number, number]);
+    const outShape = tf.conv2d(x, w, stride, pad).shape;
+    const r = tf.tensor(data(outShape, 99).values, outShape);
+    const [dx, dw] = tf.grads((a: tfTypes.Tensor, b: tfTypes.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tfTypes.Tensor4D, b as tfTypes.Tensor4D, stride, pad), r)))([x, w]);
+    return [dx!.dataSync() as Float32Array, dw!.dataSync() as Float32Array];
+  });
+  return [dx!, dw!];
+}
+
+const CASES: Array<{ k: number; stride: number; pad: Pad; hw: [number, number]; cin: number; cout: number }> = [];
+for (const k of [1, 3, 7]) for (const stride of [1, 2]) for (const pad of ["same", "valid", EXPLICIT] as Pad[]) {
+  // Odd/even/non-square sizes and channel counts vary with the case so that no axis is silently swapped.
+  const i = CASES.length;
+  CASES.push({ k, stride, pad, hw: [9 + (i % 3), 8 + (i % 2) * 3], cin: [3, 8, 5][i % 3]!, cout: [4, 6, 16][(i + 1) % 3]! });
+}
+
+describe.each(WASM_KERNEL_SETS)("wasm conv2d gradients (%s kernels) match the cpu backend", (set) => {
+  it.each(CASES)("k=$k stride=$stride pad=$pad $hw $cin→$cout", async ({ k, stride, pad, hw, cin, cout }) => {
+    registerWasmTrainingKernels(tf, set);
+    const xd = data([2, hw[0], hw[1], cin], k * 31 + stride), wd = data([k, k, cin, cout], k * 17 + 5);
+    const [dxCpu, dwCpu] = await convGrads("cpu", xd, wd, stride, pad);
+    const [dxWasm, dwWasm] = await convGrads("wasm", xd, wd, stride, pad);
+    expect(relErr(dwWasm, dwCpu)).toBeLessThan(1e-4);
+    expect(relErr(dxWasm, dxCpu)).toBeLessThan(1e-4);
+  });
+});
+
+describe("wasm pooling gradients used by ResNet/DenseNet match the cpu backend", () => {
+  const cases = [
+    { name: "max pool 3×3 stride 2 (ResNet/DenseNet stem)", f: (x: tfTypes.Tensor4D) => tf.maxPool(x, 3, 2, "valid") },
+    { name: "avg pool 2×2 stride 2 (DenseNet transition)", f: (x: tfTypes.Tensor4D) => tf.avgPool(x, 2, 2, "valid") },
+    { name: "global average pooling (head)", f: (x: tfTypes.Tensor4D) => tf.mean(x, [1, 2]) },
+  ];
+  it.each(cases)("$name", async ({ f }) => {
+    const xd = data([2, 11, 10, 6], 7);
+    const grad = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const x = tf.tensor4d(xd.values, xd.shape as [number, number, number, number]);
+        const out = f(x);
+        const r = tf.tensor(data(out.shape, 3).values, out.shape);
+        return tf.grad((a: tfTypes.Tensor) => tf.sum(tf.mul(f(a as tfTypes.Tensor4D), r)))(x).dataSync() as Float32Array;
+      });
+    };
+    expect(relErr(await grad("wasm"), await grad("cpu"))).toBeLessThan(1e-4);
+  });
+});
