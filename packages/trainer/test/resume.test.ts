@@ -49,8 +49,10 @@ describe("checkpoint and resume", () => {
     expect((first.error as CancelledError).lastCheckpointEpoch).toBe(2);
     expect(epochs(first).map((e) => e.epoch)).toEqual([1, 2]);
 
+    const before = tf.memory().numTensors;
     const second = await runTrial(tf, interrupted, data());
     expect(second.error).toBeUndefined();
+    expect(tf.memory().numTensors).toBe(before); // restoring weights and Adam state leaks nothing
     expect(second.messages[0]).toMatchObject({ type: "ready", resumedFromEpoch: 2 });
     expect(epochs(second).map((e) => e.epoch)).toEqual([3, 4]);
 
