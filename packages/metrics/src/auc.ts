@@ -6,7 +6,7 @@
  * merged once. Cost: sorting n floats plus one linear pass, i.e. close to the limit of sorting the scores.
  */
 import { MetricInputError } from "./errors.ts";
-import { checkBinaryLabels, checkLabels, checkScores, column, columnsOf, nonEmpty, sameLength, toFlat, type ScoreMatrix } from "./inputs.ts";
+import { checkLabels, column, columnsOf, nonEmpty, sameLength, toFlat, type ScoreMatrix } from "./inputs.ts";
 
 /**
  * AUC from the scores of the positives and of the negatives, both sorted ascending (by the caller). For each
@@ -68,10 +68,30 @@ function singleClass(what: string): MetricInputError {
 export function rocAuc(yTrue: ArrayLike<number>, score: ArrayLike<number>): number {
   sameLength(yTrue, score, ["yTrue", "score"]);
   nonEmpty(yTrue.length, "yTrue");
-  const y = checkBinaryLabels(yTrue);
-  const auc = aucOrNull(checkScores(score), y);
-  if (auc === null) throw singleClass("yTrue");
-  return auc;
+  // Two passes instead of check-then-copy-then-split: this is the inner call of every AUC bootstrap.
+  let p = 0;
+  for (let i = 0; i < yTrue.length; i++) {
+    const v = yTrue[i] as number;
+    if (v === 1 || (v as unknown) === true) p++;
+    else if (v !== 0 && (v as unknown) !== false) {
+      throw new MetricInputError("bad_label", `yTrue[${i}] must be 0 or 1 (negative/positive), got ${String(v)}`);
+    }
+  }
+  if (p === 0 || p === yTrue.length) throw singleClass("yTrue");
+  const pos = new Float64Array(p);
+  const neg = new Float64Array(yTrue.length - p);
+  let a = 0;
+  let b = 0;
+  for (let i = 0; i < score.length; i++) {
+    const v = score[i] as number;
+    if (typeof v !== "number" || !Number.isFinite(v)) {
+      throw new MetricInputError("bad_score", `score[${i}] must be a finite number, got ${String(v)}`);
+    }
+    const y = yTrue[i] as number;
+    if (y === 1 || (y as unknown) === true) pos[a++] = v;
+    else neg[b++] = v;
+  }
+  return aucOfSorted(pos.sort(), neg.sort());
 }
 
 export interface OneVsRestAuc {

@@ -6,7 +6,8 @@
  * resample has both classes and an AUC is always defined. Seeded: same inputs + options → same interval.
  */
 import { MetricInputError } from "./errors.ts";
-import { columnsOf, nonEmpty, type ScoreMatrix } from "./inputs.ts";
+import { rocAuc } from "./auc.ts";
+import { checkBinaryLabels, checkScores, columnsOf, nonEmpty, type ScoreMatrix } from "./inputs.ts";
 import { mulberry32 } from "./rng.ts";
 
 export interface BootstrapOptions {
@@ -105,12 +106,17 @@ function resample<S extends ScoreMatrix>(
   const idx = new Int32Array(n);
   const y = new Int32Array(n);
   for (let b = 0; b < o.resamples; b++) {
-    let j = 0;
-    for (const members of groups) {
-      for (let m = 0; m < members.length; m++) idx[j++] = members[Math.floor(next() * members.length)] as number;
-    }
+    draw(groups, next, idx);
     for (let i = 0; i < n; i++) y[i] = labels[idx[i] as number] as number;
     visit(b, y, pick(idx));
+  }
+}
+
+/** One resample's row indices, class by class. The only consumer of the PRNG: every bootstrap draws alike. */
+function draw(groups: Int32Array[], next: () => number, idx: Int32Array): void {
+  let j = 0;
+  for (const members of groups) {
+    for (let m = 0; m < members.length; m++) idx[j++] = members[Math.floor(next() * members.length)] as number;
   }
 }
 
@@ -125,6 +131,7 @@ function interval(estimate: number, values: Float64Array, o: Required<BootstrapO
  * matrix (rows, or flat row-major); each resample passes the metric the same shape with rows drawn within each
  * true class. Errors thrown by the metric propagate (the original set is evaluated first, so bad input fails
  * before any resampling); a non-finite metric value is an error naming the resample.
+ * `bootstrapCi(rocAuc, …)` (rocAuc itself, not a wrapper) runs as bootstrapAuc: same result, much faster.
  */
 export function bootstrapCi<S extends ScoreMatrix>(
   metric: BootstrapMetric<S>,
@@ -132,6 +139,7 @@ export function bootstrapCi<S extends ScoreMatrix>(
   scores: S,
   options: BootstrapOptions = {},
 ): BootstrapCi {
+  if ((metric as unknown) === rocAuc) return bootstrapAuc(yTrue, scores as ArrayLike<number>, options);
   const o = resolve(options);
   nonEmpty(yTrue.length, "yTrue");
   const estimate = checked(metric(Int32Array.from(yTrue), scores), "the original set");
@@ -170,4 +178,57 @@ export function bootstrapCis<S extends ScoreMatrix, R extends object>(
     for (const k of keys) values.get(k)![b] = checked(m[k] as number, `resample ${b} (${k})`);
   });
   return Object.fromEntries(keys.map((k) => [k, interval(estimates.get(k)!, values.get(k)!, o)])) as Record<K, BootstrapCi>;
+}
+
+/**
+ * bootstrapCi(rocAuc, yTrue, score, options), computed without sorting each resample: the scores are sorted
+ * once, and a resample is a vector of multiplicities walked in that order (tied scores as one group, as in
+ * rocAuc). Same PRNG draws as bootstrapCi, and every AUC is a ratio of the same exact half-integer sums, so the
+ * result is identical, number for number; it costs O(n) per resample instead of O(n log n).
+ */
+export function bootstrapAuc(yTrue: ArrayLike<number>, score: ArrayLike<number>, options: BootstrapOptions = {}): BootstrapCi {
+  const o = resolve(options);
+  const estimate = rocAuc(yTrue, score); // validates lengths, labels, scores and that both classes are present
+  const y = checkBinaryLabels(yTrue);
+  const s = checkScores(score);
+  const n = y.length;
+  const order = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => (s[a] as number) - (s[b] as number));
+  // groupEnd[k] = end (exclusive) of the group of equal scores that position k of `order` belongs to.
+  const groupEnd = new Uint32Array(n);
+  for (let k = n - 1; k >= 0; k--) {
+    groupEnd[k] = k + 1 < n && s[order[k + 1] as number] === s[order[k] as number] ? (groupEnd[k + 1] as number) : k + 1;
+  }
+  const groups = strata(y);
+  const next = mulberry32(o.seed);
+  const idx = new Int32Array(n);
+  const w = new Float64Array(n);
+  const values = new Float64Array(o.resamples);
+  for (let b = 0; b < o.resamples; b++) {
+    draw(groups, next, idx);
+    w.fill(0);
+    for (let i = 0; i < n; i++) w[idx[i] as number]! += 1;
+    values[b] = weightedAuc(order, groupEnd, y, w);
+  }
+  return interval(estimate, values, o);
+}
+
+/** AUC under multiplicities `w`, walking tied groups in ascending score order (see aucOfSorted). */
+function weightedAuc(order: Uint32Array, groupEnd: Uint32Array, y: Uint8Array, w: Float64Array): number {
+  let wins = 0;
+  let negBefore = 0;
+  let totalPos = 0;
+  for (let k = 0; k < order.length; ) {
+    const end = groupEnd[k] as number;
+    let pos = 0;
+    let neg = 0;
+    for (; k < end; k++) {
+      const i = order[k] as number;
+      if (y[i]) pos += w[i] as number;
+      else neg += w[i] as number;
+    }
+    wins += pos * (negBefore + neg / 2);
+    negBefore += neg;
+    totalPos += pos;
+  }
+  return wins / (totalPos * negBefore);
 }

@@ -16,5 +16,5 @@ export {
   type BinaryMetricsOptions,
   type MulticlassMetrics,
 } from "./classification.ts";
-export { bootstrapCi, bootstrapCis, type BootstrapCi, type BootstrapMetric, type NumericKeys, type BootstrapOptions } from "./bootstrap.ts";
+export { bootstrapAuc, bootstrapCi, bootstrapCis, type BootstrapCi, type BootstrapMetric, type NumericKeys, type BootstrapOptions } from "./bootstrap.ts";
 export type { ScoreMatrix } from "./inputs.ts";

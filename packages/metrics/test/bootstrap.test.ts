@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { bootstrapCi, bootstrapCis, multiclassMetrics, rocAuc } from "../src/index.ts";
+import fc from "fast-check";
+import { bootstrapAuc, bootstrapCi, bootstrapCis, multiclassMetrics, rocAuc } from "../src/index.ts";
 import { mulberry32 } from "../src/rng.ts";
 
 /** A classifier with real but imperfect skill: positives score higher on average. */
@@ -98,5 +99,27 @@ describe("bootstrapCis", () => {
     for (const k of ["auc", "macroAuc", "f1"] as const) {
       expect(all[k]).toEqual(bootstrapCi((yy, p) => multiclassMetrics(yy, p, 2)[k], y, probs, opts));
     }
+  });
+});
+
+describe("bootstrapAuc (what bootstrapCi(rocAuc) runs)", () => {
+  it("gives exactly the interval of the generic bootstrap, ties and tiny classes included", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 6 })), { minLength: 2, maxLength: 50 }),
+        fc.integer({ min: 0, max: 1000 }),
+        (rows, seed) => {
+          rows[0]![0] = 0;
+          rows[1]![0] = 1;
+          const y = rows.map((r) => r[0]);
+          const s = rows.map((r) => r[1] / 6); // few distinct values: many ties
+          const opts = { resamples: 50, seed };
+          const generic = bootstrapCi((yy, ss: number[]) => rocAuc(yy, ss), y, s, opts);
+          expect(bootstrapAuc(y, s, opts)).toEqual(generic);
+          expect(bootstrapCi(rocAuc, y, s, opts)).toEqual(generic);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });
