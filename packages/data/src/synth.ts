@@ -150,7 +150,8 @@ function render(p: Plan, w: number, h: number, r: () => number): Float32Array {
   const img = new Float32Array(w * h);
   const lungs: [number, number, number, number][] =
     p.section === "sagittal" ? [[0.5, 0.5, 0.28, 0.32]] : [[0.32, 0.5, 0.15, 0.3], [0.68, 0.5, 0.15, 0.3]];
-  const inLung = (u: number, v: number) => lungs.some(([cx, cy, rx, ry]) => ((u - cx) / rx) ** 2 + ((v - cy) / ry) ** 2 < 1);
+  /** Normalised elliptical radius of (u, v) in the nearest lung: < 1 inside, 0 at its centre. */
+  const lungRadius = (u: number, v: number) => Math.sqrt(Math.min(...lungs.map(([cx, cy, rx, ry]) => ((u - cx) / rx) ** 2 + ((v - cy) / ry) ** 2)));
   // Strength of the diagnosis pattern: usually clear, sometimes faint, so that classes overlap.
   const a = r() < 0.15 ? 0.1 * r() : 0.35 + 0.65 * r();
   const blobs: [number, number, number, number][] = []; // cx, cy, sigma, amplitude (negative sigma = ring)
@@ -160,7 +161,8 @@ function render(p: Plan, w: number, h: number, r: () => number): Float32Array {
     const rad = periphery ? 0.7 + 0.25 * r() : Math.sqrt(r()) * 0.8;
     return [cx + Math.cos(t) * rx * rad, cy + Math.sin(t) * ry * rad] as const;
   };
-  if (p.diagnosis === "covid19") for (let k = 0; k < 4 + r() * 4; k++) blobs.push([...lungPoint(true), 0.045, 0.35 * a]);
+  // COVID-19: bilateral, peripheral ground-glass: many soft blobs near the lung borders plus a brighter rim.
+  if (p.diagnosis === "covid19") for (let k = 0; k < 6 + r() * 5; k++) blobs.push([...lungPoint(true), 0.05, 0.3 * a]);
   if (p.diagnosis === "bacterial") {
     const [cx, cy, rx, ry] = lungs[Math.floor(r() * lungs.length)]!;
     blobs.push([cx + (r() - 0.5) * rx, cy + ry * 0.4, 0.11, 0.5 * a]);
@@ -176,8 +178,10 @@ function render(p: Plan, w: number, h: number, r: () => number): Float32Array {
       let val: number;
       if (p.modality === "ct") val = (u - 0.5) ** 2 + (v - 0.5) ** 2 < 0.2 ? 0.55 : 0.02;
       else val = Math.abs(u - 0.5) < 0.04 ? 0.8 : 0.6 - 0.3 * Math.abs(u - 0.5);
-      if (inLung(u, v)) {
+      const lungDepth = lungRadius(u, v);
+      if (lungDepth < 1) {
         val = p.modality === "ct" ? 0.12 : 0.22;
+        if (p.diagnosis === "covid19") val += 0.18 * a * lungDepth * lungDepth;
         if (p.diagnosis === "viral") val += 0.12 * a * (Math.sin(v * Math.PI * 2 * stripeFreq) + 1);
         if (p.diagnosis === "ards") val += 0.3 * a;
         for (const [bx, by, s, amp] of blobs) {
