@@ -56,25 +56,27 @@ export async function bestTrial(db: Db, teamId: string, q: { dataset: string; sc
  * finds the groups (a handful) without reading every trial, then each group's top is one index probe.
  */
 export async function leaderboard(db: Db, teamId: string, dataset: string): Promise<BestRow[]> {
+  const { rows: ds } = await db.pool.query<{ id: string | null }>(`SELECT ${DATASET}::text AS id`, [teamId, dataset]);
+  const datasetId = ds[0]?.id;
+  if (!datasetId) return [];
   const { rows } = await db.pool.query<BestRow>(
-    `WITH RECURSIVE ds AS (SELECT ${DATASET} AS id),
-     groups AS (
-       (SELECT t.scenario_key, t.architecture FROM trials t, ds
-        WHERE t.team_id = $1::uuid AND t.dataset_id = ds.id AND t.status = 'succeeded' AND t.selection_score IS NOT NULL
+    `WITH RECURSIVE groups AS (
+       (SELECT t.scenario_key, t.architecture FROM trials t
+        WHERE t.team_id = $1::uuid AND t.dataset_id = $2::uuid AND t.status = 'succeeded' AND t.selection_score IS NOT NULL
         ORDER BY t.scenario_key, t.architecture LIMIT 1)
        UNION ALL
        SELECT n.scenario_key, n.architecture FROM groups g CROSS JOIN LATERAL (
-         SELECT t.scenario_key, t.architecture FROM trials t, ds
-         WHERE t.team_id = $1::uuid AND t.dataset_id = ds.id AND t.status = 'succeeded' AND t.selection_score IS NOT NULL
+         SELECT t.scenario_key, t.architecture FROM trials t
+         WHERE t.team_id = $1::uuid AND t.dataset_id = $2::uuid AND t.status = 'succeeded' AND t.selection_score IS NOT NULL
            AND (t.scenario_key, t.architecture) > (g.scenario_key, g.architecture)
          ORDER BY t.scenario_key, t.architecture LIMIT 1) n)
-     SELECT b.* FROM groups g CROSS JOIN ds CROSS JOIN LATERAL (
+     SELECT b.* FROM groups g CROSS JOIN LATERAL (
        SELECT ${COLUMNS} FROM trials t
-       WHERE t.team_id = $1::uuid AND t.dataset_id = ds.id AND t.scenario_key = g.scenario_key AND t.architecture = g.architecture
+       WHERE t.team_id = $1::uuid AND t.dataset_id = $2::uuid AND t.scenario_key = g.scenario_key AND t.architecture = g.architecture
          AND t.status = 'succeeded' AND t.selection_score IS NOT NULL
        ORDER BY ${ORDER} LIMIT 1) b
      ORDER BY b."scenarioKey", b."selectionScore" DESC`,
-    [teamId, dataset],
+    [teamId, datasetId],
   );
   return rows;
 }
