@@ -102,7 +102,7 @@ describe("trainer process", () => {
     expect(again.messages[1]).toMatchObject({ type: "epoch", epoch: last + 1 });
     expect(again.messages[3]).toMatchObject({ type: "result", weightsPath: `${spec.outputDir}/model.json` });
     expect(again.stderr).toContain(`epoch ${last + 1}:`);
-  });
+  }, 120_000); // two process start-ups: slow when the machine is shared, never a timing assertion
 
   it("maps a diverging trial to `error` reason diverged and exit code 1 (in-process, same code path as main.ts)", async () => {
     const stdout = new PassThrough();
