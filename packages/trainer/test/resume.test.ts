@@ -102,4 +102,24 @@ describe("checkpoint and resume", () => {
     expect(run.messages[0]).toMatchObject({ resumedFromEpoch: 0 });
     expect(readdirSync(spec.checkpointDir)).toEqual(["epoch-0001"]);
   });
+
+  it("an abort during validation drops the unfinished epoch: no epoch message, no checkpoint of it", async () => {
+    const spec = trialSpec({ epochs: 2 });
+    const controller = new AbortController();
+    const base = data();
+    let evals = 0;
+    const aborting = {
+      ...base,
+      trainBatches: base.trainBatches.bind(base),
+      evalBatches(split: "valid" | "test", batchSize: number) {
+        if (++evals === 2) controller.abort(); // during epoch 2's validation
+        return base.evalBatches(split, batchSize);
+      },
+    };
+    const run = await runTrial(tf, spec, aborting, { signal: controller.signal });
+    expect(run.error).toBeInstanceOf(CancelledError);
+    expect((run.error as CancelledError).lastCheckpointEpoch).toBe(1);
+    expect(epochs(run).map((e) => e.epoch)).toEqual([1]);
+    expect(readdirSync(spec.checkpointDir)).toEqual(["epoch-0001"]);
+  });
 });
