@@ -23,19 +23,35 @@ export async function sourceKind(source: string): Promise<SourceKind> {
   throw new ArchiveError(`dataset source ${source}: expected a directory, .tar, .tar.gz, .tgz or .zip`);
 }
 
-export async function extractArchive(file: string, kind: "tar" | "zip", into: string): Promise<void> {
+/**
+ * Unpacks `file` into `into`. `maxBytes` caps the total unpacked size (declared entry sizes), so a small
+ * upload cannot expand into a disk-filling one. @defaultValue maxBytes Infinity
+ */
+export async function extractArchive(file: string, kind: "tar" | "zip", into: string, maxBytes = Infinity): Promise<void> {
   await mkdir(into, { recursive: true });
+  const budget = { left: maxBytes, max: maxBytes };
   try {
-    if (kind === "tar") await extractTar(file, into);
-    else await extractZip(file, into);
+    if (kind === "tar") await extractTar(file, into, budget);
+    else await extractZip(file, into, budget);
   } catch (err) {
     if (err instanceof ArchiveError) throw err;
     throw new ArchiveError(`cannot unpack ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 }
 
-async function extractTar(file: string, into: string): Promise<void> {
+interface Budget {
+  left: number;
+  max: number;
+}
+
+function spend(budget: Budget, bytes: number): void {
+  budget.left -= bytes;
+  if (budget.left < 0) throw new ArchiveError(`archive unpacks to more than ${budget.max} bytes`);
+}
+
+async function extractTar(file: string, into: string, budget: Budget): Promise<void> {
   const refused: string[] = [];
+  let tooBig = false;
   await tar.x({
     file,
     cwd: into,
@@ -45,9 +61,12 @@ async function extractTar(file: string, into: string): Promise<void> {
       const type = "type" in entry ? entry.type : "File";
       const ok = (type === "File" || type === "Directory" || type === "OldFile") && isSafe(path);
       if (!ok) refused.push(path);
-      return ok;
+      budget.left -= "size" in entry && typeof entry.size === "number" ? entry.size : 0;
+      if (budget.left < 0) tooBig = true;
+      return ok && !tooBig;
     },
   });
+  if (tooBig) spend(budget, 0);
   if (refused.length > 0) throw new ArchiveError(`archive holds entries that are not plain files inside it: ${refused.slice(0, 5).join(", ")}`);
 }
 
@@ -56,7 +75,7 @@ function isSafe(name: string): boolean {
   return !norm.startsWith("/") && norm !== ".." && !norm.startsWith("../");
 }
 
-function extractZip(file: string, into: string): Promise<void> {
+function extractZip(file: string, into: string, budget: Budget): Promise<void> {
   return new Promise((resolve, reject) => {
     // yauzl rejects absolute and ".." entry names itself (validateFileName) and emits them as errors.
     yauzl.open(file, { lazyEntries: true, autoClose: true }, (err, zip) => {
@@ -69,6 +88,12 @@ function extractZip(file: string, into: string): Promise<void> {
           return;
         }
         if (!isSafe(entry.fileName)) return reject(new ArchiveError(`zip entry ${entry.fileName} points outside the archive`));
+        try {
+          spend(budget, entry.uncompressedSize);
+        } catch (err) {
+          zip.close();
+          return reject(err);
+        }
         zip.openReadStream(entry, (e, stream) => {
           if (e) return reject(e);
           const target = join(into, entry.fileName);

@@ -36,6 +36,8 @@ export interface ImportOptions {
   onProgress?: (p: ImportProgress) => void;
   /** Images checked at once. @defaultValue 4 */
   concurrency?: number;
+  /** Largest total unpacked size of an archive, in bytes. @defaultValue Infinity */
+  maxExtractedBytes?: number;
 }
 
 export interface ImportResult {
@@ -61,7 +63,7 @@ export async function importDataset(source: string, opts: ImportOptions): Promis
     let root = resolve(source);
     if (kind !== "dir") {
       progress({ phase: "extract", done: 0, total: 1 });
-      await extractArchive(source, kind, join(scratch, "src"));
+      await extractArchive(source, kind, join(scratch, "src"), opts.maxExtractedBytes);
       progress({ phase: "extract", done: 1, total: 1 });
       const found = await findDatasetRoot(join(scratch, "src"));
       if (!found) throw new DatasetInvalidError([missingManifest()]);
@@ -112,7 +114,7 @@ async function validate(root: string, opts: ImportOptions, progress: (p: ImportP
   for (const p of problems) if (p.row !== null) badRows.set(p.row, [...(badRows.get(p.row) ?? []), p]);
   const rows = hashed.filter((r) => !badRows.has(r.row));
   if (rows.length === 0) throw new DatasetInvalidError(problems, `dataset rejected: no valid rows remain (${problems.length} problem(s))`);
-  const excluded = [...badRows.entries()].map(([row, ps]) => ({ row, fileName: ps.find((p) => p.column === "file_name")?.value ?? null, problems: ps }));
+  const excluded = [...badRows.entries()].map(([row, ps]) => ({ row, fileName: parsed.fileNames.get(row) || null, problems: ps }));
   return { rows, problems, excluded };
 }
 

@@ -56,6 +56,8 @@ export function normaliseHeader(h: string): string {
 export interface ParsedManifest {
   rows: ManifestRow[];
   problems: Problem[];
+  /** The file_name cell of every data row by row number, rejected rows included (for reports). */
+  fileNames: Map<number, string>;
 }
 
 /**
@@ -68,10 +70,10 @@ export function parseManifest(csvText: string): ParsedManifest {
     records = parse(csvText, { bom: true, skip_empty_lines: true, relax_column_count: true, trim: true }) as string[][];
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
-    return { rows: [], problems: [problem({ code: "manifest_empty", row: null, column: null, value: null, expected: `valid CSV (${msg})` })] };
+    return { rows: [], problems: [problem({ code: "manifest_empty", row: null, column: null, value: null, expected: `valid CSV (${msg})` })], fileNames: new Map() };
   }
   if (records.length === 0) {
-    return { rows: [], problems: [problem({ code: "manifest_empty", row: null, column: null, value: null, expected: "a header row and at least one image row" })] };
+    return { rows: [], problems: [problem({ code: "manifest_empty", row: null, column: null, value: null, expected: "a header row and at least one image row" })], fileNames: new Map() };
   }
   const header = records[0]!.map(normaliseHeader);
   const problems: Problem[] = [];
@@ -80,15 +82,17 @@ export function parseManifest(csvText: string): ParsedManifest {
       problems.push(problem({ code: "missing_column", row: 1, column: col, value: null, expected: `a column named ${col}` }));
     }
   }
-  if (problems.length > 0) return { rows: [], problems };
+  if (problems.length > 0) return { rows: [], problems, fileNames: new Map() };
   if (records.length === 1) {
     problems.push(problem({ code: "manifest_empty", row: null, column: null, value: null, expected: "at least one image row" }));
   }
   const rows: ManifestRow[] = [];
+  const fileNames = new Map<number, string>();
   const seen = new Map<string, number>();
   for (let i = 1; i < records.length; i++) {
     const rowNo = i + 1;
     const cells = Object.fromEntries(header.map((h, j) => [h, records[i]![j] ?? ""]));
+    fileNames.set(rowNo, cells.file_name ?? "");
     const rowProblems: Problem[] = [];
     const parsed = parseRow(rowNo, cells, header, rowProblems);
     if (parsed) {
@@ -102,7 +106,7 @@ export function parseManifest(csvText: string): ParsedManifest {
     problems.push(...rowProblems);
     if (parsed && rowProblems.length === 0) rows.push(parsed);
   }
-  return { rows, problems };
+  return { rows, problems, fileNames };
 }
 
 function parseRow(rowNo: number, cells: Record<string, string>, header: string[], out: Problem[]): ManifestRow | null {

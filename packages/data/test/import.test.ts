@@ -138,6 +138,28 @@ describe("importDataset", () => {
     expect(problems[0]!.expected).toContain("found png data");
   });
 
+  it("refuses an archive that unpacks beyond maxExtractedBytes and leaves nothing behind", async () => {
+    const root = join(tmp.path, "root-bomb");
+    const tgz = join(tmp.path, "clean-bomb.tar.gz");
+    await tar.c({ gzip: true, file: tgz, cwd: tmp.path }, ["clean"]);
+    await expect(importDataset(tgz, { dataRoot: root, maxExtractedBytes: 10_000 })).rejects.toThrow(/unpacks to more than 10000 bytes/);
+    const zip = join(tmp.path, "clean-bomb.zip");
+    execFileSync("zip", ["-qr", zip, "."], { cwd: clean });
+    await expect(importDataset(zip, { dataRoot: root, maxExtractedBytes: 10_000 })).rejects.toThrow(/unpacks to more than 10000 bytes/);
+    expect(await listDir(join(root, "tmp"))).toEqual([]);
+    expect(await listDir(join(root, "versions"))).toEqual([]);
+  });
+
+  it("reports the file name of a row excluded for a bad value", async () => {
+    const dir = await variant("badvalue", (l) => {
+      l[5]![4] = "flu";
+    });
+    const fileName = (await readFile(join(dir, "manifest.csv"), "utf8")).split("\n")[5]!.split(",")[1];
+    const r = await importDataset(dir, { dataRoot: join(tmp.path, "root-badvalue"), excludeBadRows: true });
+    expect(r.summary.excluded).toMatchObject([{ row: 6, fileName, problems: [{ code: "invalid_value", column: "diagnosis", value: "flu" }] }]);
+    expect(r.rows).toHaveLength(79);
+  });
+
   it("rejects a source without manifest.csv", async () => {
     const problems = await rejected(join(clean, "images"), join(tmp.path, "root-none"));
     expect(problems.map((p) => p.code)).toEqual(["manifest_missing"]);

@@ -48,7 +48,9 @@ export function datasetRoutes(deps: AppDeps) {
       try {
         const { fields, archive, fileName } = await receive(req.parts(), scratch, deps.config.HYPERSWEEP_UPLOAD_LIMIT);
         const name = fields.name ?? fileName.replace(/\.(tar\.gz|tgz|tar|zip)$/i, "");
-        const result = await importDataset(archive, { dataRoot, excludeBadRows: fields.excludeBadRows, splitSeed: fields.splitSeed }).catch((err: unknown) => {
+        // Images are already compressed, so a real dataset unpacks to about its archive's size; 4× is generous.
+        const maxExtractedBytes = 4 * deps.config.HYPERSWEEP_UPLOAD_LIMIT;
+        const result = await importDataset(archive, { dataRoot, excludeBadRows: fields.excludeBadRows, splitSeed: fields.splitSeed, maxExtractedBytes }).catch((err: unknown) => {
           if (err instanceof ArchiveError) throw badRequest(err.message, [{ path: "file", message: err.message }]);
           throw err;
         });
