@@ -19,4 +19,4 @@ export {
 export { learningRateAt, recordEpoch, initialProgress, type EpochRecord, type TrialProgress } from "./progress.ts";
 export { findLatestCheckpoint, trialFingerprint, CHECKPOINT_FORMAT, type CheckpointState } from "./checkpoint.ts";
 export { saveModelFiles, restoreModelWeights, publishModelFiles, loadModelFromDir, MODEL_JSON, WEIGHTS_BIN } from "./weights-io.ts";
-export { Mulberry32, deriveSeed, withSeededMathRandom } from "./rng.ts";
+export { Mulberry32, deriveSeed } from "./rng.ts";

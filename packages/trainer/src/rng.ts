@@ -34,18 +34,3 @@ export function deriveSeed(seed: number, stream: number): number {
   z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
   return (z ^ (z >>> 16)) >>> 0;
 }
-
-/**
- * Runs `fn` with Math.random replaced by a seeded stream. tfjs weight initialisers draw their seeds from
- * Math.random when none is given, so this makes model initialisation a function of the trial seed.
- */
-export function withSeededMathRandom<T>(seed: number, fn: () => T): T {
-  const original = Math.random;
-  const rng = new Mulberry32(seed);
-  Math.random = () => rng.next();
-  try {
-    return fn();
-  } finally {
-    Math.random = original;
-  }
-}

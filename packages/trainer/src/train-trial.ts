@@ -2,8 +2,8 @@
  * One trial, start (or resume) to result: the paper's recipe (section 3.2) as a library function. main.ts wraps
  * it as the trainer process; tests call it directly with a TrialData.
  *
- * - Model: buildModel(tf, architecture, { numClasses, imageSize }) with initial weights drawn from the trial
- *   seed; Adam (β 0.9/0.999, ε 1e-8 as in PyTorch) at spec.learningRate; StepLR per epoch.
+ * - Model: buildModel(tf, architecture, { numClasses, imageSize, seed }) with the initialisers seeded from the
+ *   trial seed; Adam (β 0.9/0.999, ε 1e-8 as in PyTorch) at spec.learningRate; StepLR per epoch.
  * - Search stage: exactly spec.epochs epochs; final stage: up to spec.epochs with early stopping when
  *   spec.earlyStopping is given. The result is the best epoch by spec.selectionMetric (ties: the earlier one),
  *   and its weights are published to spec.outputDir.
@@ -33,7 +33,7 @@ import {
   type EpochRecord,
   type TrialProgress,
 } from "./progress.ts";
-import { deriveSeed, Mulberry32, withSeededMathRandom } from "./rng.ts";
+import { deriveSeed, Mulberry32 } from "./rng.ts";
 import { trainEpoch, type EpochContext } from "./train-epoch.ts";
 import { publishModelFiles, restoreModelWeights } from "./weights-io.ts";
 
@@ -156,9 +156,9 @@ export async function trainTrial(spec: TrainerSpec, data: TrialData, opts: Train
   const { tf, emit } = opts;
   const log = opts.log ?? (() => {});
   const metricsCtx = checkData(spec, data);
-  const model = withSeededMathRandom(deriveSeed(spec.seed, 1), () =>
-    buildModel(tf, spec.architecture, { numClasses: data.classes.length, imageSize: spec.imageSize }),
-  );
+  const model = buildModel(tf, spec.architecture, {
+    numClasses: data.classes.length, imageSize: spec.imageSize, seed: deriveSeed(spec.seed, 1),
+  });
   const optimizer = tf.train.adam(spec.learningRate, 0.9, 0.999, 1e-8);
   const rng = new Mulberry32(deriveSeed(spec.seed, 2));
   const ctx: EpochContext = { tf, model, optimizer, data, spec, rng, signal: opts.signal, lastCheckpointEpoch: 0 };
