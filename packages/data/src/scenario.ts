@@ -50,6 +50,8 @@ export interface ResolvedScenario {
   labels: Record<Split, number[]>;
   /** Rows removed by the filters (not by class dropping). */
   filteredOut: number;
+  /** Things a user should know before training, e.g. a class with no validation or test images. */
+  warnings: string[];
 }
 
 export const BINARY_CLASSES = ["other", "covid19"] as const;
@@ -120,6 +122,10 @@ export function resolveScenario(rows: readonly (ManifestRow & { split: Split | n
     labels[s].push(li);
     counts[s][classes[li]!]!++;
   }
+  const warnings: string[] = [];
+  for (const s of ["valid", "test"] as const) {
+    for (const c of classes) if (counts[s][c] === 0) warnings.push(`class ${c} has no ${s} images: its ${s} metrics are undefined`);
+  }
   return {
     key: `${opts.modality}/${opts.task}`,
     modality: opts.modality,
@@ -133,6 +139,7 @@ export function resolveScenario(rows: readonly (ManifestRow & { split: Split | n
     rowIndices,
     labels,
     filteredOut,
+    warnings,
   };
 }
 

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseManifest } from "../src/index.ts";
 
@@ -59,6 +60,19 @@ describe("parseManifest", () => {
     const noSplit = parseManifest("patient_id,file_name,modality,section,diagnosis,marks,lung_presence,origin,suitable\nP1,a.png,ct,axial,viral,false,full,o,true\n");
     expect(noSplit.problems).toEqual([]);
     expect(noSplit.rows[0]!.split).toBeNull();
+  });
+
+  it("never throws, whatever the text, and every problem names what it expected (property)", () => {
+    const cell = fc.oneof(fc.constantFrom("ct", "covid19", "axial", "true", "", "a.png", "../x", "train", "full"), fc.string({ maxLength: 6 }));
+    const line = fc.array(cell, { minLength: 0, maxLength: 12 }).map((cs) => cs.join(","));
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.array(line, { maxLength: 6 }).map((ls) => [HEADER, ...ls].join("\n"))), (text) => {
+        const { rows, problems } = parseManifest(text);
+        for (const p of problems) expect(p.expected.length).toBeGreaterThan(0);
+        for (const r of rows) expect(r.row).toBeGreaterThanOrEqual(2);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it("rejects a manifest with a header only", () => {

@@ -28,6 +28,7 @@ describe("resolveScenario", () => {
     expect(s.positiveClass).toBe("covid19");
     expect(s.filteredOut).toBe(4);
     expect(s.counts).toEqual({ train: { other: 33, covid19: 30 }, valid: { other: 0, covid19: 6 }, test: { other: 5, covid19: 6 } });
+    expect(s.warnings).toEqual(["class other has no valid images: its valid metrics are undefined"]);
     const trainLabels = s.rowIndices.train.map((i, k) => [rows[i]!.diagnosis === "covid19", s.labels.train[k] === 1]);
     expect(trainLabels.every(([a, b]) => a === b)).toBe(true);
   });
