@@ -13,7 +13,7 @@
  */
 import type * as tfTypes from "@tensorflow/tfjs";
 import type { TrainerMessage, TrainerSpec, TrialData } from "@hypersweep/core";
-import { buildModel, importTorchvisionWeights, loadSafetensors } from "@hypersweep/models";
+import { buildModel, importTorchvisionWeights, loadSafetensors, ModelConfigError } from "@hypersweep/models";
 import {
   checkpointPath,
   cleanTemp,
@@ -22,7 +22,7 @@ import {
   trialFingerprint,
   writeCheckpoint,
 } from "./checkpoint.ts";
-import { CancelledError, DivergedError, PretrainedWeightsError, TrainerError, TrialDataError } from "./errors.ts";
+import { BadSpecError, CancelledError, DivergedError, PretrainedWeightsError, TrainerError, TrialDataError } from "./errors.ts";
 import { evaluateSplit, predictSplit, testReport, type MetricsContext } from "./evaluate.ts";
 import {
   initialProgress,
@@ -151,14 +151,22 @@ async function resume(spec: TrainerSpec, ctx: EpochContext, rng: Mulberry32, log
   return found.state.progress;
 }
 
+/** The trial's model; an architecture that cannot take the spec's image size is a bad spec, not a crash. */
+function buildTrialModel(tf: Tf, spec: TrainerSpec, numClasses: number): tfTypes.LayersModel {
+  try {
+    return buildModel(tf, spec.architecture, { numClasses, imageSize: spec.imageSize, seed: deriveSeed(spec.seed, 1) });
+  } catch (e) {
+    if (!(e instanceof ModelConfigError)) throw e;
+    throw new BadSpecError(`architecture ${spec.architecture}: ${e.message}`, [{ path: "imageSize", message: e.message }]);
+  }
+}
+
 /** Trains one trial (resuming from spec.checkpointDir when it holds a checkpoint) and returns its result. */
 export async function trainTrial(spec: TrainerSpec, data: TrialData, opts: TrainTrialOptions): Promise<ResultMessage> {
   const { tf, emit } = opts;
   const log = opts.log ?? (() => {});
   const metricsCtx = checkData(spec, data);
-  const model = buildModel(tf, spec.architecture, {
-    numClasses: data.classes.length, imageSize: spec.imageSize, seed: deriveSeed(spec.seed, 1),
-  });
+  const model = buildTrialModel(tf, spec, data.classes.length);
   const optimizer = tf.train.adam(spec.learningRate, 0.9, 0.999, 1e-8);
   const rng = new Mulberry32(deriveSeed(spec.seed, 2));
   const ctx: EpochContext = { tf, model, optimizer, data, spec, rng, signal: opts.signal, lastCheckpointEpoch: 0 };

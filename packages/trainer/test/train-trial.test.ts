@@ -3,7 +3,7 @@ import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { TrainerMessage } from "@hypersweep/core";
 import { buildModel, encodeSafetensors, exportTorchvisionWeights } from "@hypersweep/models";
-import { DivergedError, loadBackend, loadModelFromDir, PretrainedWeightsError } from "../src/index.ts";
+import { BadSpecError, DivergedError, loadBackend, loadModelFromDir, PretrainedWeightsError } from "../src/index.ts";
 import { predictSplit, evaluateSplit } from "../src/evaluate.ts";
 import { makeSpec, tempDir } from "./fixtures/spec.ts";
 import { epochs, runTrial, type Tf } from "./fixtures/run.ts";
@@ -64,6 +64,14 @@ describe("trainTrial (search stage)", () => {
     const run = await runTrial(tf, spec, syntheticTrialData({ counts: { train: 16, valid: 8, test: 8 } }));
     expect(run.error).toBeUndefined();
     expect(epochs(run).map((e) => e.lr)).toEqual([0.01, 0.005, 0.0025]);
+  });
+
+  it("rejects an image size the architecture cannot take as a bad spec naming imageSize", async () => {
+    const run = await runTrial(tf, makeSpec({ architecture: "densenet121", imageSize: 16 }), syntheticTrialData({ imageSize: 16 }));
+    expect(run.error).toBeInstanceOf(BadSpecError);
+    expect((run.error as BadSpecError).reason).toBe("bad_spec");
+    expect((run.error as BadSpecError).issues[0]!.path).toBe("imageSize");
+    expect(run.messages).toEqual([]);
   });
 
   it("stops with DivergedError when the loss turns NaN", async () => {
