@@ -88,6 +88,15 @@ describe("importDataset", () => {
     expect(Object.values(a.summary.table).reduce((s, m) => s + m.ct!.total! + m.radiograph!.total!, 0)).toBe(80);
   });
 
+  it("two concurrent imports of the same content publish one version and both succeed", async () => {
+    const root = join(tmp.path, "root-race");
+    const [a, b] = await Promise.all([importDataset(clean, { dataRoot: root }), importDataset(clean, { dataRoot: root })]);
+    expect(a.contentHash).toBe(b.contentHash);
+    expect([a.created, b.created].filter(Boolean)).toHaveLength(1);
+    expect(await listDir(join(root, "versions"))).toEqual([a.contentHash]);
+    expect(await listDir(join(root, "tmp"))).toEqual([]);
+  });
+
   it("the split seed decides the computed split, and a different split is a different version", async () => {
     const root = join(tmp.path, "root-seed");
     const runs = await Promise.all([0, 1, 2, 3].map((splitSeed) => importDataset(clean, { dataRoot: root, splitSeed })));
