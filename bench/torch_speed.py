@@ -2,7 +2,7 @@
 
 Runs as a server so that the tfjs and torch measurements can be interleaved in one run: reads one JSON
 command per line on stdin, {"model": "resnet18"|"small_cnn", "mode": "train"|"infer", "iters": n,
-"batch": 32, "size": 64, "classes": 3}, and answers one JSON line {"times": [seconds per iteration...]}.
+"batch": 32, "size": 64, "classes": 3}, and answers one JSON line {"times": [wall seconds per iteration...], "cpu": [CPU seconds, all threads...]}.
 A line {"cmd": "info"} answers the torch version and thread count. Run with Debian's /usr/bin/python3.
 """
 import json
@@ -42,9 +42,9 @@ def run(cmd):
     x = torch.randn(cmd["batch"], 3, cmd["size"], cmd["size"])
     y = torch.randint(0, cmd["classes"], (cmd["batch"],))
     loss_fn = nn.CrossEntropyLoss()
-    times = []
+    times, cpu = [], []
     for _ in range(cmd["iters"]):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         if cmd["mode"] == "train":
             model.train()
             opt.zero_grad()
@@ -57,7 +57,8 @@ def run(cmd):
             with torch.no_grad():
                 model(x).sum().item()
         times.append(time.perf_counter() - t0)
-    return {"times": times}
+        cpu.append(time.process_time() - c0)
+    return {"times": times, "cpu": cpu}
 
 
 def main():

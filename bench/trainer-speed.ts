@@ -47,7 +47,9 @@ class TorchServer {
   close() { this.proc.stdin!.end(); }
 }
 
-interface Runner { name: string; run(arch: Arch, mode: Mode, iters: number): Promise<number[]> }
+/** Seconds per iteration: wall clock and CPU time of the process (all threads). */
+interface Timing { times: number[]; cpu: number[] }
+interface Runner { name: string; run(arch: Arch, mode: Mode, iters: number): Promise<Timing> }
 
 function tfjsRunner(tf: typeof tfTypes, variant: WasmKernelSet): Runner {
   const models = new Map<Arch, { model: tfTypes.LayersModel; opt: tfTypes.Optimizer }>();
@@ -62,9 +64,9 @@ function tfjsRunner(tf: typeof tfTypes, variant: WasmKernelSet): Runner {
         models.set(arch, { model, opt: tf.train.adam(1e-3) });
       }
       const { model, opt } = models.get(arch)!;
-      const times: number[] = [];
+      const times: number[] = [], cpu: number[] = [];
       for (let i = 0; i < iters; i++) {
-        const t0 = performance.now();
+        const t0 = performance.now(), c0 = process.cpuUsage();
         if (mode === "train") {
           const loss = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tfTypes.Tensor) as tfTypes.Scalar, true)!;
           await loss.data();
@@ -75,8 +77,10 @@ function tfjsRunner(tf: typeof tfTypes, variant: WasmKernelSet): Runner {
           out.dispose();
         }
         times.push((performance.now() - t0) / 1000);
+        const c = process.cpuUsage(c0);
+        cpu.push((c.user + c.system) / 1e6);
       }
-      return times;
+      return { times, cpu };
     },
   };
 }
@@ -85,8 +89,7 @@ function torchRunner(server: TorchServer): Runner {
   return {
     name: "torch cpu 2 threads",
     async run(arch, mode, iters) {
-      const r = await server.ask<{ times: number[] }>({ model: arch, mode, iters, batch: BATCH, size: SIZE, classes: CLASSES });
-      return r.times;
+      return server.ask<Timing>({ model: arch, mode, iters, batch: BATCH, size: SIZE, classes: CLASSES });
     },
   };
 }
@@ -99,18 +102,19 @@ async function main() {
   const torchInfo = server ? await server.ask<Record<string, unknown>>({ cmd: "info" }) : null;
   const runners: Runner[] = [...(server ? [torchRunner(server)] : []), ...VARIANTS.map((v) => tfjsRunner(tf, v))];
   // per-round images/s: results[arch][mode][runner] = number[] (one median per round)
-  const results: Record<string, Record<string, Record<string, number[]>>> = {};
+  const results: Results = {};
   for (const arch of MODELS) {
     for (const r of runners) { log("warm-up", arch, r.name); await r.run(arch, "train", 1); await r.run(arch, "infer", 1); }
     for (let round = 0; round < ROUNDS; round++) {
       const order = runners.map((_, i) => runners[(i + round) % runners.length]!); // rotate who goes first
       for (const r of order) {
         for (const mode of ["train", "infer"] as Mode[]) {
-          const times = await r.run(arch, mode, mode === "train" ? ITERS : ITERS * 2);
-          const ips = BATCH / median(times);
-          ((results[arch] ??= {})[mode] ??= {})[r.name] ??= [];
-          results[arch]![mode]![r.name]!.push(ips);
-          log(arch, mode, r.name, `round ${round + 1}`, ips.toFixed(2), "img/s");
+          const t = await r.run(arch, mode, mode === "train" ? ITERS : ITERS * 2);
+          const ips = BATCH / median(t.times), ipc = BATCH / median(t.cpu);
+          const cell = (((results[arch] ??= {})[mode] ??= {})[r.name] ??= { wall: [], cpu: [] });
+          cell.wall.push(ips);
+          cell.cpu.push(ipc);
+          log(arch, mode, r.name, `round ${round + 1}`, ips.toFixed(2), "img/s,", ipc.toFixed(2), "img/CPU-s");
         }
       }
     }
@@ -121,7 +125,9 @@ async function main() {
   process.exit(0);
 }
 
-function report(r: { start: Date; load0: number[]; load1: number[]; versions: Record<string, string>; torchInfo: Record<string, unknown> | null; runners: Runner[]; results: Record<string, Record<string, Record<string, number[]>>> }): string {
+type Results = Record<string, Record<string, Record<string, { wall: number[]; cpu: number[] }>>>;
+
+function report(r: { start: Date; load0: number[]; load1: number[]; versions: Record<string, string>; torchInfo: Record<string, unknown> | null; runners: Runner[]; results: Results }): string {
   const torchName = r.runners[0]!.name.startsWith("torch") ? r.runners[0]!.name : null;
   const lines = [
     "# Trainer speed: tfjs (wasm) vs PyTorch CPU",
@@ -136,11 +142,11 @@ function report(r: { start: Date; load0: number[]; load1: number[]; versions: Re
   for (const [arch, modes] of Object.entries(r.results)) {
     for (const [mode, byRunner] of Object.entries(modes)) {
       lines.push(`## ${arch} ${mode === "train" ? "training" : "inference"} (images/s)`, "");
-      lines.push(`| runner | median img/s | per round | ratio to torch (median of per-round ratios) |`, "| --- | ---: | --- | ---: |");
+      lines.push(`| runner | img/s (wall) | per round | ratio to torch, wall | img per CPU-second | ratio to torch, CPU |`, "| --- | ---: | --- | ---: | ---: | ---: |");
       const torch = torchName ? byRunner[torchName] : undefined;
-      for (const [name, perRound] of Object.entries(byRunner)) {
-        const ratio = torch && name !== torchName ? median(perRound.map((v, i) => v / torch[i]!)).toFixed(3) : "";
-        lines.push(`| ${name} | ${median(perRound).toFixed(2)} | ${perRound.map((v) => v.toFixed(2)).join(", ")} | ${ratio} |`);
+      for (const [name, c] of Object.entries(byRunner)) {
+        const ratio = (k: "wall" | "cpu") => (torch && name !== torchName ? median(c[k].map((v, i) => v / torch[k][i]!)).toFixed(3) : "");
+        lines.push(`| ${name} | ${median(c.wall).toFixed(2)} | ${c.wall.map((v) => v.toFixed(2)).join(", ")} | ${ratio("wall")} | ${median(c.cpu).toFixed(2)} | ${ratio("cpu")} |`);
       }
       lines.push("");
     }

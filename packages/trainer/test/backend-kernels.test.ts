@@ -33,7 +33,7 @@ function data(shape: number[], seed: number): { shape: number[]; values: Float32
 }
 
 /** [dx, dW] of sum(conv2d(x, w) · r) on `backend` (r: fixed random weights so that every dy differs). */
-async function convGrads(backend: string, xd: ReturnType<typeof data>, wd: ReturnType<typeof data>, stride: number, pad: Pad): Promise<[Float32Array, Float32Array]> {
+async function convGrads(backend: string, xd: ReturnType<typeof data>, wd: ReturnType<typeof data>, stride: number | [number, number], pad: Pad): Promise<[Float32Array, Float32Array]> {
   await tf.setBackend(backend);
   const [dx, dw] = tf.tidy(() => {
     const x = tf.tensor4d(xd.values, xd.shape as [number, number, number, number]);
@@ -46,17 +46,20 @@ async function convGrads(backend: string, xd: ReturnType<typeof data>, wd: Retur
   return [dx!, dw!];
 }
 
-const CASES: Array<{ k: number; stride: number; pad: Pad; hw: [number, number]; cin: number; cout: number }> = [];
+const CASES: Array<{ k: number; stride: number | [number, number]; pad: Pad; hw: [number, number]; cin: number; cout: number }> = [];
 for (const k of [1, 3, 7]) for (const stride of [1, 2]) for (const pad of ["same", "valid", EXPLICIT] as Pad[]) {
   // Odd/even/non-square sizes and channel counts vary with the case so that no axis is silently swapped.
   const i = CASES.length;
   CASES.push({ k, stride, pad, hw: [9 + (i % 3), 8 + (i % 2) * 3], cin: [3, 8, 5][i % 3]!, cout: [4, 6, 16][(i + 1) % 3]! });
 }
 
+// Non-square strides take a separate path in the input gradient.
+CASES.push({ k: 3, stride: [2, 1], pad: "same", hw: [10, 9], cin: 4, cout: 5 }, { k: 7, stride: [1, 2], pad: EXPLICIT, hw: [11, 12], cin: 3, cout: 8 });
+
 describe.each(WASM_KERNEL_SETS)("wasm conv2d gradients (%s kernels) match the cpu backend", (set) => {
   it.each(CASES)("k=$k stride=$stride pad=$pad $hw $cin→$cout", async ({ k, stride, pad, hw, cin, cout }) => {
     registerWasmTrainingKernels(tf, set);
-    const xd = data([2, hw[0], hw[1], cin], k * 31 + stride), wd = data([k, k, cin, cout], k * 17 + 5);
+    const xd = data([2, hw[0], hw[1], cin], k * 31 + Number(stride)), wd = data([k, k, cin, cout], k * 17 + 5);
     const [dxCpu, dwCpu] = await convGrads("cpu", xd, wd, stride, pad);
     const [dxWasm, dwWasm] = await convGrads("wasm", xd, wd, stride, pad);
     expect(relErr(dwWasm, dwCpu)).toBeLessThan(1e-4);
@@ -64,13 +67,18 @@ describe.each(WASM_KERNEL_SETS)("wasm conv2d gradients (%s kernels) match the cp
   });
 });
 
-describe("wasm pooling gradients used by ResNet/DenseNet match the cpu backend", () => {
+describe.each(WASM_KERNEL_SETS)("wasm pooling gradients used by ResNet/DenseNet (%s kernels) match the cpu backend", (set) => {
   const cases = [
     { name: "max pool 3×3 stride 2 (ResNet/DenseNet stem)", f: (x: tfTypes.Tensor4D) => tf.maxPool(x, 3, 2, "valid") },
+    { name: "max pool 3×3 stride 2 'same', with ties (ReLU zeros)", f: (x: tfTypes.Tensor4D) => tf.maxPool(tf.relu(x), 3, 2, "same") },
+    // Only for our kernel: the shipped wasm MaxPoolGrad disagrees with cpu on overlapping stride-1 windows
+    // (not used by our architectures).
+    ...(set === "optimised" ? [{ name: "max pool 2×2 stride 1", f: (x: tfTypes.Tensor4D) => tf.maxPool(x, 2, 1, "valid") }] : []),
     { name: "avg pool 2×2 stride 2 (DenseNet transition)", f: (x: tfTypes.Tensor4D) => tf.avgPool(x, 2, 2, "valid") },
     { name: "global average pooling (head)", f: (x: tfTypes.Tensor4D) => tf.mean(x, [1, 2]) },
   ];
   it.each(cases)("$name", async ({ f }) => {
+    registerWasmTrainingKernels(tf, set);
     const xd = data([2, 11, 10, 6], 7);
     const grad = async (backend: string) => {
       await tf.setBackend(backend);

@@ -49,54 +49,143 @@ function window2d(tf: Tf, t: T4, fromH: number, lenH: number, fromW: number, len
   return r;
 }
 
+/**
+ * Convolution with per-side padding that may be negative: positive amounts are handed to the convolution
+ * as explicit padding (XNNPACK pads internally, no copy); negative ones crop the input first.
+ */
+function convPadded(tf: Tf, x: T4, f: T4, pads: [number, number, number, number], dilations: [number, number] = [1, 1]): T4 {
+  const [pt, pb, pl, pr] = pads;
+  let input = x;
+  if (pt < 0 || pb < 0 || pl < 0 || pr < 0) {
+    const [, h, w] = x.shape;
+    const ct = Math.max(0, -pt), cb = Math.max(0, -pb), cl = Math.max(0, -pl), cr = Math.max(0, -pr);
+    input = tf.slice(x, [0, ct, cl, 0], [-1, h - ct - cb, w - cl - cr, -1]);
+  }
+  const pad: Pad4 = [[0, 0], [Math.max(0, pt), Math.max(0, pb)], [Math.max(0, pl), Math.max(0, pr)], [0, 0]];
+  return tf.conv2d(input, f, 1, pad, "NHWC", dilations);
+}
+
 /** dW for conv2d(x, W) given dy: a dilated convolution over the batch-transposed input. */
 export function conv2dBackpropFilterAsConv(tf: Tf, x: T4, dy: T4, filterShape: [number, number, number, number], a: ConvGradAttrs): T4 {
   const info = convInfo(tf, x.shape, filterShape, a);
   const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
+  const { top, left } = info.padInfo;
   return tf.tidy(() => {
-    const xw = window2d(tf, x, -info.padInfo.top, (oh - 1) * sh + kh, -info.padInfo.left, (ow - 1) * sw + kw);
-    const xT = tf.transpose(xw, [3, 1, 2, 0]); // [Ci, Hw, Ww, B]
+    const xT = tf.transpose(x, [3, 1, 2, 0]); // [Ci, H, W, B]
     const dyT = tf.transpose(dy, [1, 2, 0, 3]); // [OH, OW, B, Co] used as the filter
-    const out = tf.conv2d(xT, dyT, 1, "valid", "NHWC", [sh, sw]); // [Ci, KH, KW, Co]
-    return tf.transpose(out, [1, 2, 0, 3]);
+    // Rows needed: (OH−1)·s + K starting at −top. Extra rows at the bottom (padding < 0) would only add
+    // output rows beyond K, so pad at least 0 there and crop the small output instead.
+    const bottom = (oh - 1) * sh + kh - x.shape[1] - top, right = (ow - 1) * sw + kw - x.shape[2] - left;
+    const out = convPadded(tf, xT, dyT, [top, Math.max(0, bottom), left, Math.max(0, right)], [sh, sw]); // [Ci, ≥KH, ≥KW, Co]
+    const cropped = out.shape[1] === kh && out.shape[2] === kw ? out : tf.slice(out, [0, 0, 0, 0], [-1, kh, kw, -1]);
+    return tf.transpose(cropped, [1, 2, 0, 3]);
   });
 }
 
 /**
- * Rotates a HWIO filter by 180° in H and W. Done in JS with one block copy per tap: wasm's Reverse kernel
- * takes as long as a convolution for a 3×3×256×256 filter.
+ * The filter restricted to the taps th × tw (original indices), rotated by 180° and with in/out channels
+ * swapped: [nh, nw, Co, Ci] where entry (m, n) holds W[th[nh−1−m], tw[nw−1−n]]ᵀ. The rotation and tap
+ * selection are JS block copies of the filter data (wasm's Reverse and StridedSlice kernels take as long
+ * as a convolution on a 3×3×256×256 filter); the channel swap is a backend transpose.
  */
-function flipSpatial(tf: Tf, filter: T4): T4 {
-  const [kh, kw, ci, co] = filter.shape;
-  const src = filter.dataSync() as Float32Array;
-  const out = new Float32Array(src.length);
-  const block = ci * co, taps = kh * kw;
-  for (let t = 0; t < taps; t++) out.set(src.subarray(t * block, (t + 1) * block), (taps - 1 - t) * block);
-  return tf.tensor4d(out, filter.shape);
+function flippedTaps(tf: Tf, src: Float32Array, shape: number[], th: number[], tw: number[]): T4 {
+  const [, kw, ci, co] = shape as [number, number, number, number];
+  const nh = th.length, nw = tw.length, block = ci * co;
+  const out = new Float32Array(nh * nw * block);
+  for (let m = 0; m < nh; m++) for (let n = 0; n < nw; n++) {
+    const from = (th[nh - 1 - m]! * kw + tw[nw - 1 - n]!) * block;
+    out.set(src.subarray(from, from + block), (m * nw + n) * block);
+  }
+  return tf.tidy(() => tf.transpose(tf.tensor4d(out, [nh, nw, ci, co]), [0, 1, 3, 2]));
 }
 
-/** Inserts s−1 zero rows/columns between the rows/columns of t (stride-s "dilation" of dy). */
-function dilate(tf: Tf, t: T4, sh: number, sw: number): T4 {
-  if (sh === 1 && sw === 1) return t;
-  const [b, h, w, c] = t.shape;
-  const e = tf.reshape(t, [b, h, 1, w, 1, c]);
-  const p = tf.pad(e, [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
-  return tf.slice(tf.reshape(p, [b!, h! * sh, w! * sw, c!]) as T4, [0, 0, 0, 0], [-1, (h! - 1) * sh + 1, (w! - 1) * sw + 1, -1]);
+/**
+ * One phase of the input gradient along one axis: input rows i ≡ φ − T (mod s) receive
+ * dx[φ − T + s·q] = Σ_j dy[q − j] · W[φ + s·j]. Returns the taps φ, φ+s, … and the pads for a stride-1
+ * 'full' correlation that yields q = qStart … qStart + count − 1.
+ */
+interface Phase { taps: number[]; qStart: number; count: number }
+
+function phases(k: number, s: number, pad: number, inSize: number): Phase[] {
+  const out: Phase[] = [];
+  for (let phi = 0; phi < s; phi++) {
+    const taps: number[] = [];
+    for (let t = phi; t < k; t += s) taps.push(t);
+    // rows i = s·q + φ − T inside [0, inSize)
+    const qStart = Math.ceil((pad - phi) / s), qEnd = Math.floor((inSize - 1 + pad - phi) / s);
+    out.push({ taps, qStart, count: Math.max(0, qEnd - qStart + 1) });
+  }
+  return out;
 }
 
-/** dx for conv2d(x, W) given dy: a stride-1 convolution of the dilated dy with the flipped, transposed filter. */
+/** dx for conv2d(x, W) given dy: stride-1 convolutions of dy with flipped (sub-)filters, one per stride phase. */
 export function conv2dBackpropInputAsConv(tf: Tf, dy: T4, filter: T4, inputShape: [number, number, number, number], a: ConvGradAttrs): T4 {
   const info = convInfo(tf, inputShape, filter.shape, a);
   const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, inHeight: h, inWidth: w } = info;
+  const { top, left } = info.padInfo;
   return tf.tidy(() => {
-    if (kh === 1 && kw === 1) {
-      // 1×1: multiply channels first on the small dy, then spread onto the strided grid.
-      const z = tf.conv2d(dy, tf.transpose(filter, [0, 1, 3, 2]), 1, "valid");
-      return window2d(tf, dilate(tf, z, sh, sw), info.padInfo.top, h, info.padInfo.left, w);
+    const src = filter.dataSync() as Float32Array;
+    if (sh === sw) return combinedPhases(tf, dy, src, filter.shape, sh, top, h, left, w);
+    const conv = (rows: Phase, cols: Phase) => phaseConv(tf, dy, flippedTaps(tf, src, filter.shape, rows.taps, cols.taps), rows, cols);
+    if (sh === 1 && sw === 1) return conv({ taps: range(kh), qStart: top, count: h }, { taps: range(kw), qStart: left, count: w });
+    // Stride s: each of the s² phases is a stride-1 convolution with the taps of that phase; the phase
+    // outputs are interleaved back into dx (rows i = s·q + φ − T).
+    const ph = phases(kh, sh, top, h), pw = phases(kw, sw, left, w);
+    const [b, , , ci] = inputShape;
+    const qh0 = Math.min(...ph.map((p) => p.qStart)), qw0 = Math.min(...pw.map((p) => p.qStart));
+    const qhN = Math.max(...ph.map((p) => p.qStart + p.count)) - qh0, qwN = Math.max(...pw.map((p) => p.qStart + p.count)) - qw0;
+    const grid: T4[] = [];
+    for (const p of ph) for (const q of pw) {
+      // Every phase covers the same q range (qh0 … qh0+qhN), so that they stack; rows outside the input are cropped below.
+      const full = { taps: p.taps, qStart: qh0, count: qhN }, fullW = { taps: q.taps, qStart: qw0, count: qwN };
+      grid.push(p.taps.length && q.taps.length ? conv(full, fullW) : tf.zeros([b, qhN, qwN, ci]) as T4);
     }
-    const flipped = tf.transpose(flipSpatial(tf, filter), [0, 1, 3, 2]); // [KH, KW, Co, Ci]
-    const d = dilate(tf, dy, sh, sw);
-    const dp = window2d(tf, d, -(kh - 1 - info.padInfo.top), h + kh - 1, -(kw - 1 - info.padInfo.left), w + kw - 1);
-    return tf.conv2d(dp, flipped as T4, 1, "valid");
+    // [sh, sw, B, Qh, Qw, Ci] → [B, Qh, sh, Qw, sw, Ci] → [B, Qh·sh, Qw·sw, Ci]; row r ↔ i = s·(qh0 + r/s) + (r mod s) − T.
+    const stacked = tf.reshape(tf.stack(grid), [sh, sw, b, qhN, qwN, ci]);
+    const inter = tf.reshape(tf.transpose(stacked, [2, 3, 0, 4, 1, 5]), [b, qhN * sh, qwN * sw, ci]) as T4;
+    return window2d(tf, inter, top - sh * qh0, h, left - sw * qw0, w);
   });
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/**
+ * All s² phases in ONE stride-1 convolution (square strides): every phase uses a J×J window
+ * (J = ⌈K/s⌉, taps beyond K are zero), its sub-filter occupies output channels p·Ci … (p+1)·Ci − 1 with
+ * p = φh·s + φw, and depthToSpace(s) interleaves the phases (out[b, q·s + φh, q'·s + φw, c] =
+ * in[b, q, q', p·Ci + c]). For s = 1 this is the plain flipped-filter convolution.
+ */
+function combinedPhases(tf: Tf, dy: T4, src: Float32Array, shape: number[], s: number, top: number, h: number, left: number, w: number): T4 {
+  const [kh, kw, ci, co] = shape as [number, number, number, number];
+  const jh = Math.ceil(kh / s), jw = Math.ceil(kw / s), p = s * s, block = ci * co;
+  const f = new Float32Array(jh * jw * p * block);
+  for (let m = 0; m < jh; m++) for (let n = 0; n < jw; n++) for (let ph = 0; ph < s; ph++) for (let pw = 0; pw < s; pw++) {
+    const th = ph + s * (jh - 1 - m), tw = pw + s * (jw - 1 - n);
+    if (th >= kh || tw >= kw) continue; // zero taps
+    const from = (th * kw + tw) * block;
+    f.set(src.subarray(from, from + block), ((m * jw + n) * p + ph * s + pw) * block);
+  }
+  const filter = tf.transpose(tf.tensor4d(f, [jh, jw, p * ci, co]), [0, 1, 3, 2]) as T4; // [J, J, Co, P·Ci]
+  // q ranges over every phase's rows: i = s·q + φ − T ∈ [0, H) for some φ ∈ [0, s).
+  const qh0 = Math.ceil((top - s + 1) / s), qhN = Math.floor((h - 1 + top) / s) - qh0 + 1;
+  const qw0 = Math.ceil((left - s + 1) / s), qwN = Math.floor((w - 1 + left) / s) - qw0 + 1;
+  const [, oh, ow] = dy.shape;
+  const front = jh - 1 - qh0, lpad = jw - 1 - qw0;
+  const out = convPadded(tf, dy, filter, [front, qhN + jh - 1 - front - oh, lpad, qwN + jw - 1 - lpad - ow]);
+  const inter = s === 1 ? out : tf.depthToSpace(out as tfTypes.Tensor4D, s, "NHWC") as T4;
+  return window2d(tf, inter, top - s * qh0, h, left - s * qw0, w);
+}
+
+/**
+ * out[q] = Σ_j dy[q − j] · W[taps[j]] for q = qStart … qStart+count−1 on both axes, as a stride-1
+ * convolution of dy (explicitly padded/cropped) with the phase's flipped sub-filter `sub` ([nh, nw, Co, Ci]).
+ * With sub[m] = W[taps[nh−1−m]], out[q] = Σ_m dyPad[q − qStart + m] · sub[m] where dyPad starts at dy row
+ * qStart − (nh − 1): pad nh − 1 − qStart in front, and enough behind for `count` outputs.
+ */
+function phaseConv(tf: Tf, dy: T4, sub: T4, rows: Phase, cols: Phase): T4 {
+  const nh = rows.taps.length, nw = cols.taps.length;
+  const [, oh, ow] = dy.shape;
+  const front = nh - 1 - rows.qStart, left = nw - 1 - cols.qStart;
+  const back = rows.count + nh - 1 - front - oh, right = cols.count + nw - 1 - left - ow;
+  return convPadded(tf, dy, sub, [front, back, left, right]);
 }

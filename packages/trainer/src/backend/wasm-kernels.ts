@@ -4,13 +4,15 @@
  * - "shipped": tfjs-backend-wasm 4.22 as published plus the one kernel it lacks for training,
  *   Conv2DBackpropFilter (as a convolution over the batch-transposed input).
  * - "optimised": additionally replaces Conv2DBackpropInput (shipped: a slow direct loop) with a stride-1
- *   convolution of the dilated dy with the flipped filter, and the FusedBatchNorm gradient (see bn-grad.ts).
+ *   convolution of the dilated dy with the flipped filter, and MaxPoolGrad with a single JS pass.
+ *   (The faster BatchNorm gradient is a layer in @hypersweep/models, not a kernel: see batch-norm.ts there.)
  *
  * Kernels here are composed from ops of the same backend: inside a kernel function the engine does not
  * record ops on the gradient tape (kernelDepth > 0), and the result is handed over by reference count
  * (incRef on the backend, then the temporary tensor is disposed), the pattern tfjs's own Reshape uses.
  */
 import type * as tfTypes from "@tensorflow/tfjs";
+import { maxPoolGradJs, type PoolGradAttrs } from "./pool-grads.ts";
 import { conv2dBackpropFilterAsConv, conv2dBackpropInputAsConv, type ConvGradAttrs } from "./conv-grads.ts";
 
 type Tf = typeof tfTypes;
@@ -58,6 +60,7 @@ function kernels(tf: Tf, set: WasmKernelSet): Record<string, KernelFunc> {
   if (set === "optimised") {
     out["Conv2DBackpropInput"] = composite(tf, ["dy", "filter"], ([dy, filter], a) =>
       conv2dBackpropInputAsConv(tf, dy!, filter!, a["inputShape"] as Shape4, a as unknown as ConvGradAttrs));
+    out["MaxPoolGrad"] = composite(tf, ["dy", "input"], ([dy, input], a) => maxPoolGradJs(tf, dy!, input!, a as unknown as PoolGradAttrs));
   }
   return out;
 }
