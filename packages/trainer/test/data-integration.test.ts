@@ -3,11 +3,13 @@
  * openTrialDataFor (no HYPERSWEEP_TRIAL_DATA_MODULE), preprocessing cache built on first open.
  */
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { importDataset, resolveScenario, synthDataset } from "@hypersweep/data";
 import { loadBackend, openTrialDataFor } from "../src/index.ts";
-import { makeSpec, tempDir } from "./fixtures/spec.ts";
+import { makeSpec, tempDir, removeTempDirs } from "./fixtures/spec.ts";
 import { epochs, runTrial } from "./fixtures/run.ts";
+
+afterAll(removeTempDirs);
 
 describe("trainer with @hypersweep/data", () => {
   it("opens an imported dataset version through openTrialData and trains a search trial on it", async () => {

@@ -5,10 +5,12 @@
 import { spawn } from "node:child_process";
 import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { TrainerMessage } from "@hypersweep/core";
 import { findLatestCheckpoint, runTrainerProcess, trialFingerprint } from "../src/index.ts";
-import { makeSpec, specInput } from "./fixtures/spec.ts";
+import { makeSpec, specInput, removeTempDirs } from "./fixtures/spec.ts";
+
+afterAll(removeTempDirs);
 
 const BIN = fileURLToPath(new URL("../bin/hypersweep-trainer", import.meta.url));
 const FIXTURE = fileURLToPath(new URL("./fixtures/synthetic-trial-data.ts", import.meta.url));

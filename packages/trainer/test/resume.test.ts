@@ -1,10 +1,12 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CancelledError, CheckpointError, loadBackend } from "../src/index.ts";
-import { makeSpec } from "./fixtures/spec.ts";
+import { makeSpec, removeTempDirs } from "./fixtures/spec.ts";
 import { epochs, runTrial, type Tf } from "./fixtures/run.ts";
 import { syntheticTrialData } from "./fixtures/synthetic-trial-data.ts";
+
+afterAll(removeTempDirs);
 
 let tf: Tf;
 beforeAll(async () => {

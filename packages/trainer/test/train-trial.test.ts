@@ -1,13 +1,15 @@
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TrainerMessage } from "@hypersweep/core";
 import { buildModel, encodeSafetensors, exportTorchvisionWeights } from "@hypersweep/models";
 import { BadSpecError, DivergedError, loadBackend, loadModelFromDir, PretrainedWeightsError } from "../src/index.ts";
 import { predictSplit, evaluateSplit } from "../src/evaluate.ts";
-import { makeSpec, tempDir } from "./fixtures/spec.ts";
+import { makeSpec, tempDir, removeTempDirs } from "./fixtures/spec.ts";
 import { epochs, runTrial, type Tf } from "./fixtures/run.ts";
 import { syntheticTrialData } from "./fixtures/synthetic-trial-data.ts";
+
+afterAll(removeTempDirs);
 
 const ALL_AUGMENTATIONS = ["rotation", "brightness", "hflip", "center_crop", "contrast"] as const;
 let tf: Tf;
