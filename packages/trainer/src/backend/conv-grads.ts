@@ -36,19 +36,6 @@ function convInfo(tf: Tf, xShape: number[], filterShape: number[], a: ConvGradAt
   );
 }
 
-/** Crops or zero-pads axis 1 and 2 of `t` so that they start at `from` and have length `len` (from may be < 0). */
-function window2d(tf: Tf, t: T4, fromH: number, lenH: number, fromW: number, lenW: number): T4 {
-  const [, h, w] = t.shape;
-  const cropTop = Math.max(0, fromH), cropLeft = Math.max(0, fromW);
-  const padTop = Math.max(0, -fromH), padLeft = Math.max(0, -fromW);
-  const keepH = Math.min(h - cropTop, lenH - padTop), keepW = Math.min(w - cropLeft, lenW - padLeft);
-  let r = t;
-  if (cropTop > 0 || cropLeft > 0 || keepH < h || keepW < w) r = tf.slice(r, [0, cropTop, cropLeft, 0], [-1, keepH, keepW, -1]);
-  const padBottom = lenH - padTop - keepH, padRight = lenW - padLeft - keepW;
-  if (padTop || padLeft || padBottom || padRight) r = tf.pad(r, [[0, 0], [padTop, padBottom], [padLeft, padRight], [0, 0]]);
-  return r;
-}
-
 /**
  * Convolution with per-side padding that may be negative: positive amounts are handed to the convolution
  * as explicit padding (XNNPACK pads internally, no copy); negative ones crop the input first.
@@ -104,7 +91,7 @@ function flippedTaps(tf: Tf, src: Float32Array, shape: number[], th: number[], t
  * dx[φ − T + s·q] = Σ_j dy[q − j] · W[φ + s·j]. Returns the taps φ, φ+s, … and the pads for a stride-1
  * 'full' correlation that yields q = qStart … qStart + count − 1.
  */
-interface Phase { taps: number[]; qStart: number; count: number }
+interface Phase { phi: number; taps: number[]; qStart: number; count: number }
 
 function phases(k: number, s: number, pad: number, inSize: number): Phase[] {
   const out: Phase[] = [];
@@ -113,68 +100,45 @@ function phases(k: number, s: number, pad: number, inSize: number): Phase[] {
     for (let t = phi; t < k; t += s) taps.push(t);
     // rows i = s·q + φ − T inside [0, inSize)
     const qStart = Math.ceil((pad - phi) / s), qEnd = Math.floor((inSize - 1 + pad - phi) / s);
-    out.push({ taps, qStart, count: Math.max(0, qEnd - qStart + 1) });
+    out.push({ phi, taps, qStart, count: Math.max(0, qEnd - qStart + 1) });
   }
   return out;
 }
 
-/** dx for conv2d(x, W) given dy: stride-1 convolutions of dy with flipped (sub-)filters, one per stride phase. */
+/**
+ * dx for conv2d(x, W) given dy. Stride 1: one convolution of dy with the flipped, transposed filter.
+ * Stride s: each of the s² phases (input rows/cols ≡ φ − T mod s) is a stride-1 convolution with only
+ * that phase's taps, computed for exactly the rows it owns (no work on inserted zeros or on rows outside
+ * the input), and the phases are interleaved into dx in JS (wasm's DepthToSpace/6-D Transpose cost more
+ * than the convolutions of the small layers).
+ */
 export function conv2dBackpropInputAsConv(tf: Tf, dy: T4, filter: T4, inputShape: [number, number, number, number], a: ConvGradAttrs): T4 {
   const info = convInfo(tf, inputShape, filter.shape, a);
   const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, inHeight: h, inWidth: w } = info;
   const { top, left } = info.padInfo;
-  return tf.tidy(() => {
-    const src = filter.dataSync() as Float32Array;
-    if (sh === sw) return combinedPhases(tf, dy, src, filter.shape, sh, top, h, left, w);
-    const conv = (rows: Phase, cols: Phase) => phaseConv(tf, dy, flippedTaps(tf, src, filter.shape, rows.taps, cols.taps), rows, cols);
-    if (sh === 1 && sw === 1) return conv({ taps: range(kh), qStart: top, count: h }, { taps: range(kw), qStart: left, count: w });
-    // Stride s: each of the s² phases is a stride-1 convolution with the taps of that phase; the phase
-    // outputs are interleaved back into dx (rows i = s·q + φ − T).
-    const ph = phases(kh, sh, top, h), pw = phases(kw, sw, left, w);
-    const [b, , , ci] = inputShape;
-    const qh0 = Math.min(...ph.map((p) => p.qStart)), qw0 = Math.min(...pw.map((p) => p.qStart));
-    const qhN = Math.max(...ph.map((p) => p.qStart + p.count)) - qh0, qwN = Math.max(...pw.map((p) => p.qStart + p.count)) - qw0;
-    const grid: T4[] = [];
-    for (const p of ph) for (const q of pw) {
-      // Every phase covers the same q range (qh0 … qh0+qhN), so that they stack; rows outside the input are cropped below.
-      const full = { taps: p.taps, qStart: qh0, count: qhN }, fullW = { taps: q.taps, qStart: qw0, count: qwN };
-      grid.push(p.taps.length && q.taps.length ? conv(full, fullW) : tf.zeros([b, qhN, qwN, ci]) as T4);
+  const src = filter.dataSync() as Float32Array;
+  const conv = (rows: Phase, cols: Phase) => tf.tidy(() => phaseConv(tf, dy, flippedTaps(tf, src, filter.shape, rows.taps, cols.taps), rows, cols));
+  if (sh === 1 && sw === 1) return conv({ phi: 0, taps: range(kh), qStart: top, count: h }, { phi: 0, taps: range(kw), qStart: left, count: w });
+  const [b, , , ci] = inputShape;
+  const dx = new Float32Array(b * h * w * ci); // rows no phase owns (no tap reaches them) stay 0
+  for (const p of phases(kh, sh, top, h)) for (const q of phases(kw, sw, left, w)) {
+    if (!p.taps.length || !q.taps.length || !p.count || !q.count) continue;
+    const t = conv(p, q); // [B, p.count, q.count, Ci]: row r is input row sh·(p.qStart + r) + p.phi − top
+    const d = t.dataSync() as Float32Array;
+    t.dispose();
+    for (let n = 0; n < b; n++) for (let r = 0; r < p.count; r++) {
+      const i = sh * (p.qStart + r) + p.phi - top;
+      for (let c = 0; c < q.count; c++) {
+        const j = sw * (q.qStart + c) + q.phi - left;
+        const from = ((n * p.count + r) * q.count + c) * ci;
+        dx.set(d.subarray(from, from + ci), ((n * h + i) * w + j) * ci);
+      }
     }
-    // [sh, sw, B, Qh, Qw, Ci] → [B, Qh, sh, Qw, sw, Ci] → [B, Qh·sh, Qw·sw, Ci]; row r ↔ i = s·(qh0 + r/s) + (r mod s) − T.
-    const stacked = tf.reshape(tf.stack(grid), [sh, sw, b, qhN, qwN, ci]);
-    const inter = tf.reshape(tf.transpose(stacked, [2, 3, 0, 4, 1, 5]), [b, qhN * sh, qwN * sw, ci]) as T4;
-    return window2d(tf, inter, top - sh * qh0, h, left - sw * qw0, w);
-  });
+  }
+  return tf.tensor4d(dx, inputShape);
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-
-/**
- * All s² phases in ONE stride-1 convolution (square strides): every phase uses a J×J window
- * (J = ⌈K/s⌉, taps beyond K are zero), its sub-filter occupies output channels p·Ci … (p+1)·Ci − 1 with
- * p = φh·s + φw, and depthToSpace(s) interleaves the phases (out[b, q·s + φh, q'·s + φw, c] =
- * in[b, q, q', p·Ci + c]). For s = 1 this is the plain flipped-filter convolution.
- */
-function combinedPhases(tf: Tf, dy: T4, src: Float32Array, shape: number[], s: number, top: number, h: number, left: number, w: number): T4 {
-  const [kh, kw, ci, co] = shape as [number, number, number, number];
-  const jh = Math.ceil(kh / s), jw = Math.ceil(kw / s), p = s * s, block = ci * co;
-  const f = new Float32Array(jh * jw * p * block);
-  for (let m = 0; m < jh; m++) for (let n = 0; n < jw; n++) for (let ph = 0; ph < s; ph++) for (let pw = 0; pw < s; pw++) {
-    const th = ph + s * (jh - 1 - m), tw = pw + s * (jw - 1 - n);
-    if (th >= kh || tw >= kw) continue; // zero taps
-    const from = (th * kw + tw) * block;
-    f.set(src.subarray(from, from + block), ((m * jw + n) * p + ph * s + pw) * block);
-  }
-  const filter = tf.transpose(tf.tensor4d(f, [jh, jw, p * ci, co]), [0, 1, 3, 2]) as T4; // [J, J, Co, P·Ci]
-  // q ranges over every phase's rows: i = s·q + φ − T ∈ [0, H) for some φ ∈ [0, s).
-  const qh0 = Math.ceil((top - s + 1) / s), qhN = Math.floor((h - 1 + top) / s) - qh0 + 1;
-  const qw0 = Math.ceil((left - s + 1) / s), qwN = Math.floor((w - 1 + left) / s) - qw0 + 1;
-  const [, oh, ow] = dy.shape;
-  const front = jh - 1 - qh0, lpad = jw - 1 - qw0;
-  const out = convPadded(tf, dy, filter, [front, qhN + jh - 1 - front - oh, lpad, qwN + jw - 1 - lpad - ow]);
-  const inter = s === 1 ? out : tf.depthToSpace(out as tfTypes.Tensor4D, s, "NHWC") as T4;
-  return window2d(tf, inter, top - s * qh0, h, left - s * qw0, w);
-}
 
 /**
  * out[q] = Σ_j dy[q − j] · W[taps[j]] for q = qStart … qStart+count−1 on both axes, as a stride-1
