@@ -3,11 +3,13 @@
  *
  * Padding invariant: torch pads symmetrically (`padding=p` on each side); tf's 'same' pads the extra pixel at
  * the bottom/right when the total is odd, which shifts every stride-2 output by one pixel against torch. So
- * a convolution or pooling with stride > 1 and p > 0 gets an explicit ZeroPadding2D and 'valid'; stride-1
- * 'same' convolutions (k = 2p + 1) are already symmetric and keep 'same' (no extra pad op). Max pooling is
- * only ever applied after a ReLU here, so zero padding is equivalent to torch's -inf padding.
+ * a convolution with stride > 1 and p > 0 is a TorchConv2D (padding inside the conv op, torch-conv.ts);
+ * stride-1 'same' convolutions (k = 2p + 1) are already symmetric and keep the stock layer. Max pooling
+ * gets an explicit ZeroPadding2D: it is only ever applied after a ReLU here, so zero padding is equivalent
+ * to torch's -inf padding.
  */
 import { batchNorm, type BatchNormImpl } from "./batch-norm.ts";
+import { torchConvClass } from "./torch-conv.ts";
 import type { SymbolicTensor, Tf } from "./types.ts";
 
 export interface InitSeed {
@@ -37,14 +39,14 @@ export interface ConvSpec {
 
 export function conv(tf: Tf, x: SymbolicTensor, s: ConvSpec, seed: InitSeed): SymbolicTensor {
   const stride = s.stride ?? 1, pad = s.pad ?? 0;
-  let padding: "same" | "valid" = "valid";
-  if (pad > 0 && stride === 1 && s.kernel === 2 * pad + 1) padding = "same";
-  else if (pad > 0) x = tf.layers.zeroPadding2d({ padding: pad, name: `${s.name}.pad` }).apply(x) as SymbolicTensor;
-  return tf.layers.conv2d({
-    filters: s.filters, kernelSize: s.kernel, strides: stride, padding, useBias: false, name: s.name,
-    kernelInitializer: seed.init === "zeros" ? "zeros"
+  const args = {
+    filters: s.filters, kernelSize: s.kernel, strides: stride, useBias: false, name: s.name,
+    kernelInitializer: seed.init === "zeros" ? "zeros" as const
       : tf.initializers.varianceScaling({ scale: 2, mode: s.mode ?? "fanOut", distribution: "normal", seed: seedFor(seed) }),
-  }).apply(x) as SymbolicTensor;
+  };
+  if (pad === 0) return tf.layers.conv2d({ ...args, padding: "valid" }).apply(x) as SymbolicTensor;
+  if (stride === 1 && s.kernel === 2 * pad + 1) return tf.layers.conv2d({ ...args, padding: "same" }).apply(x) as SymbolicTensor;
+  return new (torchConvClass(tf))({ ...args, torchPadding: pad }).apply(x) as SymbolicTensor;
 }
 
 /** BatchNorm2d with torch's defaults: eps 1e-5, momentum 0.1 (Keras momentum 0.9), gamma 1, beta 0. */

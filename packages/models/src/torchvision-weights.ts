@@ -28,7 +28,8 @@ const BN_SUFFIXES: Record<string, string> = { gamma: "weight", beta: "bias", mov
 
 function kindOf(layer: Layer): Kind | null {
   switch (layer.getClassName()) {
-    case "Conv2D": return "conv";
+    case "Conv2D":
+    case "TorchConv2D": return "conv";
     case "BatchNormalization": return "bn";
     case "Dense": return "dense";
     default: return null;

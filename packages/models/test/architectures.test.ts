@@ -73,6 +73,17 @@ describe("architectures", () => {
     expect(w(a)).not.toEqual(w(c));
   });
 
+  it("a topology with torch-padded strided convolutions round-trips through JSON", async () => {
+    const m = buildModel(tf, "resnet18", { numClasses: 3, imageSize: 33, init: "zeros" });
+    const back = await tf.models.modelFromJSON({ modelTopology: m.toJSON(null, false) as tfTypes.io.ModelJSON["modelTopology"] });
+    expect(back.getLayer("layer2.0.conv1").getClassName()).toBe("TorchConv2D");
+    // torch: conv1 ⌊(33 + 6 − 7)/2⌋ + 1 = 17 → maxpool ⌊(17 + 2 − 3)/2⌋ + 1 = 9 → layer2 ⌊(9 + 2 − 3)/2⌋ + 1 = 5
+    expect(back.getLayer("layer2.0.conv1").outputShape).toEqual([null, 5, 5, 128]);
+    expect(back.outputs[0]!.shape).toEqual([null, 3]);
+    m.dispose();
+    back.dispose();
+  });
+
   it("rejects bad options naming the field", () => {
     expect(() => buildModel(tf, "densenet121", { numClasses: 3, imageSize: 16 })).toThrow(/imageSize must be an integer ≥ 32 for densenet121, got 16/);
     expect(() => buildModel(tf, "small_cnn", { numClasses: 1, imageSize: 32 })).toThrow(ModelConfigError);
