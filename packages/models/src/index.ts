@@ -13,6 +13,7 @@ import { ModelConfigError, type BuildModelOptions, type LayersModel, type Resolv
 export { ModelConfigError, type BuildModelOptions, type LayersModel, type ResolvedModelOptions, type Tf } from "./types.ts";
 export { SMALL_CNN_WIDTHS } from "./small-cnn.ts";
 export { batchNormTrainingOp, type BatchNormImpl } from "./batch-norm.ts";
+export { registerCustomLayers } from "./torch-conv.ts";
 export { RESNETS, type ResNetSpec } from "./resnet.ts";
 export { DENSENETS, DENSENET_MIN_IMAGE_SIZE, type DenseNetSpec } from "./densenet.ts";
 

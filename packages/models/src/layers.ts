@@ -3,8 +3,9 @@
  *
  * Padding invariant: torch pads symmetrically (`padding=p` on each side); tf's 'same' pads the extra pixel at
  * the bottom/right when the total is odd, which shifts every stride-2 output by one pixel against torch. So
- * a convolution with stride > 1 and p > 0 is a TorchConv2D (padding inside the conv op, torch-conv.ts);
- * stride-1 'same' convolutions (k = 2p + 1) are already symmetric and keep the stock layer. Max pooling
+ * every convolution with p > 0 is a TorchConv2D (padding inside the conv op, torch-conv.ts). That also
+ * keeps stride-1 convolutions off tfjs's fused-conv path, whose custom gradient always computes the input
+ * gradient, even for the network input (wasted work at full resolution). Max pooling
  * gets an explicit ZeroPadding2D: it is only ever applied after a ReLU here, so zero padding is equivalent
  * to torch's -inf padding.
  */
@@ -45,7 +46,6 @@ export function conv(tf: Tf, x: SymbolicTensor, s: ConvSpec, seed: InitSeed): Sy
       : tf.initializers.varianceScaling({ scale: 2, mode: s.mode ?? "fanOut", distribution: "normal", seed: seedFor(seed) }),
   };
   if (pad === 0) return tf.layers.conv2d({ ...args, padding: "valid" }).apply(x) as SymbolicTensor;
-  if (stride === 1 && s.kernel === 2 * pad + 1) return tf.layers.conv2d({ ...args, padding: "same" }).apply(x) as SymbolicTensor;
   return new (torchConvClass(tf))({ ...args, torchPadding: pad }).apply(x) as SymbolicTensor;
 }
 

@@ -17,6 +17,14 @@ interface ConvInternals { kernel: { read(): tfTypes.Tensor4D }; strides: number[
 
 const classes = new WeakMap<object, Ctor>();
 
+/**
+ * Registers the layer classes our models use beyond stock tf.layers (TorchConv2D) with tf.serialization.
+ * Building any model does it; call it before `tf.loadLayersModel` in a process that has not built one.
+ */
+export function registerCustomLayers(tf: Tf): void {
+  torchConvClass(tf);
+}
+
 export function torchConvClass(tf: Tf): Ctor {
   const cached = classes.get(tf);
   if (cached) return cached;
