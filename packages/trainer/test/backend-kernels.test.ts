@@ -92,3 +92,24 @@ describe.each(WASM_KERNEL_SETS)("wasm pooling gradients used by ResNet/DenseNet 
     expect(relErr(await grad("wasm"), await grad("cpu"))).toBeLessThan(1e-4);
   });
 });
+
+describe("the wasm training kernels do not leak", () => {
+  it("tensors and data buffers are the same after each conv training step (both kernel sets)", async () => {
+    await tf.setBackend("wasm");
+    for (const set of WASM_KERNEL_SETS) {
+      registerWasmTrainingKernels(tf, set);
+      const x = tf.tensor4d(data([2, 9, 9, 3], 1).values, [2, 9, 9, 3]);
+      const w1 = tf.variable(tf.tensor4d(data([3, 3, 3, 4], 2).values, [3, 3, 3, 4]));
+      const w2 = tf.variable(tf.tensor4d(data([3, 3, 4, 5], 3).values, [3, 3, 4, 5]));
+      const opt = tf.train.sgd(0.01);
+      const step = () => opt.minimize(() => tf.sum(tf.maxPool(tf.conv2d(tf.relu(tf.conv2d(x, w1, 2, [[0, 0], [1, 1], [1, 1], [0, 0]])), w2, 1, "same"), 3, 2, "same")));
+      step();
+      const before = tf.memory();
+      step();
+      step();
+      expect([tf.memory().numTensors, tf.memory().numDataBuffers]).toEqual([before.numTensors, before.numDataBuffers]);
+      tf.dispose([x, w1, w2]);
+      opt.dispose();
+    }
+  });
+});
