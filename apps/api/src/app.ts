@@ -10,26 +10,20 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fast
 import type { ApiConfig } from "@hypersweep/config";
 import type { Db } from "@hypersweep/db";
 import type { TrialQueue } from "@hypersweep/queue";
+import type { AppDeps, V1Plugin } from "./deps.ts";
 import { errorHandler } from "./errors.ts";
 import { EventHub } from "./events.ts";
 import { teamAuth } from "./plugins/auth.ts";
 import { adminRoutes } from "./routes/admin.routes.ts";
 import { bestRoutes } from "./routes/best.routes.ts";
-import { createMetrics, healthRoutes, type ApiMetrics } from "./routes/health.routes.ts";
+import { createMetrics } from "./metrics.ts";
+import { datasetRoutes } from "./routes/datasets.routes.ts";
+import { healthRoutes } from "./routes/health.routes.ts";
 import { sweepRoutes } from "./routes/sweeps.routes.ts";
 import { trialRoutes } from "./routes/trials.routes.ts";
 import { workerRoutes } from "./routes/workers.routes.ts";
 
-export interface AppDeps {
-  db: Db;
-  queue: TrialQueue;
-  config: ApiConfig;
-  events: EventHub;
-  metrics: ApiMetrics;
-}
-
-/** Extra route plugins mounted under /v1 behind team auth (e.g. datasets). */
-export type V1Plugin = (deps: AppDeps) => (app: FastifyInstance) => Promise<void>;
+export type { AppDeps, V1Plugin } from "./deps.ts";
 
 export async function buildApp(
   base: { db: Db; queue: TrialQueue; config: ApiConfig },
@@ -71,6 +65,7 @@ export async function buildApp(
         await team.register(trialRoutes(deps));
         await team.register(bestRoutes(deps));
         await team.register(workerRoutes(deps));
+        await team.register(datasetRoutes(deps));
         for (const plugin of opts.extraV1 ?? []) await team.register(plugin(deps));
       });
     },

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { ApiError, HypersweepClient } from "./client.ts";
 import { leaderboardTable, trialsTable } from "./render.ts";
+import { datasetsCommand } from "./commands/datasets.ts";
 import { watchSweep } from "./commands/watch.ts";
 
 function client(cmd: Command): HypersweepClient {
@@ -84,6 +85,8 @@ export function buildCli(): Command {
     const r = await new HypersweepClient({ url: o.url, apiKey: o.adminToken }).request("POST", "/v1/admin/teams", { name });
     out(`team ${r.team.name} (${r.team.id})\nAPI key (shown once, store it now): ${r.apiKey}`);
   });
+
+  program.addCommand(datasetsCommand());
 
   program.command("demo").description("run the demo sweep end to end on this machine").action(async () => {
     const { runDemo } = await import("./commands/demo.ts");

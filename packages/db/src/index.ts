@@ -7,3 +7,4 @@ export * from "./lease.repository.ts";
 export * from "./reconcile.repository.ts";
 export * from "./best.repository.ts";
 export type { Prisma } from "./generated/client.ts";
+export * from "./dataset.repository.ts";

@@ -62,7 +62,58 @@ interface LockedTrial {
   epochs_done: number;
 }
 
+/**
+ * Opens a new attempt on a trial that is queued, or running under an expired lease, in one statement (the
+ * UPDATE's row lock makes it atomic against a second delivery). When nothing is claimed, a second look says
+ * why: another live attempt holds it, it is finished, or it has used up its attempts (then it fails for good).
+ */
 export async function claimTrial(db: Db, trialId: string, workerId: string, opts: LeaseOptions): Promise<ClaimOutcome> {
+  const { rows } = await db.pool.query(
+    `WITH prev AS (
+       SELECT id, status, current_attempt FROM trials WHERE id = $1),
+     t AS (
+       UPDATE trials SET status = 'running', attempt_count = attempt_count + 1, current_attempt = attempt_count + 1,
+                         lease_owner = $2, lease_expires_at = now() + $3::int * interval '1 millisecond',
+                         started_at = COALESCE(started_at, now())
+       WHERE id = $1 AND attempt_count < $4
+         AND (status = 'queued' OR (status = 'running' AND lease_expires_at <= now()))
+       RETURNING id, sweep_id, team_id, attempt_count, architecture, task, spec, epochs_done),
+     lost AS (
+       UPDATE attempts SET status = 'lost', finished_at = now(), error = 'lease expired: the worker stopped heartbeating',
+                           error_reason = 'lease_expired'
+       WHERE trial_id IN (SELECT id FROM t) AND status = 'running'
+         AND number = (SELECT current_attempt FROM prev WHERE status = 'running')
+       RETURNING id),
+     a AS (
+       INSERT INTO attempts (id, trial_id, number, worker_id, resumed_from)
+       SELECT gen_random_uuid(), id, attempt_count, $2, NULLIF(epochs_done, 0) FROM t RETURNING id),
+     s AS (
+       UPDATE sweeps SET status = 'running', started_at = now()
+       WHERE id IN (SELECT sweep_id FROM t) AND status = 'queued' RETURNING id),
+     note AS (
+       SELECT pg_notify('${EVENTS_CHANNEL}', json_build_object('type', 'trial.started', 'teamId', team_id, 'sweepId', sweep_id,
+         'trialId', id, 'attempt', attempt_count, 'workerId', $2::text)::text) FROM t)
+     SELECT t.sweep_id::text, t.team_id::text, t.attempt_count, t.architecture, t.task, t.spec, t.epochs_done,
+            sw.seed, sw.scenario, v.id::text AS version_id, v.storage_path,
+            (SELECT count(*) FROM a)::int + (SELECT count(*) FROM lost)::int * 0 + (SELECT count(*) FROM s)::int * 0
+              + (SELECT count(*) FROM note)::int * 0 AS opened
+     FROM t JOIN sweeps sw ON sw.id = t.sweep_id JOIN dataset_versions v ON v.id = sw.dataset_version_id`,
+    [trialId, workerId, opts.leaseMs, opts.maxAttempts],
+  );
+  const r = rows[0];
+  if (r) {
+    return {
+      kind: "claimed",
+      trial: {
+        trialId, sweepId: r.sweep_id, teamId: r.team_id, attempt: r.attempt_count, epochsDone: r.epochs_done, architecture: r.architecture,
+        task: r.task, spec: r.spec, sweepSeed: r.seed, scenario: r.scenario, datasetVersionId: r.version_id, datasetStoragePath: r.storage_path,
+      },
+    };
+  }
+  return whyNotClaimed(db, trialId, opts);
+}
+
+async function whyNotClaimed(db: Db, trialId: string, opts: LeaseOptions): Promise<ClaimOutcome> {
   return inTransaction(db, async (c) => {
     const { rows } = await c.query<LockedTrial>(
       `SELECT status::text, attempt_count, current_attempt, lease_expires_at, lease_expires_at > now() AS lease_live,
@@ -74,6 +125,7 @@ export async function claimTrial(db: Db, trialId: string, workerId: string, opts
     if (!t) return { kind: "done", status: "missing" } as const;
     if (t.status !== "queued" && t.status !== "running") return { kind: "done", status: t.status } as const;
     if (t.status === "running" && t.lease_live) return { kind: "held", until: t.lease_expires_at! } as const;
+    // Queued or expired, and out of attempts: the trial fails for good.
     if (t.status === "running" && t.current_attempt != null) {
       await c.query(
         `UPDATE attempts SET status = 'lost', finished_at = now(), error = 'lease expired: the worker stopped heartbeating', error_reason = 'lease_expired'
@@ -81,41 +133,16 @@ export async function claimTrial(db: Db, trialId: string, workerId: string, opts
         [trialId, t.current_attempt],
       );
     }
-    if (t.attempt_count >= opts.maxAttempts) {
-      const error = `gave up after ${t.attempt_count} attempts${t.error ? `; last error: ${t.error}` : ""}`;
-      await c.query(
-        `UPDATE trials SET status = 'failed', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL, error = $2,
-                           error_reason = COALESCE(error_reason, 'lease_expired') WHERE id = $1`,
-        [trialId, error],
-      );
-      await notify(c, { type: "trial.finished", teamId: t.team_id, sweepId: t.sweep_id, trialId, status: "failed", error });
-      await finishSweepIfDone(c, t.sweep_id, t.team_id);
-      return { kind: "done", status: "failed" } as const;
-    }
-    const attempt = t.attempt_count + 1;
-    const { rows: info } = await c.query(
-      `WITH upd AS (
-         UPDATE trials SET status = 'running', attempt_count = $2, current_attempt = $2, lease_owner = $3,
-                           lease_expires_at = now() + $4::int * interval '1 millisecond', started_at = COALESCE(started_at, now())
-         WHERE id = $1 RETURNING architecture, task, spec, epochs_done, sweep_id)
-       SELECT upd.architecture, upd.task, upd.spec, upd.epochs_done, s.seed, s.scenario, s.status::text AS sweep_status,
-              v.id::text AS version_id, v.storage_path
-       FROM upd JOIN sweeps s ON s.id = upd.sweep_id JOIN dataset_versions v ON v.id = s.dataset_version_id`,
-      [trialId, attempt, workerId, opts.leaseMs],
+    const error = `gave up after ${t.attempt_count} attempts${t.error ? `; last error: ${t.error}` : ""}`;
+    await c.query(
+      `UPDATE trials SET status = 'failed', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL, error = $2,
+                         error_reason = COALESCE(error_reason, 'lease_expired') WHERE id = $1`,
+      [trialId, error],
     );
-    const r = info[0];
-    await c.query(`INSERT INTO attempts (id, trial_id, number, worker_id, resumed_from) VALUES (gen_random_uuid(), $1, $2, $3, $4)`, [
-      trialId, attempt, workerId, r.epochs_done || null,
-    ]);
-    if (r.sweep_status === "queued") await c.query(`UPDATE sweeps SET status = 'running', started_at = now() WHERE id = $1 AND status = 'queued'`, [t.sweep_id]);
-    await notify(c, { type: "trial.started", teamId: t.team_id, sweepId: t.sweep_id, trialId, attempt, workerId });
-    return {
-      kind: "claimed",
-      trial: {
-        trialId, sweepId: t.sweep_id, teamId: t.team_id, attempt, epochsDone: r.epochs_done, architecture: r.architecture, task: r.task,
-        spec: r.spec, sweepSeed: r.seed, scenario: r.scenario, datasetVersionId: r.version_id, datasetStoragePath: r.storage_path,
-      },
-    } as const;
+    await notify(c, { type: "trial.finished", teamId: t.team_id, sweepId: t.sweep_id, trialId, status: "failed", error });
+    await finishSweepIfDone(c, t.sweep_id, t.team_id);
+    void opts;
+    return { kind: "done", status: "failed" } as const;
   });
 }
 
@@ -190,24 +217,37 @@ export interface TrialResult {
   weightsPath?: string;
 }
 
-/** Records the result once. Throws LeaseLostError when `attempt` no longer holds the lease. */
+/**
+ * Records the result once, in one statement with the attempt's end and its event. Throws LeaseLostError when
+ * `attempt` no longer holds the lease. When few trials of the sweep are left, ends the sweep if it was the last.
+ */
 export async function recordResult(db: Db, trialId: string, attempt: number, r: TrialResult): Promise<void> {
-  await inTransaction(db, async (c) => {
-    const { rows } = await c.query<{ sweep_id: string; team_id: string }>(
-      `UPDATE trials SET status = 'succeeded', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL,
+  const { rows } = await db.pool.query<{ sweep_id: string; team_id: string; others: number }>(
+    `WITH t AS (
+       UPDATE trials SET status = 'succeeded', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL,
          best_epoch = $3, val_auc = $4, val_f1 = $5, val_loss = $6, selection_score = $7, tiebreak_score = $8,
          metrics = $9::jsonb, weights_path = $10, error = NULL, error_reason = NULL
        WHERE id = $1 AND current_attempt = $2 AND status = 'running'
-       RETURNING sweep_id::text, team_id::text`,
-      [trialId, attempt, r.bestEpoch, r.valAuc, r.valF1, r.valLoss, r.selectionScore, r.tiebreakScore, JSON.stringify(r.metrics), r.weightsPath ?? null],
-    );
-    const t = rows[0];
-    if (!t) throw new LeaseLostError(trialId, attempt);
-    await c.query(`UPDATE attempts SET status = 'succeeded', finished_at = now() WHERE trial_id = $1 AND number = $2`, [trialId, attempt]);
-    await notify(c, { type: "trial.finished", teamId: t.team_id, sweepId: t.sweep_id, trialId, status: "succeeded", selectionScore: r.selectionScore });
-    await finishSweepIfDone(c, t.sweep_id, t.team_id);
-  });
+       RETURNING id, sweep_id, team_id),
+     a AS (UPDATE attempts SET status = 'succeeded', finished_at = now() WHERE trial_id IN (SELECT id FROM t) AND number = $2 RETURNING id),
+     note AS (
+       SELECT pg_notify('${EVENTS_CHANNEL}', json_build_object('type', 'trial.finished', 'teamId', team_id, 'sweepId', sweep_id,
+         'trialId', id, 'status', 'succeeded', 'selectionScore', $7::float8)::text) FROM t)
+     SELECT t.sweep_id::text, t.team_id::text,
+            (SELECT count(*) FROM trials o WHERE o.sweep_id = t.sweep_id AND o.status IN ('queued', 'running') AND o.id <> t.id)::int
+              + (SELECT count(*) FROM a)::int * 0 + (SELECT count(*) FROM note)::int * 0 AS others
+     FROM t`,
+    [trialId, attempt, r.bestEpoch, r.valAuc, r.valF1, r.valLoss, r.selectionScore, r.tiebreakScore, JSON.stringify(r.metrics), r.weightsPath ?? null],
+  );
+  const t = rows[0];
+  if (!t) throw new LeaseLostError(trialId, attempt);
+  // Trials finishing at the same moment see each other as still running; under the sweep's lock the last of
+  // them sees the others' commits. Far from the end there is nothing to check (the reconciler is the safety net).
+  if (t.others <= END_CHECK_WINDOW) await inTransaction(db, (c) => finishSweepIfDone(c, t.sweep_id, t.team_id));
 }
+
+/** More trials than this still owed means no concurrent finisher can be the sweep's last. */
+const END_CHECK_WINDOW = 256;
 
 /**
  * Ends an attempt that failed. The trial goes back to `queued` for another attempt while attempts remain, else

@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { createApiKey, createTeam, listTeams } from "@hypersweep/db";
-import type { AppDeps } from "../app.ts";
+import type { AppDeps } from "../deps.ts";
 import { unauthorized } from "../errors.ts";
 import { bearer } from "../plugins/auth.ts";
 

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { Architecture } from "@hypersweep/core";
 import { bestTrial, datasetExists, leaderboard } from "@hypersweep/db";
-import type { AppDeps } from "../app.ts";
+import type { AppDeps } from "../deps.ts";
 import { badRequest } from "../errors.ts";
 
 const unknownDataset = (dataset: string) => badRequest(`unknown dataset '${dataset}'`, [{ path: "dataset", message: `unknown dataset '${dataset}'` }]);

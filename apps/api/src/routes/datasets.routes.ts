@@ -17,8 +17,8 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { ArchiveError, importDataset, MODALITIES, resolveScenario, type VersionRow } from "@hypersweep/data";
-import { getDataset, getDatasetVersion, listDatasets, recordDatasetVersion } from "../../../../packages/db/src/dataset.repository.ts";
-import type { AppDeps } from "../app.ts";
+import { getDataset, getDatasetVersion, listDatasets, recordDatasetVersion } from "@hypersweep/db";
+import type { AppDeps } from "../deps.ts";
 import { badRequest, HttpError } from "../errors.ts";
 
 const IdParams = z.object({ id: z.string().min(1).max(200) });

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { cancelSweep, getSweep, listSweeps, listTrials, NotFoundError } from "@hypersweep/db";
 import { removeTrialJobs } from "@hypersweep/queue";
-import type { AppDeps } from "../app.ts";
+import type { AppDeps } from "../deps.ts";
 import { CreateSweepBody, submitSweep } from "../sweep.service.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { getTrial } from "@hypersweep/db";
-import type { AppDeps } from "../app.ts";
+import type { AppDeps } from "../deps.ts";
 import { assertId, IdParams } from "./sweeps.routes.ts";
 
 export function trialRoutes(deps: AppDeps) {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { listWorkers } from "@hypersweep/db";
-import type { AppDeps } from "../app.ts";
+import type { AppDeps } from "../deps.ts";
 
 export function workerRoutes(deps: AppDeps) {
   return async (app: FastifyInstance) => {

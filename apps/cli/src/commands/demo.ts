@@ -9,12 +9,13 @@ import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import pg from "pg";
 import { parseEnv, commonEnv } from "@hypersweep/config";
-import { createDb, createTeam, type Prisma } from "@hypersweep/db";
-import { importDataset, synthDataset } from "@hypersweep/data";
+import { createDb, createTeam } from "@hypersweep/db";
+import { synthDataset } from "@hypersweep/data";
 import { z } from "zod";
 import { startApi } from "../../../api/src/main.ts";
 import { startWorker, REPO_ROOT } from "../../../worker/src/main.ts";
 import { HypersweepClient } from "../client.ts";
+import { importViaApi } from "./datasets.ts";
 import { leaderboardTable, trialsTable } from "../render.ts";
 import { watchSweep } from "./watch.ts";
 
@@ -70,15 +71,9 @@ export async function runDemo(env: Record<string, string | undefined> = process.
 
     const synthDir = resolve(".hypersweep/demo", `synth-${cfg.DEMO_IMAGES}`);
     await synthDataset(synthDir, { images: cfg.DEMO_IMAGES, size: 48, seed: 1 });
-    const imported = await importDataset(synthDir, { dataRoot: cfg.HYPERSWEEP_DATA_DIR });
-    const ds = await db.dataset.create({ data: { teamId: team.id, name: "data-stock-synthetic" } });
-    await db.datasetVersion.create({
-      data: {
-        datasetId: ds.id, contentHash: imported.contentHash, storagePath: imported.storagePath, imageCount: imported.rows.length,
-        summary: imported.summary as unknown as Prisma.InputJsonValue, manifest: imported.rows as unknown as Prisma.InputJsonValue,
-      },
-    });
-    say(`4/6 dataset '${ds.name}': ${imported.rows.length} synthetic CT and radiograph images imported (version ${imported.contentHash.slice(0, 12)})`);
+    const imported = await importViaApi(synthDir, { url: api.address, apiKey, name: "data-stock-synthetic", progress: false });
+    const ds = imported.dataset as { id: string; name: string };
+    say(`4/6 dataset '${ds.name}': ${imported.version.imageCount} synthetic CT and radiograph images uploaded and imported (version ${String(imported.version.contentHash).slice(0, 12)})`);
 
     const client = new HypersweepClient({ url: api.address, apiKey });
     const body = {

@@ -1,0 +1,18 @@
+import type { FastifyInstance } from "fastify";
+import type { ApiConfig } from "@hypersweep/config";
+import type { Db } from "@hypersweep/db";
+import type { TrialQueue } from "@hypersweep/queue";
+import type { EventHub } from "./events.ts";
+import type { ApiMetrics } from "./metrics.ts";
+
+/** What every route plugin receives. */
+export interface AppDeps {
+  db: Db;
+  queue: TrialQueue;
+  config: ApiConfig;
+  events: EventHub;
+  metrics: ApiMetrics;
+}
+
+/** Extra route plugins mounted under /v1 behind team auth. */
+export type V1Plugin = (deps: AppDeps) => (app: FastifyInstance) => Promise<void>;
