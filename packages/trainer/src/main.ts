@@ -25,6 +25,15 @@ function onSignal(name: string): void {
 process.on("SIGTERM", () => onSignal("SIGTERM"));
 process.on("SIGINT", () => onSignal("SIGINT"));
 
+// An orphan (its worker was killed) stops at once and writes no further checkpoint, so it never races the
+// attempt that replaces it. The check runs between batches, whenever training yields to the event loop.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) process.exit(EXIT_CODES.failed);
+}, 500).unref();
+// A closed stdout (the worker is gone) is the same news.
+process.stdout.on("error", () => process.exit(EXIT_CODES.failed));
+
 const code = await runTrainerProcess({
   stdin: process.stdin,
   stdout: process.stdout,

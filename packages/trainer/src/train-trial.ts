@@ -175,6 +175,9 @@ export async function trainTrial(spec: TrainerSpec, data: TrialData, opts: Train
     ctx.lastCheckpointEpoch = progress.epoch;
     const backend = opts.backend ?? { name: tf.getBackend(), versions: { "tfjs-core": tf.version_core } };
     emit({ type: "ready", backend: backend.name, versions: backend.versions, resumedFromEpoch: progress.epoch });
+    // Replay the epochs the checkpoint covers: the worker's writes are idempotent, and an epoch checkpointed but
+    // never recorded (its worker died in between) is not lost.
+    for (const rec of progress.history) emit({ type: "epoch", ...rec });
     const rule = stoppingRule(spec);
     while (shouldContinue(progress, spec.epochs)) {
       const rec = await runEpoch(ctx, metricsCtx, progress.epoch + 1);
