@@ -51,6 +51,22 @@ describe("faults", () => {
     await rescuer.close();
   }, 90_000);
 
+  it("SIGTERM drains a worker: it takes no new trial, hands the running one back, and another worker finishes it", async () => {
+    const draining = s.spawnWorker({ HYPERSWEEP_CONCURRENCY: "1", HYPERSWEEP_WORKER_ID: "draining", HYPERSWEEP_DRAIN_MS: "500", FAKE_EPOCH_MS: "300" });
+    const res = await s.http("POST", "/v1/sweeps", oneTrial(s.dataset.id, 12, { overrides: { searchEpochs: 12, learningRates: [1e-3], subsetsPerRate: 2 } }));
+    await eventually(async () => (await s.db.trial.count({ where: { sweepId: res.body.id, leaseOwner: "draining", epochsDone: { gte: 1 } } })) === 1, 30_000);
+    const exited = new Promise<number | null>((r) => draining.once("exit", (code) => r(code)));
+    draining.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    const trials = await s.db.trial.findMany({ where: { sweepId: res.body.id }, include: { attempts: true } });
+    expect(trials.map((t) => t.status)).toEqual(["queued", "queued"]);
+    const handedBack = trials.flatMap((t) => t.attempts);
+    expect(handedBack).toHaveLength(1);
+    expect([handedBack[0].status, handedBack[0].errorReason]).toEqual(["lost", "released"]);
+    await s.startWorker({ HYPERSWEEP_CONCURRENCY: "2", FAKE_EPOCH_MS: "20" });
+    expect((await waitFinished(s, res.body.id)).status).toBe("succeeded");
+  }, 90_000);
+
   it("a trainer that crashes is retried and the trial succeeds; the failed attempt keeps its reason", async () => {
     const w = await s.startWorker({ HYPERSWEEP_CONCURRENCY: "1", HYPERSWEEP_WORKER_ID: "crashy", FAKE_FAIL: "crash-first" });
     const res = await s.http("POST", "/v1/sweeps", oneTrial(s.dataset.id, 3));

@@ -5,9 +5,9 @@ const fmt = (v: unknown, digits = 3) => (typeof v === "number" && Number.isFinit
 const lr = (v: number) => v.toExponential(0);
 
 export function leaderboardTable(rows: any[]): string {
-  const t = new Table({ head: ["scenario", "architecture", "decided by", "score", "val AUC", "val F1", "val loss", "lr", "augmentations", "epoch", "trials"] });
+  const t = new Table({ head: ["scenario", "architecture", "decided by", "score", "val AUC", "val F1", "val loss", "lr", "augmentations", "epoch"] });
   for (const r of rows) {
-    t.push([r.scenarioKey, r.architecture, r.decidedBy, fmt(r.selectionScore), fmt(r.valAuc), fmt(r.valF1), fmt(r.valLoss), lr(r.learningRate), r.augmentations.join(", ") || "none", r.bestEpoch ?? "–", r.candidates ?? "–"]);
+    t.push([r.scenarioKey, r.architecture, r.decidedBy, fmt(r.selectionScore), fmt(r.valAuc), fmt(r.valF1), fmt(r.valLoss), lr(r.learningRate), r.augmentations.join(", ") || "none", r.bestEpoch ?? "–"]);
   }
   return t.toString();
 }

@@ -20,6 +20,7 @@ export async function startWorker(env: Record<string, string | undefined> = proc
   const runner = new ProcessRunner({ command, cwd: REPO_ROOT, killGraceMs: config.HYPERSWEEP_KILL_GRACE_MS });
   const node = await startWorkerNode({
     config, db, queue, runner,
+    drainMs: config.HYPERSWEEP_DRAIN_MS,
     log: (msg, extra) => console.error(JSON.stringify({ t: new Date().toISOString(), msg, ...extra })),
   });
   const close = async () => {

@@ -79,6 +79,8 @@ export const workerEnv = z.object({
   HYPERSWEEP_RECONCILE_MS: intFrom(5_000, 0),
   /** Grace for a trainer to stop after SIGTERM before SIGKILL, ms. */
   HYPERSWEEP_KILL_GRACE_MS: intFrom(10_000, 100),
+  /** On SIGTERM, how long running trials may finish before they are handed back (checkpointed), ms. */
+  HYPERSWEEP_DRAIN_MS: intFrom(30_000, 0),
   /** Port for the worker's own Prometheus metrics (0: off). */
   HYPERSWEEP_WORKER_METRICS_PORT: intFrom(0, 0),
   HYPERSWEEP_WORKER_ID: z.string().optional(),

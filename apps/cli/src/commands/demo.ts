@@ -22,9 +22,9 @@ import { watchSweep } from "./watch.ts";
 const demoEnv = z.object({
   ...commonEnv,
   /** Images in the synthetic dataset. */
-  DEMO_IMAGES: z.coerce.number().int().min(40).default(240),
+  DEMO_IMAGES: z.coerce.number().int().min(40).default(600),
   /** Search epochs per trial. */
-  DEMO_EPOCHS: z.coerce.number().int().min(1).default(3),
+  DEMO_EPOCHS: z.coerce.number().int().min(1).default(4),
   /** Image side after preprocessing. */
   DEMO_IMAGE_SIZE: z.coerce.number().int().min(16).default(32),
 });

@@ -1,0 +1,64 @@
+/** The `hypersweep` command as a user runs it: a real process speaking HTTP to a real API. */
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ADMIN_TOKEN, ROOT, startStack, type Stack } from "./helpers/stack.ts";
+
+const run = promisify(execFile);
+
+describe("hypersweep CLI", () => {
+  let s: Stack;
+  const cli = async (args: string[], env: Record<string, string> = {}) => {
+    try {
+      const r = await run("node", ["--import", "tsx", join(ROOT, "apps/cli/src/main.ts"), ...args], {
+        cwd: ROOT,
+        env: { ...process.env, HYPERSWEEP_URL: s.url, HYPERSWEEP_API_KEY: s.team.apiKey, ...env },
+      });
+      return { code: 0, stdout: r.stdout, stderr: r.stderr };
+    } catch (e) {
+      const err = e as { code: number; stdout: string; stderr: string };
+      return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+    }
+  };
+  beforeAll(async () => {
+    s = await startStack("cli");
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  it("submits a sweep, follows it to the end, and prints the winner as a table", async () => {
+    await s.startWorker({ HYPERSWEEP_CONCURRENCY: "2" });
+    const sub = await cli(["submit", "--dataset", "stock", "--arch", "small_cnn", "--epochs", "2", "--seed", "9", "--watch"]);
+    expect(sub.code).toBe(0);
+    expect(sub.stdout).toMatch(/sweep [0-9a-f-]{36}: 20 trials, plan [0-9a-f]{64}/);
+    expect(sub.stdout).toContain("finished: succeeded");
+    const best = await cli(["best", "--dataset", "stock", "--scenario", "ct/binary", "--arch", "small_cnn"]);
+    expect(best.code).toBe(0);
+    expect(best.stdout).toContain("validation AUC");
+    const top = await s.db.trial.findFirstOrThrow({ where: { status: "succeeded" }, orderBy: [{ selectionScore: "desc" }] });
+    expect(best.stdout).toContain(top.selectionScore!.toFixed(3));
+  }, 120_000);
+
+  it("explains a rejected sweep field by field and exits 1", async () => {
+    const r = await cli(["submit", "--dataset", "stock", "--arch", "vgg16"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("HTTP 400 INVALID");
+    expect(r.stderr).toMatch(/- architectures\.0: /);
+  });
+
+  it("says clearly when the API cannot be reached or the key is wrong", async () => {
+    const down = await cli(["sweeps"], { HYPERSWEEP_URL: "http://127.0.0.1:9" });
+    expect(down.code).toBe(1);
+    expect(down.stderr).toContain("cannot reach the Hypersweep API at http://127.0.0.1:9");
+    const bad = await cli(["sweeps"], { HYPERSWEEP_API_KEY: "hs_wrong" });
+    expect(bad.stderr).toContain("invalid API key (HTTP 401 UNAUTHORIZED)");
+  });
+
+  it("creates a team with the admin token and shows its key once", async () => {
+    const r = await cli(["admin", "create-team", "neuro"], { HYPERSWEEP_ADMIN_TOKEN: ADMIN_TOKEN });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/API key \(shown once, store it now\): hs_/);
+  });
+});
