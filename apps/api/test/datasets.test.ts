@@ -8,7 +8,6 @@ import { createDb, createTeam, type Db } from "@hypersweep/db";
 import { synthDataset } from "@hypersweep/data";
 import { createTrialQueue, type TrialQueue } from "@hypersweep/queue";
 import { buildApp } from "../src/app.ts";
-import { datasetRoutes } from "../src/routes/datasets.routes.ts";
 import { importViaApi } from "../../cli/src/commands/datasets.ts";
 import { ApiError } from "../../cli/src/client.ts";
 import { createTestDatabase, testQueuePrefix, type TestDatabase } from "../../../test/helpers/test-db.ts";
@@ -41,7 +40,7 @@ describe("datasets API (through the CLI's uploader, over a real socket)", () => 
     });
     queue = createTrialQueue({ redisUrl: REDIS_URL, prefix: config.HYPERSWEEP_QUEUE_PREFIX });
     queue.on("error", () => {});
-    app = await buildApp({ db, queue, config }, { logger: false, extraV1: [datasetRoutes] });
+    app = await buildApp({ db, queue, config }, { logger: false });
     url = await app.listen({ host: "127.0.0.1", port: 0 });
     keyA = (await createTeam(db, "team-a")).apiKey;
     keyB = (await createTeam(db, "team-b")).apiKey;
