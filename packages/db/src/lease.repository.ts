@@ -246,8 +246,11 @@ export async function recordResult(db: Db, trialId: string, attempt: number, r: 
   if (t.others <= END_CHECK_WINDOW) await inTransaction(db, (c) => finishSweepIfDone(c, t.sweep_id, t.team_id));
 }
 
-/** More trials than this still owed means no concurrent finisher can be the sweep's last. */
-const END_CHECK_WINDOW = 256;
+/**
+ * With more than this many other trials still owed, this one cannot be among the sweep's last finishers unless
+ * that many trials finish at the same instant; if they ever do, the reconciler ends the sweep on its next pass.
+ */
+const END_CHECK_WINDOW = 16;
 
 /**
  * Ends an attempt that failed. The trial goes back to `queued` for another attempt while attempts remain, else

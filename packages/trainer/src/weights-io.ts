@@ -10,6 +10,7 @@
 import { mkdir, open, readFile, rename } from "node:fs/promises";
 import path from "node:path";
 import type * as tfTypes from "@tensorflow/tfjs";
+import { registerCustomLayers } from "@hypersweep/models";
 import { CheckpointError } from "./errors.ts";
 
 type Tf = typeof tfTypes;
@@ -136,6 +137,8 @@ export async function publishModelFiles(from: string, to: string): Promise<strin
 export async function loadModelFromDir(tf: Tf, dir: string): Promise<tfTypes.LayersModel> {
   const json = JSON.parse(await readFile(path.join(dir, MODEL_JSON), "utf8")) as tfTypes.io.ModelJSON;
   const bin = await readFile(path.join(dir, WEIGHTS_BIN));
+  // Our padded convolutions are a custom layer: a process that has not built a model yet must register it.
+  registerCustomLayers(tf);
   return tf.loadLayersModel({
     load: async () => ({
       modelTopology: json.modelTopology,
