@@ -22,6 +22,8 @@ const arg = (name: string, def: string) => {
 };
 const TRIALS = Number(arg("trials", "1000"));
 const ROOT = resolve(import.meta.dirname, "..");
+/** Trials at once per worker process: 8 slots in all either way, so the two rows differ only in processes. */
+const PER_PROCESS: Record<number, number> = { 1: 8, 4: 2 };
 
 async function stack(label: string) {
   const tdb = await createTestDatabase(label);
@@ -50,7 +52,7 @@ async function stack(label: string) {
     Promise.all(
       Array.from({ length: n }, () => {
         const child = fork(join(ROOT, "bench/noop-worker.ts"), [], {
-          execArgv: ["--import", "tsx"],
+          execArgv: ["--import", "tsx", ...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])],
           env: { ...process.env, ...env, HYPERSWEEP_CONCURRENCY: String(concurrency), HYPERSWEEP_RECONCILE_MS: "0" },
           stdio: ["ignore", "ignore", "inherit", "ipc"],
         });
@@ -88,12 +90,12 @@ async function waitDone(db: Db, sweepIds: string[]) {
 
 async function throughput(processes: number) {
   const s = await stack(`orch${processes}`);
-  const ws = await s.workers(processes, 8);
+  const ws = await s.workers(processes, PER_PROCESS[processes] ?? 8);
   console.error(`throughput: ${processes} worker process(es) ready`);
   const t0 = performance.now();
   const sweeps = [];
   for (let left = TRIALS; left > 0; left -= 320) sweeps.push(await s.submit(Math.min(320, left)));
-  console.error(`throughput: ${sweeps.length} sweep(s) submitted`);
+  console.error(`throughput: ${sweeps.length} sweep(s) submitted in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
   await waitDone(s.db, sweeps.map((x) => x.id));
   const seconds = (performance.now() - t0) / 1000;
   const trials = await s.db.trial.count({ where: { status: "succeeded" } });
@@ -169,7 +171,7 @@ async function main() {
   const lines = [
     "## Orchestrator (`npx tsx bench/orchestrator.ts`)",
     "",
-    `Machine: ${machine()}. Date: ${new Date().toISOString()}. API, workers, Postgres and Redis all on this machine; trials run a no-op trainer in process (3 epochs each: 3 epoch writes + result), 8 at a time per worker process.`,
+    `Machine: ${machine()}. Date: ${new Date().toISOString()}. API, workers, Postgres and Redis all on this machine; trials run a no-op trainer in process (3 epochs each: 3 epoch writes + result), 8 at a time in all (1 process × 8, or 4 processes × 2). Wall time includes the HTTP submissions (sweeps of 320 trials).`,
     "",
     "| worker processes | trials | wall time | trials/s | epoch results/s | attempts beyond one per trial |",
     "|---|---|---|---|---|---|",

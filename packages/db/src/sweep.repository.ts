@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
-import type { Db } from "./client.ts";
+import { inTransaction, type Db } from "./client.ts";
 import { NotFoundError } from "./errors.ts";
-import { notifyInTx } from "./events.ts";
-import type { Prisma } from "./generated/client.ts";
+import { EVENTS_CHANNEL, notifyInTx } from "./events.ts";
 
 export interface NewTrial {
   position: number;
@@ -39,54 +38,31 @@ export interface CreatedSweep {
 
 /**
  * Stores a sweep and its whole, immutable trial plan in one transaction: either both exist or neither does.
- * Trial ids are made here so that they can be enqueued (job id = trial id) right after the commit.
+ * Trial ids are made here so that they can be enqueued (job id = trial id) right after the commit. The plan
+ * goes in as one statement (jsonb_to_recordset), whatever its size.
  */
 export async function createSweep(db: Db, s: NewSweep): Promise<CreatedSweep> {
   const sweepId = randomUUID();
   const trials = s.trials.map((t) => ({ ...t, id: randomUUID() }));
-  const created = await db.$transaction(async (tx) => {
-    const sweep = await tx.sweep.create({
-      data: {
-        id: sweepId,
-        teamId: s.teamId,
-        datasetId: s.datasetId,
-        datasetVersionId: s.datasetVersionId,
-        name: s.name,
-        scenarioKey: s.scenarioKey,
-        scenario: s.scenario as Prisma.InputJsonValue,
-        preset: s.preset,
-        spec: s.spec as Prisma.InputJsonValue,
-        seed: s.seed,
-        planHash: s.planHash,
-        trialCount: trials.length,
-      },
-    });
-    await tx.trial.createMany({
-      data: trials.map((t) => ({
-        id: t.id,
-        sweepId,
-        teamId: s.teamId,
-        datasetId: s.datasetId,
-        scenarioKey: s.scenarioKey,
-        task: s.task,
-        position: t.position,
-        key: t.key,
-        architecture: t.architecture,
-        learningRate: t.learningRate,
-        augmentations: t.augmentations,
-        stage: t.stage,
-        spec: t.spec as Prisma.InputJsonValue,
-      })),
-    });
-    await notifyInTx(tx, { type: "sweep.created", teamId: s.teamId, sweepId, trials: trials.length });
-    return sweep;
+  const createdAt = await inTransaction(db, async (c) => {
+    const { rows } = await c.query<{ created_at: Date }>(
+      `INSERT INTO sweeps (id, team_id, dataset_id, dataset_version_id, name, scenario_key, scenario, preset, spec, seed, plan_hash, trial_count)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12) RETURNING created_at`,
+      [sweepId, s.teamId, s.datasetId, s.datasetVersionId, s.name ?? null, s.scenarioKey, JSON.stringify(s.scenario), s.preset, JSON.stringify(s.spec), s.seed, s.planHash, trials.length],
+    );
+    await c.query(
+      `INSERT INTO trials (id, sweep_id, team_id, dataset_id, scenario_key, task, position, key, architecture, learning_rate, augmentations, stage, spec)
+       SELECT x.id, $2, $3, $4, $5, $6, x.position, x.key, x.architecture, x.learning_rate, x.augmentations, x.stage::trial_stage, x.spec
+       FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, position int, key text, architecture text, learning_rate float8, augmentations text[], stage text, spec jsonb)`,
+      [
+        JSON.stringify(trials.map((t) => ({ id: t.id, position: t.position, key: t.key, architecture: t.architecture, learning_rate: t.learningRate, augmentations: t.augmentations, stage: t.stage, spec: t.spec }))),
+        sweepId, s.teamId, s.datasetId, s.scenarioKey, s.task,
+      ],
+    );
+    await c.query(`SELECT pg_notify('${EVENTS_CHANNEL}', $1)`, [JSON.stringify({ type: "sweep.created", teamId: s.teamId, sweepId, trials: trials.length })]);
+    return rows[0].created_at;
   });
-  return {
-    id: created.id,
-    planHash: created.planHash,
-    createdAt: created.createdAt,
-    trials: trials.map((t) => ({ id: t.id, position: t.position, key: t.key })),
-  };
+  return { id: sweepId, planHash: s.planHash, createdAt, trials: trials.map((t) => ({ id: t.id, position: t.position, key: t.key })) };
 }
 
 const TRIAL_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
