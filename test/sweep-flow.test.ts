@@ -72,6 +72,10 @@ describe("a sweep from submission to best configuration", () => {
     expect(trial.body.attempts[0].status).toBe("succeeded");
     expect(trial.body.backend).toBe("fake");
 
+    const fleet = await s.http("GET", "/v1/workers");
+    expect(fleet.body.workers).toHaveLength(1);
+    expect(fleet.body.workers[0]).toMatchObject({ alive: true, concurrency: 2, backend: "fake", version: "0.1.0", gpus: [] });
+
     const board = await s.http("GET", `/v1/leaderboard?dataset=${s.dataset.name}`);
     expect(board.body.rows).toHaveLength(1);
     expect(board.body.rows[0].trialId).toBe(top.id);

@@ -39,6 +39,8 @@ export interface ProcessorHooks {
   drain?: AbortSignal;
   env?: Record<string, string>;
   onEpoch?: (durationMs: number) => void;
+  /** The backend a trainer reported when it started. */
+  onReady?: (backend: string) => void;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -130,7 +132,10 @@ export async function processTrial(db: Db, runner: TrialRunner, trialId: string,
   const onMessage = async (m: TrainerMessage) => {
     if (lost) return;
     try {
-      if (m.type === "ready") await whileDbDown(() => markAttemptStarted(db, trialId, attempt, { backend: m.backend, resumedFromEpoch: m.resumedFromEpoch }));
+      if (m.type === "ready") {
+        hooks.onReady?.(m.backend);
+        await whileDbDown(() => markAttemptStarted(db, trialId, attempt, { backend: m.backend, resumedFromEpoch: m.resumedFromEpoch }));
+      }
       if (m.type === "epoch") {
         hooks.onEpoch?.(m.durationMs);
         await whileDbDown(() => recordEpoch(db, trialId, attempt, { epoch: m.epoch, trainLoss: m.trainLoss, valLoss: m.valLoss, lr: m.lr, durationMs: m.durationMs, metrics: m.metrics }, cfg.leaseMs));

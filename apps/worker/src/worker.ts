@@ -67,7 +67,14 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
     backend: cfg.HYPERSWEEP_BACKEND,
   };
 
-  await registerWorker(o.db, { id, host: hostname(), pid: process.pid, gpus, backend: o.backend ?? cfg.HYPERSWEEP_BACKEND ?? null, version: WORKER_VERSION, concurrency });
+  const info = { id, host: hostname(), pid: process.pid, gpus, backend: o.backend ?? cfg.HYPERSWEEP_BACKEND ?? null, version: WORKER_VERSION, concurrency };
+  await registerWorker(o.db, info);
+  // The fleet view shows the backend this node's trainers actually got (known once the first one starts).
+  const onReady = (backend: string) => {
+    if (info.backend === backend) return;
+    info.backend = backend;
+    registerWorker(o.db, info).catch(() => {});
+  };
 
   const processor = async (job: Job<TrialJobData>, token?: string) => {
     const data = TrialJobData.parse(job.data);
@@ -76,6 +83,7 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
       const r = await processTrial(o.db, o.runner, data.trialId, pcfg, {
         log,
         drain: drain.signal,
+        onReady,
         env: gpu !== undefined ? { CUDA_VISIBLE_DEVICES: gpu } : undefined,
       });
       o.onResult?.(data.trialId, r);
