@@ -42,6 +42,8 @@ function assemble(): void {
     const text = readFileSync(p, "utf8").trim().replace(/^# /gm, "## ").replace(/^## (?!#)/gm, (m, offset) => (offset === 0 ? "## " : "### "));
     parts.push(text, "");
   }
+  const notes = join(ROOT, "bench/NOTES.md");
+  if (existsSync(notes)) parts.push(readFileSync(notes, "utf8").trim(), "");
   writeFileSync(join(ROOT, "BENCHMARKS.md"), parts.join("\n"));
 }
 
