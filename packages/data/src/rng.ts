@@ -1,16 +1,7 @@
 import { createHash } from "node:crypto";
 
-/** mulberry32: a small, fast, seedable PRNG. The same seed always gives the same sequence. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (packages/core): the same seed gives the same sequence everywhere in the product. */
+export { mulberry32 } from "@hypersweep/core";
 
 /** A 32-bit seed derived from several parts (e.g. seed and epoch), so that nearby inputs give unrelated streams. */
 export function deriveSeed(...parts: (string | number)[]): number {

@@ -8,7 +8,7 @@
 import { MetricInputError } from "./errors.ts";
 import { rocAuc } from "./auc.ts";
 import { checkBinaryLabels, checkScores, columnsOf, nonEmpty, type ScoreMatrix } from "./inputs.ts";
-import { mulberry32 } from "./rng.ts";
+import { mulberry32 } from "@hypersweep/core";
 
 export interface BootstrapOptions {
   /** Number of resamples. @defaultValue 1000 */

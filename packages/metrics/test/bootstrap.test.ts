@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { bootstrapAuc, bootstrapCi, bootstrapCis, multiclassMetrics, rocAuc } from "../src/index.ts";
-import { mulberry32 } from "../src/rng.ts";
+import { mulberry32 } from "@hypersweep/core";
 
 /** A classifier with real but imperfect skill: positives score higher on average. */
 function sample(n: number, seed: number) {
