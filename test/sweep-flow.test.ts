@@ -82,6 +82,34 @@ describe("a sweep from submission to best configuration", () => {
     expect(board.body.rows[0].decidedBy).toBe("validation AUC");
   });
 
+  it("final training retrains the winner with early stopping and test evaluation; /v1/best shows its test score", async () => {
+    const sweepId = (await s.db.sweep.findFirstOrThrow({ where: { status: "succeeded", scenarioKey: "ct/binary" }, orderBy: { createdAt: "asc" } })).id;
+    const best = (await s.http("GET", `/v1/best?dataset=${s.dataset.id}&scenario=ct/binary&architecture=small_cnn`)).body.winner;
+    const res = await s.http("POST", `/v1/sweeps/${sweepId}/final`, {});
+    expect(res.status).toBe(201);
+    expect(res.body.trials).toHaveLength(1);
+    expect(res.body.trials[0].fromTrialId).toBe(best.trialId);
+    const again = await s.http("POST", `/v1/sweeps/${sweepId}/final`, {});
+    expect(again.status).toBe(200); // idempotent: the same final trial
+    expect(again.body.trials[0].id).toBe(res.body.trials[0].id);
+    await eventually(async () => (await s.http("GET", `/v1/sweeps/${sweepId}`)).body.status === "succeeded", 60_000);
+    const final = await s.http("GET", `/v1/trials/${res.body.trials[0].id}`);
+    expect(final.body.stage).toBe("final");
+    expect(final.body.spec).toMatchObject({ stage: "final", epochs: 100, earlyStopping: { patience: 10 }, evaluateTest: true });
+    const shown = (await s.http("GET", `/v1/best?dataset=${s.dataset.id}&scenario=ct/binary&architecture=small_cnn`)).body.winner;
+    expect(shown.trialId).toBe(best.trialId); // the search winner stays the winner; the final run does not compete
+    expect(shown.final).toMatchObject({ trialId: res.body.trials[0].id, status: "succeeded" });
+    expect(shown.final.metrics.test.ci.auc.lower).toBeLessThan(shown.final.metrics.test.ci.auc.upper);
+  });
+
+  it("refuses final training while the search is still running", async () => {
+    const res = await s.http("POST", "/v1/sweeps", sweepBody(s.dataset.id, { overrides: { searchEpochs: 50, learningRates: [1e-3], subsetsPerRate: 1 } }));
+    const r = await s.http("POST", `/v1/sweeps/${res.body.id}/final`, {});
+    expect(r.status).toBe(409);
+    expect(r.body.message).toMatch(/still running/);
+    await s.http("POST", `/v1/sweeps/${res.body.id}/cancel`);
+  });
+
   it("a multiclass sweep is decided by validation F1", async () => {
     const res = await s.http("POST", "/v1/sweeps", sweepBody(s.dataset.id, { scenario: { modality: "radiograph", task: "multiclass" }, overrides: { searchEpochs: 2, learningRates: [1e-3, 1e-4], subsetsPerRate: 2 } }));
     expect(res.status).toBe(201);

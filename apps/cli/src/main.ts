@@ -58,6 +58,19 @@ export function buildCli(): Command {
     out(trialsTable((await c.request("GET", `/v1/sweeps/${id}/trials`)).trials));
   });
 
+  program
+    .command("final")
+    .argument("<sweepId>")
+    .description("retrain each architecture's winner to convergence and score it on the test set")
+    .option("--watch", "follow the sweep until the final trainings end")
+    .action(async (id: string, o, cmd: Command) => {
+      const c = client(cmd);
+      const r = await c.request("POST", `/v1/sweeps/${id}/final`, {});
+      for (const t of r.trials) out(`final training ${t.id} (${t.architecture})${t.created ? "" : " already exists"}`);
+      for (const k of r.skipped) out(`skipped ${k.architecture}: ${k.reason}`);
+      if (o.watch) out(`finished: ${await watchSweep(c, id)}`);
+    });
+
   program.command("cancel").argument("<sweepId>").action(async (id: string, _o, cmd: Command) => {
     const s = await client(cmd).request("POST", `/v1/sweeps/${id}/cancel`);
     out(`${s.id} ${s.status}`);
@@ -72,6 +85,8 @@ export function buildCli(): Command {
     .action(async (o, cmd: Command) => {
       const r = await client(cmd).request("GET", `/v1/best?${new URLSearchParams({ dataset: o.dataset, scenario: o.scenario, architecture: o.arch })}`);
       out(r.winner ? leaderboardTable([{ ...r.winner, decidedBy: r.decidedBy }]) : r.reason);
+      const test = r.winner?.final?.metrics?.test;
+      if (test) out(`final training on the test set: ${JSON.stringify(test.metrics ?? test)}`);
     });
 
   program.command("leaderboard").requiredOption("--dataset <id|name>").action(async (o, cmd: Command) => {

@@ -22,12 +22,19 @@ export interface BestRow {
   bestEpoch: number | null;
   metrics: unknown;
   finishedAt: Date | null;
+  /** The winner retrained to convergence and scored on the test set, when a final training was asked for. */
+  final: { trialId: string; status: string; bestEpoch: number | null; metrics: unknown; error: string | null } | null;
 }
 
 const COLUMNS = `t.id::text AS "trialId", t.sweep_id::text AS "sweepId", t.dataset_id::text AS "datasetId", t.scenario_key AS "scenarioKey",
   t.task, t.architecture, t.learning_rate AS "learningRate", t.augmentations, t.selection_score AS "selectionScore",
   t.val_auc AS "valAuc", t.val_f1 AS "valF1", t.val_loss AS "valLoss", t.best_epoch AS "bestEpoch", t.metrics,
   t.finished_at AS "finishedAt"`;
+
+/** The final training of the same configuration in the same sweep (latest), as JSON or null. */
+const FINAL = `(SELECT json_build_object('trialId', f.id, 'status', f.status, 'bestEpoch', f.best_epoch, 'metrics', f.metrics, 'error', f.error)
+  FROM trials f WHERE f.sweep_id = t.sweep_id AND f.stage = 'final' AND f.architecture = t.architecture
+    AND f.learning_rate = t.learning_rate AND f.augmentations = t.augmentations ORDER BY f.created_at DESC LIMIT 1) AS final`;
 
 const ORDER = `t.selection_score DESC, t.tiebreak_score DESC NULLS LAST, t.val_loss ASC NULLS LAST, t.position ASC`;
 
@@ -42,9 +49,9 @@ export async function datasetExists(db: Db, teamId: string, dataset: string): Pr
 /** The winner for team × dataset (id or name) × scenario × architecture, or null when none has succeeded. */
 export async function bestTrial(db: Db, teamId: string, q: { dataset: string; scenarioKey: string; architecture: string }): Promise<BestRow | null> {
   const { rows } = await db.pool.query<BestRow>(
-    `SELECT ${COLUMNS} FROM trials t
+    `SELECT ${COLUMNS}, ${FINAL} FROM trials t
      WHERE t.team_id = $1::uuid AND t.dataset_id = ${DATASET} AND t.scenario_key = $3 AND t.architecture = $4
-       AND t.status = 'succeeded' AND t.selection_score IS NOT NULL
+       AND t.status = 'succeeded' AND t.selection_score IS NOT NULL AND t.stage = 'search'
      ORDER BY ${ORDER} LIMIT 1`,
     [teamId, q.dataset, q.scenarioKey, q.architecture],
   );
@@ -62,18 +69,18 @@ export async function leaderboard(db: Db, teamId: string, dataset: string): Prom
   const { rows } = await db.pool.query<BestRow>(
     `WITH RECURSIVE groups AS (
        (SELECT t.scenario_key, t.architecture FROM trials t
-        WHERE t.team_id = $1::uuid AND t.dataset_id = $2::uuid AND t.status = 'succeeded' AND t.selection_score IS NOT NULL
+        WHERE t.team_id = $1::uuid AND t.dataset_id = $2::uuid AND t.status = 'succeeded' AND t.selection_score IS NOT NULL AND t.stage = 'search'
         ORDER BY t.scenario_key, t.architecture LIMIT 1)
        UNION ALL
        SELECT n.scenario_key, n.architecture FROM groups g CROSS JOIN LATERAL (
          SELECT t.scenario_key, t.architecture FROM trials t
-         WHERE t.team_id = $1::uuid AND t.dataset_id = $2::uuid AND t.status = 'succeeded' AND t.selection_score IS NOT NULL
+         WHERE t.team_id = $1::uuid AND t.dataset_id = $2::uuid AND t.status = 'succeeded' AND t.selection_score IS NOT NULL AND t.stage = 'search'
            AND (t.scenario_key, t.architecture) > (g.scenario_key, g.architecture)
          ORDER BY t.scenario_key, t.architecture LIMIT 1) n)
      SELECT b.* FROM groups g CROSS JOIN LATERAL (
-       SELECT ${COLUMNS} FROM trials t
+       SELECT ${COLUMNS}, ${FINAL} FROM trials t
        WHERE t.team_id = $1::uuid AND t.dataset_id = $2::uuid AND t.scenario_key = g.scenario_key AND t.architecture = g.architecture
-         AND t.status = 'succeeded' AND t.selection_score IS NOT NULL
+         AND t.status = 'succeeded' AND t.selection_score IS NOT NULL AND t.stage = 'search'
        ORDER BY ${ORDER} LIMIT 1) b
      ORDER BY b."scenarioKey", b."selectionScore" DESC`,
     [teamId, datasetId],

@@ -5,6 +5,8 @@ import { cancelSweep, getSweep, listSweeps, listTrials, NotFoundError } from "@h
 import { removeTrialJobs } from "@hypersweep/queue";
 import type { AppDeps } from "../deps.ts";
 import { CreateSweepBody, submitSweep } from "../sweep.service.ts";
+import { startFinalTraining } from "../final.service.ts";
+import { Architecture } from "@hypersweep/core";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const IdParams = z.object({ id: z.string() });
@@ -43,6 +45,19 @@ export function sweepRoutes(deps: AppDeps) {
       const { status, trialIds } = await cancelSweep(deps.db, req.team.id, req.params.id);
       await removeTrialJobs(deps.queue, trialIds).catch((err) => req.log.warn({ err }, "could not remove queued jobs; workers will skip them"));
       return getSweep(deps.db, req.team.id, req.params.id).then((s) => ({ ...s, status }));
+    });
+
+    r.post("/sweeps/:id/final", {
+      schema: {
+        params: IdParams,
+        body: z.strictObject({ architectures: z.array(Architecture).min(1).optional() }).optional(),
+        tags: ["sweeps"],
+        summary: "Final training: retrain each architecture's winner to convergence (early stopping) and score it on the test set",
+      },
+    }, async (req, reply) => {
+      assertId("sweep", req.params.id);
+      const r = await startFinalTraining({ db: deps.db, queue: deps.queue }, req.team.id, req.params.id, req.body?.architectures);
+      return reply.status(r.trials.some((t) => t.created) ? 201 : 200).send(r);
     });
 
     r.get("/sweeps/:id/events", { schema: { params: IdParams, tags: ["sweeps"], summary: "Server-sent events: trial.started, epoch.done, trial.finished, sweep.finished" } }, async (req, reply) => {
