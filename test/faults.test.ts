@@ -67,6 +67,20 @@ describe("faults", () => {
     expect((await waitFinished(s, res.body.id)).status).toBe("succeeded");
   }, 90_000);
 
+  it("on a node with several GPUs, each trainer process gets a GPU of its own", async () => {
+    await s.startWorker({ HYPERSWEEP_GPUS: "0,1", FAKE_EPOCH_MS: "200" });
+    const res = await s.http("POST", "/v1/sweeps", sweepBody(s.dataset.id, { overrides: { searchEpochs: 5, learningRates: [1e-3], subsetsPerRate: 4 } }));
+    // Two at a time (one per GPU): the two running trials hold different GPUs.
+    const running = await eventually(async () => {
+      const rs = await s.db.trial.findMany({ where: { sweepId: res.body.id, status: "running", backend: { not: null } } });
+      return rs.length === 2 ? rs : null;
+    }, 30_000, 50);
+    expect(new Set(running.map((t) => t.backend))).toEqual(new Set(["fake-gpu0", "fake-gpu1"]));
+    expect((await waitFinished(s, res.body.id)).status).toBe("succeeded");
+    const fleet = await s.http("GET", "/v1/workers");
+    expect(fleet.body.workers.find((w: { gpus: string[] }) => w.gpus.length === 2)).toMatchObject({ concurrency: 2, gpus: ["0", "1"] });
+  }, 60_000);
+
   it("a trainer that crashes is retried and the trial succeeds; the failed attempt keeps its reason", async () => {
     const w = await s.startWorker({ HYPERSWEEP_CONCURRENCY: "1", HYPERSWEEP_WORKER_ID: "crashy", FAKE_FAIL: "crash-first" });
     const res = await s.http("POST", "/v1/sweeps", oneTrial(s.dataset.id, 3));
