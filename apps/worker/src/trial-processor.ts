@@ -11,7 +11,7 @@ import { join, resolve } from "node:path";
 import { TrainerSpec, type TrainerMessage } from "@hypersweep/core";
 import {
   claimTrial, failAttempt, heartbeat, isConnectionError, LeaseLostError, markAttemptStarted, recordEpoch, recordResult, releaseAttempt,
-  type ClaimedTrial, type Db,
+  type ClaimedTrial, type Db, type EpochRecord,
 } from "@hypersweep/db";
 import type { RunOutcome, TrialRunner } from "./runner.ts";
 
@@ -129,16 +129,21 @@ export async function processTrial(db: Db, runner: TrialRunner, trialId: string,
     );
   }, cfg.heartbeatMs);
 
+  const epochs: EpochRecord[] = [];
+  let backend: string | undefined;
   const onMessage = async (m: TrainerMessage) => {
     if (lost) return;
     try {
       if (m.type === "ready") {
         hooks.onReady?.(m.backend);
+        backend = m.backend;
         await whileDbDown(() => markAttemptStarted(db, trialId, attempt, { backend: m.backend, resumedFromEpoch: m.resumedFromEpoch }));
       }
       if (m.type === "epoch") {
         hooks.onEpoch?.(m.durationMs);
-        await whileDbDown(() => recordEpoch(db, trialId, attempt, { epoch: m.epoch, trainLoss: m.trainLoss, valLoss: m.valLoss, lr: m.lr, durationMs: m.durationMs, metrics: m.metrics }, cfg.leaseMs));
+        const rec: EpochRecord = { epoch: m.epoch, trainLoss: m.trainLoss, valLoss: m.valLoss, lr: m.lr, durationMs: m.durationMs, metrics: m.metrics };
+        epochs.push(rec);
+        await whileDbDown(() => recordEpoch(db, trialId, attempt, rec, cfg.leaseMs));
       }
     } catch (err) {
       if (err instanceof LeaseLostError) {
@@ -166,7 +171,7 @@ export async function processTrial(db: Db, runner: TrialRunner, trialId: string,
     }
     if (outcome.kind === "result") {
       const metrics = { ...outcome.result.metrics, ...(outcome.result.test ? { test: outcome.result.test } : {}) };
-      await whileDbDown(() => recordResult(db, trialId, attempt, { bestEpoch: outcome.result.bestEpoch, metrics, weightsPath: outcome.result.weightsPath, ...scores(spec, outcome.result.metrics) }));
+      await whileDbDown(() => recordResult(db, trialId, attempt, { bestEpoch: outcome.result.bestEpoch, metrics, weightsPath: outcome.result.weightsPath, epochs, backend, ...scores(spec, outcome.result.metrics) }));
       return { kind: "succeeded", attempt };
     }
     const { retry } = await whileDbDown(() => failAttempt(db, trialId, attempt, { reason: outcome.reason, message: outcome.message, maxAttempts: cfg.maxAttempts, retryable: outcome.retryable }));

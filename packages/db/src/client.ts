@@ -7,7 +7,15 @@ import { PrismaClient } from "./generated/client.ts";
  * protocol, best-config queries, key lookups): Prisma's JavaScript engine costs a few milliseconds per query
  * on this hardware against ~0.5 ms for the same statement sent directly (BENCHMARKS.md). Both share one pool.
  */
-export type Db = PrismaClient & { readonly pool: pg.Pool };
+export type Db = PrismaClient & {
+  readonly pool: pg.Pool;
+  /**
+   * Connections whose commits do not wait for the WAL flush (synchronous_commit = off), for per-epoch progress
+   * only. An epoch row is progress, not a result: the result transaction (durable) writes the trial's whole epoch
+   * history again, so an epoch lost to a Postgres crash inside the ~200 ms flush window is restored with it.
+   */
+  readonly progressPool: pg.Pool;
+};
 
 export interface DbOptions {
   /** Connections in the pool. @defaultValue 10 */
@@ -23,8 +31,24 @@ export function createDb(url: string, opts: DbOptions = {}): Db {
   });
   // An idle connection that dies (Postgres restarting) must not crash the process; the pool replaces it.
   pool.on("error", () => {});
+  const progressPool = new pg.Pool({
+    connectionString: url,
+    max: Math.max(2, Math.ceil((opts.poolSize ?? 10) / 2)),
+    connectionTimeoutMillis: 5_000,
+    allowExitOnIdle: true,
+    options: "-c synchronous_commit=off",
+  });
+  progressPool.on("error", () => {});
   const client = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
-  return Object.assign(client, { pool }) as Db;
+  const disconnect = client.$disconnect.bind(client);
+  return Object.assign(client, {
+    pool,
+    progressPool,
+    $disconnect: async () => {
+      await disconnect();
+      await progressPool.end().catch(() => {});
+    },
+  }) as Db;
 }
 
 /** Runs `fn` in one transaction on one pooled connection (READ COMMITTED). */

@@ -146,9 +146,12 @@ async function whyNotClaimed(db: Db, trialId: string, opts: LeaseOptions): Promi
   });
 }
 
-/** Renews the lease. False when this attempt no longer holds it (cancelled, or taken over): stop the trainer. */
+/**
+ * Renews the lease. False when this attempt no longer holds it (cancelled, or taken over): stop the trainer.
+ * Progress (Db.progressPool): a renewal lost to a Postgres crash only shortens the lease, and every write is fenced.
+ */
 export async function heartbeat(db: Db, trialId: string, attempt: number, leaseMs: number): Promise<boolean> {
-  const { rows } = await db.pool.query<{ n: number }>(
+  const { rows } = await db.progressPool.query<{ n: number }>(
     `WITH t AS (
        UPDATE trials SET lease_expires_at = now() + $3::int * interval '1 millisecond'
        WHERE id = $1 AND current_attempt = $2 AND status = 'running' RETURNING id),
@@ -159,9 +162,12 @@ export async function heartbeat(db: Db, trialId: string, attempt: number, leaseM
   return (rows[0]?.n ?? 0) > 0;
 }
 
-/** What the trainer reported when it started: its backend and the epoch it resumed from. */
+/**
+ * What the trainer reported when it started: its backend and the epoch it resumed from. Progress, like epochs
+ * (Db.progressPool): the result re-asserts the backend durably.
+ */
 export async function markAttemptStarted(db: Db, trialId: string, attempt: number, info: { backend: string; resumedFromEpoch?: number }): Promise<void> {
-  await db.pool.query(
+  await db.progressPool.query(
     `WITH a AS (UPDATE attempts SET backend = $3, resumed_from = $4 WHERE trial_id = $1 AND number = $2 RETURNING id)
      UPDATE trials SET backend = $3 WHERE id = $1 AND current_attempt = $2 AND status = 'running' AND EXISTS (SELECT 1 FROM a)`,
     [trialId, attempt, info.backend, info.resumedFromEpoch ?? null],
@@ -180,11 +186,12 @@ export interface EpochRecord {
 /**
  * Writes one epoch (and renews the lease) in a single statement, only if `attempt` holds the lease; the event
  * is sent by the same statement. A retried attempt that redoes an epoch overwrites it. Throws LeaseLostError.
+ * Progress: committed without waiting for the WAL flush (see Db.progressPool); recordResult re-asserts it.
  */
 export async function recordEpoch(db: Db, trialId: string, attempt: number, e: EpochRecord, leaseMs: number): Promise<void> {
   const auc = e.metrics.auc ?? null;
   const f1 = e.metrics.f1 ?? null;
-  const { rows } = await db.pool.query<{ written: number }>(
+  const { rows } = await db.progressPool.query<{ written: number }>(
     `WITH lease AS (
        UPDATE trials SET epochs_done = GREATEST(epochs_done, $3::int), lease_expires_at = now() + $11::int * interval '1 millisecond'
        WHERE id = $1 AND current_attempt = $2 AND status = 'running'
@@ -215,6 +222,10 @@ export interface TrialResult {
   selectionScore: number | null;
   tiebreakScore: number | null;
   weightsPath?: string;
+  /** Every epoch this attempt reported (replayed ones included): written again, durably, with the result. */
+  epochs?: EpochRecord[];
+  /** The backend the trainer reported (re-asserted with the result). */
+  backend?: string;
 }
 
 /**
@@ -226,18 +237,26 @@ export async function recordResult(db: Db, trialId: string, attempt: number, r: 
     `WITH t AS (
        UPDATE trials SET status = 'succeeded', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL,
          best_epoch = $3, val_auc = $4, val_f1 = $5, val_loss = $6, selection_score = $7, tiebreak_score = $8,
-         metrics = $9::jsonb, weights_path = $10, error = NULL, error_reason = NULL
+         metrics = $9::jsonb, weights_path = $10, error = NULL, error_reason = NULL, backend = COALESCE($12, backend)
        WHERE id = $1 AND current_attempt = $2 AND status = 'running'
        RETURNING id, sweep_id, team_id),
-     a AS (UPDATE attempts SET status = 'succeeded', finished_at = now() WHERE trial_id IN (SELECT id FROM t) AND number = $2 RETURNING id),
+     a AS (UPDATE attempts SET status = 'succeeded', finished_at = now(), backend = COALESCE($12, backend)
+           WHERE trial_id IN (SELECT id FROM t) AND number = $2 RETURNING id),
+     ep AS (
+       INSERT INTO epochs (trial_id, attempt, epoch, train_loss, val_loss, val_auc, val_f1, lr, duration_ms, metrics)
+       SELECT t.id, $2, e.epoch, e."trainLoss", e."valLoss", (e.metrics->>'auc')::float8, (e.metrics->>'f1')::float8, e.lr,
+              round(e."durationMs")::int, e.metrics
+       FROM t, jsonb_to_recordset($11::jsonb) AS e(epoch int, "trainLoss" float8, "valLoss" float8, lr float8, "durationMs" float8, metrics jsonb)
+       ON CONFLICT (trial_id, epoch) DO NOTHING
+       RETURNING trial_id),
      note AS (
        SELECT pg_notify('${EVENTS_CHANNEL}', json_build_object('type', 'trial.finished', 'teamId', team_id, 'sweepId', sweep_id,
          'trialId', id, 'status', 'succeeded', 'selectionScore', $7::float8)::text) FROM t)
      SELECT t.sweep_id::text, t.team_id::text,
             (SELECT count(*) FROM trials o WHERE o.sweep_id = t.sweep_id AND o.status IN ('queued', 'running') AND o.id <> t.id)::int
-              + (SELECT count(*) FROM a)::int * 0 + (SELECT count(*) FROM note)::int * 0 AS others
+              + (SELECT count(*) FROM a)::int * 0 + (SELECT count(*) FROM note)::int * 0 + (SELECT count(*) FROM ep)::int * 0 AS others
      FROM t`,
-    [trialId, attempt, r.bestEpoch, r.valAuc, r.valF1, r.valLoss, r.selectionScore, r.tiebreakScore, JSON.stringify(r.metrics), r.weightsPath ?? null],
+    [trialId, attempt, r.bestEpoch, r.valAuc, r.valF1, r.valLoss, r.selectionScore, r.tiebreakScore, JSON.stringify(r.metrics), r.weightsPath ?? null, JSON.stringify(r.epochs ?? []), r.backend ?? null],
   );
   const t = rows[0];
   if (!t) throw new LeaseLostError(trialId, attempt);

@@ -74,6 +74,17 @@ describe("lease repository", () => {
     expect(t.epochs.find((e) => e.epoch === 2)!.valAuc).toBe(0.9);
   });
 
+  it("the result re-asserts the attempt's epochs durably: an epoch row lost before it is restored", async () => {
+    const s = await newSweep(1);
+    const id = s.trials[0].id;
+    await claimTrial(db, id, "w1", opts);
+    for (const n of [1, 2, 3]) await recordEpoch(db, id, 1, epoch(n), opts.leaseMs);
+    await db.epoch.deleteMany({ where: { trialId: id, epoch: 2 } }); // as if lost in a Postgres crash before its WAL flush
+    await recordResult(db, id, 1, { ...result(0.7), epochs: [1, 2, 3].map((n) => epoch(n)) });
+    const rows = await db.epoch.findMany({ where: { trialId: id }, orderBy: { epoch: "asc" } });
+    expect(rows.map((e) => [e.epoch, e.valAuc])).toEqual([[1, 0.51], [2, 0.52], [3, 0.53]]);
+  });
+
   it("a failed attempt is retried until maxAttempts, then the trial and its sweep fail", async () => {
     const s = await newSweep(1);
     const id = s.trials[0].id;
