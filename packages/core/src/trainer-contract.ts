@@ -96,6 +96,17 @@ export type TrainerSpecInput = z.input<typeof TrainerSpec>;
 const finite = z.number().finite();
 export const EpochMetrics = z.record(z.string(), z.union([finite, z.null()]));
 
+/** One completed epoch as reported in an `epoch` message (and as stored). */
+export interface EpochRecord {
+  epoch: number;
+  trainLoss: number;
+  valLoss: number;
+  lr: number;
+  durationMs: number;
+  /** auc, f1, precision, recall, accuracy (multiclass adds macroAuc); null where undefined. */
+  metrics: Record<string, number | null>;
+}
+
 export const TrainerMessage = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("ready"),

@@ -10,6 +10,7 @@
  * These statements run on every trial and epoch, so they go straight to node-postgres (see client.ts).
  */
 import type pg from "pg";
+import type { EpochRecord } from "@hypersweep/core";
 import { inTransaction, type Db } from "./client.ts";
 import { LeaseLostError } from "./errors.ts";
 import { EVENTS_CHANNEL, type SweepEvent } from "./events.ts";
@@ -174,14 +175,7 @@ export async function markAttemptStarted(db: Db, trialId: string, attempt: numbe
   );
 }
 
-export interface EpochRecord {
-  epoch: number;
-  trainLoss: number;
-  valLoss: number;
-  lr: number;
-  durationMs: number;
-  metrics: Record<string, number | null>;
-}
+export type { EpochRecord } from "@hypersweep/core";
 
 /**
  * Writes one epoch (and renews the lease) in a single statement, only if `attempt` holds the lease; the event

@@ -7,19 +7,12 @@
  * "no value yet / undefined metric" is an explicit null, and the same rule also picks the search stage's best
  * epoch (ties: the earlier epoch).
  */
-import { stepLearningRate, type TrainerSpec } from "@hypersweep/core";
+import { stepLearningRate, type EpochRecord, type TrainerSpec } from "@hypersweep/core";
 
 export type MetricValues = Record<string, number | null>;
 
-/** One completed epoch, as reported in its `epoch` message. */
-export interface EpochRecord {
-  epoch: number;
-  trainLoss: number;
-  valLoss: number;
-  lr: number;
-  durationMs: number;
-  metrics: MetricValues;
-}
+/** One completed epoch, as reported in its `epoch` message (the contract's type). */
+export type { EpochRecord } from "@hypersweep/core";
 
 export interface TrialProgress {
   /** Last completed epoch (0 = none). */
