@@ -99,7 +99,7 @@ describe("a sweep from submission to best configuration", () => {
     const shown = (await s.http("GET", `/v1/best?dataset=${s.dataset.id}&scenario=ct/binary&architecture=small_cnn`)).body.winner;
     expect(shown.trialId).toBe(best.trialId); // the search winner stays the winner; the final run does not compete
     expect(shown.final).toMatchObject({ trialId: res.body.trials[0].id, status: "succeeded" });
-    expect(shown.final.metrics.test.ci.auc.lower).toBeLessThan(shown.final.metrics.test.ci.auc.upper);
+    expect(shown.final.metrics.test.intervals.auc.lower).toBeLessThan(shown.final.metrics.test.intervals.auc.upper);
   });
 
   it("refuses final training while the search is still running", async () => {

@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { ApiError, HypersweepClient } from "./client.ts";
-import { leaderboardTable, trialsTable } from "./render.ts";
+import { leaderboardTable, trialsTable, withInterval } from "./render.ts";
 import { datasetsCommand } from "./commands/datasets.ts";
 import { watchSweep } from "./commands/watch.ts";
 
@@ -86,7 +86,7 @@ export function buildCli(): Command {
       const r = await client(cmd).request("GET", `/v1/best?${new URLSearchParams({ dataset: o.dataset, scenario: o.scenario, architecture: o.arch })}`);
       out(r.winner ? leaderboardTable([{ ...r.winner, decidedBy: r.decidedBy }]) : r.reason);
       const test = r.winner?.final?.metrics?.test;
-      if (test) out(`final training on the test set: ${JSON.stringify(test.metrics ?? test)}`);
+      if (test) out(`final training, test set (n = ${test.n ?? "?"}): AUC ${withInterval(test, "auc")}, F1 ${withInterval(test, "f1")}`);
     });
 
   program.command("leaderboard").requiredOption("--dataset <id|name>").action(async (o, cmd: Command) => {

@@ -19,3 +19,11 @@ export function trialsTable(trials: any[]): string {
   }
   return t.toString();
 }
+
+/** "0.842 (95% CI 0.780–0.901)" for a metric of a test report, or "–". */
+export function withInterval(test: any, metric: string): string {
+  const v = test?.metrics?.[metric];
+  const ci = test?.intervals?.[metric];
+  if (typeof v !== "number") return "–";
+  return ci ? `${v.toFixed(3)} (${Math.round((ci.level ?? 0.95) * 100)}% CI ${ci.lower.toFixed(3)}–${ci.upper.toFixed(3)})` : v.toFixed(3);
+}
