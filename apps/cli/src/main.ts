@@ -71,7 +71,7 @@ export function buildCli(): Command {
       if (o.watch) out(`finished: ${await watchSweep(c, id)}`);
     });
 
-  program.command("cancel").argument("<sweepId>").action(async (id: string, _o, cmd: Command) => {
+  program.command("cancel").argument("<sweepId>").description("cancel a sweep: queued trials never start, running ones stop").action(async (id: string, _o, cmd: Command) => {
     const s = await client(cmd).request("POST", `/v1/sweeps/${id}/cancel`);
     out(`${s.id} ${s.status}`);
   });
@@ -89,7 +89,7 @@ export function buildCli(): Command {
       if (test) out(`final training, test set (n = ${test.n ?? "?"}): AUC ${withInterval(test, "auc")}, F1 ${withInterval(test, "f1")}`);
     });
 
-  program.command("leaderboard").requiredOption("--dataset <id|name>").action(async (o, cmd: Command) => {
+  program.command("leaderboard").description("the best configuration per scenario × architecture of a dataset").requiredOption("--dataset <id|name>").action(async (o, cmd: Command) => {
     const r = await client(cmd).request("GET", `/v1/leaderboard?${new URLSearchParams({ dataset: o.dataset })}`);
     out(leaderboardTable(r.rows));
   });
