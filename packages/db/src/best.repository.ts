@@ -48,13 +48,15 @@ export async function datasetExists(db: Db, teamId: string, dataset: string): Pr
 
 /** The winner for team × dataset (id or name) × scenario × architecture, or null when none has succeeded. */
 export async function bestTrial(db: Db, teamId: string, q: { dataset: string; scenarioKey: string; architecture: string }): Promise<BestRow | null> {
-  const { rows } = await db.pool.query<BestRow>(
-    `SELECT ${COLUMNS}, ${FINAL} FROM trials t
+  // Named: planned once per connection (dashboards ask this all the time).
+  const { rows } = await db.pool.query<BestRow>({
+    name: "hs_best_trial",
+    text: `SELECT ${COLUMNS}, ${FINAL} FROM trials t
      WHERE t.team_id = $1::uuid AND t.dataset_id = ${DATASET} AND t.scenario_key = $3 AND t.architecture = $4
        AND t.status = 'succeeded' AND t.selection_score IS NOT NULL AND t.stage = 'search'
      ORDER BY ${ORDER} LIMIT 1`,
-    [teamId, q.dataset, q.scenarioKey, q.architecture],
-  );
+    values: [teamId, q.dataset, q.scenarioKey, q.architecture],
+  });
   return rows[0] ?? null;
 }
 
