@@ -2,6 +2,10 @@
  * What a trainer reads its data through (implemented by @hypersweep/data's openTrialData, inside the trainer
  * process). Images are normalised float32 NHWC (N × S × S × 3) with the training subset's per-channel mean and
  * standard deviation; labels are class indices into `classes`.
+ *
+ * A batch is valid until its iterator is asked for the next one: implementations may reuse its arrays then
+ * (openTrialData does, which keeps a trainer's memory at two batches and avoids touching fresh pages for
+ * every batch). A consumer that keeps a batch past that point copies it (`x.slice()`).
  */
 export interface Batch {
   /** N × S × S × 3, normalised, row-major NHWC. */

@@ -22,7 +22,8 @@ function trainerData(modality: "ct" | "radiograph", task: "binary" | "multiclass
 
 async function collect(it: AsyncIterable<Batch>): Promise<Batch[]> {
   const out: Batch[] = [];
-  for await (const b of it) out.push(b);
+  // Batches are only valid until the next one is requested: keep copies.
+  for await (const b of it) out.push({ x: b.x.slice(), y: b.y.slice(), size: b.size });
   return out;
 }
 
@@ -86,6 +87,14 @@ describe("openTrialData (synth → import → cache → batches)", () => {
     const v = await collect(td.evalBatches("valid", 64));
     const vMean = v.reduce((s, b) => s + b.x.reduce((t, x) => t + x, 0), 0) / v.reduce((s, b) => s + b.x.length, 0);
     expect(Math.abs(vMean)).toBeGreaterThan(1e-4);
+  });
+
+  it("holds two batches per iterator: the third batch is read into the first one's memory", async () => {
+    expect(td.counts.train).toBeGreaterThan(3 * 4);
+    const buffers: ArrayBufferLike[] = [];
+    for await (const b of td.trainBatches(1, 4, 3)) buffers.push(b.x.buffer);
+    expect(new Set(buffers).size).toBe(2);
+    expect(buffers[2]).toBe(buffers[0]);
   });
 
   it("serves validation and test batches in a fixed order", async () => {
