@@ -3,19 +3,18 @@
  * on PyTorch CPU (2 threads), in one run, interleaved round by round so that machine noise hits both.
  *
  *   npx tsx bench/trainer-speed.ts [--rounds 3] [--iters 3] [--models resnet18,small_cnn] [--size 64]
- *       [--batch 32] [--variants shipped,optimised] [--no-torch] [--out bench/results/trainer-speed.md]
+ *       [--batch 32] [--variants shipped:1,optimised:1,optimised:2] [--no-torch] [--out bench/results/trainer-speed.md]
  *
- * Variants: "shipped" = tfjs-backend-wasm 4.22 kernels + the missing Conv2DBackpropFilter + tfjs-layers'
- * stock BatchNorm; "optimised" = our conv gradient kernels + the fused BatchNorm gradient.
+ * Variants are <kernels>:<threads>. Kernels "shipped" = tfjs-backend-wasm 4.22 kernels + the missing
+ * Conv2DBackpropFilter + tfjs-layers' stock BatchNorm; "optimised" = our conv gradient kernels + the fused
+ * BatchNorm gradient. Threads = the wasm backend's pool (1 = its single-threaded binary). Each variant runs in
+ * its own process (bench/tfjs_speed_server.ts), since the thread count is fixed per process.
  * Torch side: bench/torch_speed.py run as a server by /usr/bin/python3 (Debian python3-torch).
  */
 import { spawn, execSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { createInterface } from "node:readline";
-import type * as tfTypes from "@tensorflow/tfjs";
-import { buildModel } from "../packages/models/src/index.ts";
-import { loadBackend, registerWasmTrainingKernels, type WasmKernelSet } from "../packages/trainer/src/backend/index.ts";
 
 type Arch = "resnet18" | "small_cnn";
 type Mode = "train" | "infer";
@@ -26,7 +25,10 @@ function arg(name: string, def: string): string {
 }
 const ROUNDS = Number(arg("rounds", "3")), ITERS = Number(arg("iters", "3"));
 const MODELS = arg("models", "resnet18,small_cnn").split(",") as Arch[];
-const VARIANTS = arg("variants", "shipped,optimised").split(",") as WasmKernelSet[];
+const VARIANTS = arg("variants", "shipped:1,optimised:1,optimised:2").split(",").map((v) => {
+  const [kernels, threads = "1"] = v.split(":");
+  return { kernels: kernels!, threads: Number(threads) };
+});
 const SIZE = Number(arg("size", "64")), BATCH = Number(arg("batch", "32")), CLASSES = 3;
 const TORCH = !process.argv.includes("--no-torch");
 const OUT = arg("out", "bench/results/trainer-speed.md");
@@ -34,14 +36,18 @@ const OUT = arg("out", "bench/results/trainer-speed.md");
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
 const log = (...a: unknown[]) => console.error(new Date().toISOString().slice(11, 19), ...a);
 
-/** The torch server: one JSON command per line in, one JSON answer per line out. */
-class TorchServer {
-  private proc = spawn("/usr/bin/python3", ["bench/torch_speed.py"], { stdio: ["pipe", "pipe", "inherit"] });
-  private lines = createInterface({ input: this.proc.stdout! })[Symbol.asyncIterator]();
+/** A benchmark server process: one JSON command per line in, one JSON answer per line out. */
+class LineServer {
+  private proc;
+  private lines;
+  constructor(command: string, args: string[]) {
+    this.proc = spawn(command, args, { stdio: ["pipe", "pipe", "inherit"] });
+    this.lines = createInterface({ input: this.proc.stdout! })[Symbol.asyncIterator]();
+  }
   async ask<R>(cmd: object): Promise<R> {
     this.proc.stdin!.write(JSON.stringify(cmd) + "\n");
     const { value, done } = await this.lines.next();
-    if (done) throw new Error("torch_speed.py exited");
+    if (done) throw new Error("benchmark server exited");
     return JSON.parse(value as string) as R;
   }
   close() { this.proc.stdin!.end(); }
@@ -49,58 +55,25 @@ class TorchServer {
 
 /** Seconds per iteration: wall clock and CPU time of the process (all threads). */
 interface Timing { times: number[]; cpu: number[] }
-interface Runner { name: string; run(arch: Arch, mode: Mode, iters: number): Promise<Timing> }
+interface Runner { name: string; server: LineServer; info: Record<string, unknown>; run(arch: Arch, mode: Mode, iters: number): Promise<Timing> }
 
-function tfjsRunner(tf: typeof tfTypes, variant: WasmKernelSet): Runner {
-  const models = new Map<Arch, { model: tfTypes.LayersModel; opt: tfTypes.Optimizer }>();
-  const x = tf.randomNormal([BATCH, SIZE, SIZE, 3], 0, 1, "float32", 1);
-  const y = tf.oneHot(tf.tensor1d(Array.from({ length: BATCH }, (_, i) => i % CLASSES), "int32"), CLASSES);
+async function runner(name: string, server: LineServer): Promise<Runner> {
+  const info = await server.ask<Record<string, unknown>>({ cmd: "info" });
   return {
-    name: `tfjs wasm ${variant}`,
-    async run(arch, mode, iters) {
-      registerWasmTrainingKernels(tf, variant);
-      if (!models.has(arch)) {
-        const model = buildModel(tf, arch, { numClasses: CLASSES, imageSize: SIZE, seed: 1, batchNorm: variant === "optimised" ? "fused" : "layers" });
-        models.set(arch, { model, opt: tf.train.adam(1e-3) });
-      }
-      const { model, opt } = models.get(arch)!;
-      const times: number[] = [], cpu: number[] = [];
-      for (let i = 0; i < iters; i++) {
-        const t0 = performance.now(), c0 = process.cpuUsage();
-        if (mode === "train") {
-          const loss = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tfTypes.Tensor) as tfTypes.Scalar, true)!;
-          await loss.data();
-          loss.dispose();
-        } else {
-          const out = model.predict(x) as tfTypes.Tensor;
-          await out.data();
-          out.dispose();
-        }
-        times.push((performance.now() - t0) / 1000);
-        const c = process.cpuUsage(c0);
-        cpu.push((c.user + c.system) / 1e6);
-      }
-      return { times, cpu };
-    },
-  };
-}
-
-function torchRunner(server: TorchServer): Runner {
-  return {
-    name: "torch cpu 2 threads",
-    async run(arch, mode, iters) {
-      return server.ask<Timing>({ model: arch, mode, iters, batch: BATCH, size: SIZE, classes: CLASSES });
-    },
+    name, server, info,
+    run: (arch, mode, iters) => server.ask<Timing>({ model: arch, mode, iters, batch: BATCH, size: SIZE, classes: CLASSES }),
   };
 }
 
 async function main() {
   const start = new Date();
   const load0 = loadavg();
-  const { tf, versions } = await loadBackend("wasm");
-  const server = TORCH ? new TorchServer() : null;
-  const torchInfo = server ? await server.ask<Record<string, unknown>>({ cmd: "info" }) : null;
-  const runners: Runner[] = [...(server ? [torchRunner(server)] : []), ...VARIANTS.map((v) => tfjsRunner(tf, v))];
+  const runners: Runner[] = [];
+  if (TORCH) runners.push(await runner("torch cpu 2 threads", new LineServer("/usr/bin/python3", ["bench/torch_speed.py"])));
+  for (const v of VARIANTS) {
+    const server = new LineServer(process.execPath, ["--import", "tsx", "bench/tfjs_speed_server.ts", "--kernels", v.kernels, "--threads", String(v.threads)]);
+    runners.push(await runner(`tfjs wasm ${v.kernels}, ${v.threads} thread${v.threads > 1 ? "s" : ""}`, server));
+  }
   // per-round images/s: results[arch][mode][runner] = number[] (one median per round)
   const results: Results = {};
   for (const arch of MODELS) {
@@ -119,22 +92,22 @@ async function main() {
       }
     }
   }
-  server?.close();
-  writeFileSync(OUT, report({ start, load0, load1: loadavg(), versions, torchInfo, runners, results }));
+  for (const r of runners) r.server.close();
+  writeFileSync(OUT, report({ start, load0, load1: loadavg(), runners, results }));
   log("wrote", OUT);
   process.exit(0);
 }
 
 type Results = Record<string, Record<string, Record<string, { wall: number[]; cpu: number[] }>>>;
 
-function report(r: { start: Date; load0: number[]; load1: number[]; versions: Record<string, string>; torchInfo: Record<string, unknown> | null; runners: Runner[]; results: Results }): string {
+function report(r: { start: Date; load0: number[]; load1: number[]; runners: Runner[]; results: Results }): string {
   const torchName = r.runners[0]!.name.startsWith("torch") ? r.runners[0]!.name : null;
   const lines = [
     "# Trainer speed: tfjs (wasm) vs PyTorch CPU",
     "",
     `- Date: ${r.start.toISOString()}`,
     `- Machine: ${cpus().length} × ${cpus()[0]?.model ?? "?"} (nproc ${execSync("nproc").toString().trim()}), Node ${process.version}, load average ${r.load0.map((v) => v.toFixed(1)).join(" ")} at start, ${r.load1.map((v) => v.toFixed(1)).join(" ")} at end`,
-    `- tfjs: ${JSON.stringify(r.versions)}; torch: ${JSON.stringify(r.torchInfo)}`,
+    ...r.runners.map((x) => `- ${x.name}: ${JSON.stringify(x.info)}`),
     `- Command: \`npx tsx bench/trainer-speed.ts ${process.argv.slice(2).join(" ")}\``,
     `- Batch ${BATCH}, ${SIZE}×${SIZE}×3, ${CLASSES} classes, Adam; ${ROUNDS} interleaved rounds (order rotated each round), each the median of ${ITERS} training steps / ${ITERS * 2} inference batches after one warm-up; the table gives the median over rounds; ratios are per round (same round, side by side), then the median.`,
     "",

@@ -92,6 +92,12 @@ export function scores(spec: Pick<TrainerSpec, "selectionMetric">, metrics: Reco
     : { valAuc: auc, valF1: f1, valLoss, selectionScore: f1, tiebreakScore: auc };
 }
 
+/** The backend as recorded on the attempt: its name, and the wasm pool's threads where the trainer says. */
+export function backendLabel(backend: string, versions: Record<string, string>): string {
+  const threads = versions["wasmThreads"];
+  return threads ? `${backend} (${threads} thread${threads === "1" ? "" : "s"})` : backend;
+}
+
 export async function processTrial(db: Db, runner: TrialRunner, trialId: string, cfg: ProcessorConfig, hooks: ProcessorHooks = {}): Promise<ProcessResult> {
   const claim = await whileDbDown(() => claimTrial(db, trialId, cfg.workerId, { leaseMs: cfg.leaseMs, maxAttempts: cfg.maxAttempts }));
   if (claim.kind !== "claimed") return claim;
@@ -135,9 +141,10 @@ export async function processTrial(db: Db, runner: TrialRunner, trialId: string,
     if (lost) return;
     try {
       if (m.type === "ready") {
-        hooks.onReady?.(m.backend);
-        backend = m.backend;
-        await whileDbDown(() => markAttemptStarted(db, trialId, attempt, { backend: m.backend, resumedFromEpoch: m.resumedFromEpoch }));
+        const label = backendLabel(m.backend, m.versions);
+        backend = label;
+        hooks.onReady?.(label);
+        await whileDbDown(() => markAttemptStarted(db, trialId, attempt, { backend: label, resumedFromEpoch: m.resumedFromEpoch }));
       }
       if (m.type === "epoch") {
         hooks.onEpoch?.(m.durationMs);

@@ -4,7 +4,7 @@
  * Postgres (GET /v1/workers shows the fleet), runs the reconciler, and drains on close(): it takes no new trials,
  * lets running ones finish for `drainMs`, then hands the rest back (checkpointed) for another worker.
  */
-import { hostname } from "node:os";
+import { availableParallelism, hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { DelayedError, Worker, type Job } from "bullmq";
 import type { WorkerConfig } from "@hypersweep/config";
@@ -49,10 +49,22 @@ class GpuPool {
   }
 }
 
+/** Trainer processes at once: HYPERSWEEP_CONCURRENCY, else one per GPU listed, else 1. */
+export function workerConcurrency(cfg: Pick<WorkerConfig, "HYPERSWEEP_CONCURRENCY" | "HYPERSWEEP_GPUS">): number {
+  const gpus = cfg.HYPERSWEEP_GPUS ? cfg.HYPERSWEEP_GPUS.split(",") : [];
+  return cfg.HYPERSWEEP_CONCURRENCY ?? Math.max(1, gpus.length);
+}
+
+/** Threads per trainer process: HYPERSWEEP_TRAINER_THREADS, else the cores shared out over the concurrency. */
+export function trainerThreads(cfg: Pick<WorkerConfig, "HYPERSWEEP_CONCURRENCY" | "HYPERSWEEP_GPUS" | "HYPERSWEEP_TRAINER_THREADS">, cores = availableParallelism()): number {
+  return cfg.HYPERSWEEP_TRAINER_THREADS ?? Math.max(1, Math.floor(cores / workerConcurrency(cfg)));
+}
+
 export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode> {
   const cfg = o.config;
   const gpus = cfg.HYPERSWEEP_GPUS ? cfg.HYPERSWEEP_GPUS.split(",") : [];
-  const concurrency = cfg.HYPERSWEEP_CONCURRENCY ?? Math.max(1, gpus.length);
+  const concurrency = workerConcurrency(cfg);
+  const threads = trainerThreads(cfg);
   const id = cfg.HYPERSWEEP_WORKER_ID ?? `${hostname()}-${process.pid}-${randomBytes(2).toString("hex")}`;
   const log = o.log ?? (() => {});
   const pool = new GpuPool(gpus);
@@ -84,7 +96,7 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
         log,
         drain: drain.signal,
         onReady,
-        env: gpu !== undefined ? { CUDA_VISIBLE_DEVICES: gpu } : undefined,
+        env: { HYPERSWEEP_TRAINER_THREADS: String(threads), ...(gpu !== undefined ? { CUDA_VISIBLE_DEVICES: gpu } : {}) },
       });
       o.onResult?.(data.trialId, r);
       if (r.kind === "held") {

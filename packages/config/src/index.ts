@@ -59,6 +59,11 @@ export const workerEnv = z.object({
   HYPERSWEEP_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
   /** GPU ids this node may use (comma-separated); each trainer process gets its own via CUDA_VISIBLE_DEVICES. */
   HYPERSWEEP_GPUS: z.string().regex(/^(\d+(,\d+)*)?$/, "comma-separated GPU ids, e.g. 0,1").default(""),
+  /**
+   * Threads each trainer process may use (passed to it as HYPERSWEEP_TRAINER_THREADS; the wasm backend runs its
+   * kernels on that many). Default: this machine's cores divided by the concurrency, at least 1.
+   */
+  HYPERSWEEP_TRAINER_THREADS: z.coerce.number().int().min(1).max(256).optional(),
   /** The trainer command (JSON lines contract); default: the built-in TensorFlow.js trainer. */
   HYPERSWEEP_TRAINER_CMD: z.string().optional(),
   /** Force a training backend (tensorflow-gpu, tensorflow, wasm, cpu); default: the best that loads. */

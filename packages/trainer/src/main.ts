@@ -42,5 +42,6 @@ const code = await runTrainerProcess({
   signal: controller.signal,
 });
 process.exitCode = code;
-// Nothing should keep the loop alive after the result; if something does, leave anyway once stdout drained.
+// Leave as soon as stdout has drained: the wasm backend's pool threads would otherwise keep the process alive.
+process.stdout.write("", () => process.exit(code));
 setTimeout(() => process.exit(code), 2_000).unref();

@@ -8,6 +8,7 @@
  * tfjs, the models and the data package are imported only once the spec is valid: a bad spec is answered in
  * a fraction of the start-up time of a trial.
  */
+import { availableParallelism } from "node:os";
 import type { Readable, Writable } from "node:stream";
 import { TrainerMessage, TrainerSpec } from "@hypersweep/core";
 import type { BackendName } from "./backend/index.ts";
@@ -44,6 +45,20 @@ export function parseSpec(text: string): TrainerSpec {
   throw new BadSpecError(`invalid TrainerSpec: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, issues);
 }
 
+export const THREADS_ENV = "HYPERSWEEP_TRAINER_THREADS";
+
+/**
+ * Threads this trainer may use (the wasm backend's pool): HYPERSWEEP_TRAINER_THREADS, which the worker sets
+ * to its cores divided by its concurrency; all cores when the trainer runs on its own, as torch would.
+ */
+export function trainerThreads(env: NodeJS.ProcessEnv): number {
+  const raw = env[THREADS_ENV];
+  if (raw === undefined || raw === "") return availableParallelism();
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new BadSpecError(`${THREADS_ENV} must be an integer from 1 to 256, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
 function exitCodeFor(e: TrainerError): number {
   if (e.reason === "bad_spec") return EXIT_CODES.badSpec;
   if (e.reason === "cancelled") return EXIT_CODES.cancelled;
@@ -57,14 +72,15 @@ export async function runTrainerProcess(io: TrainerProcessIo): Promise<number> {
   let close: (() => Promise<void>) | undefined;
   try {
     const spec = parseSpec(await readAll(io.stdin));
+    const threads = trainerThreads(io.env);
     log(`trial ${spec.trialId} attempt ${spec.attempt}: ${spec.architecture} ${spec.stage} lr ${spec.learningRate}`);
     const [{ loadBackend }, { openTrialDataFor }, { trainTrial }] = await Promise.all([
       import("./backend/index.ts"),
       import("./data-source.ts"),
       import("./train-trial.ts"),
     ]);
-    const backend = await loadBackend(spec.backend as BackendName | undefined);
-    log(`backend ${backend.name}`);
+    const backend = await loadBackend(spec.backend as BackendName | undefined, { threads });
+    log(`backend ${backend.name}${backend.versions["wasmThreads"] ? ` with ${backend.versions["wasmThreads"]} threads` : ""}${backend.versions["wasmThreadsNote"] ? ` (${backend.versions["wasmThreadsNote"]})` : ""}`);
     const data = await openTrialDataFor(spec, io.env);
     close = data.close?.bind(data);
     const result = await trainTrial(spec, data, {

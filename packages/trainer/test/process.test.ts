@@ -25,9 +25,13 @@ interface Exit {
 }
 
 /** Starts the trainer; `onMessage` sees each parsed stdout line as it arrives (and may signal the child). */
-function trainer(stdin: string, onMessage?: (m: TrainerMessage, kill: (s: NodeJS.Signals) => void) => void): Promise<Exit> {
+function trainer(
+  stdin: string,
+  onMessage?: (m: TrainerMessage, kill: (s: NodeJS.Signals) => void) => void,
+  env: Record<string, string> = {},
+): Promise<Exit> {
   const child = spawn(BIN, [], {
-    env: { ...process.env, HYPERSWEEP_TRIAL_DATA_MODULE: FIXTURE, ...SIZES },
+    env: { ...process.env, HYPERSWEEP_TRIAL_DATA_MODULE: FIXTURE, ...SIZES, ...env },
     stdio: ["pipe", "pipe", "pipe"],
   });
   const out: Exit = { code: null, signal: null, lines: [], messages: [], stderr: "" };
@@ -106,6 +110,27 @@ describe("trainer process", () => {
     expect(again.messages.at(-1)).toMatchObject({ type: "result", weightsPath: `${spec.outputDir}/model.json` });
     expect(again.stderr).toContain(`epoch ${last + 1}:`);
   }, 120_000); // two process start-ups: slow when the machine is shared, never a timing assertion
+
+  it("trains on the wasm threads it is given (HYPERSWEEP_TRAINER_THREADS), and the threads do not change the results", async () => {
+    const spec = makeSpec({ epochs: 2, backend: "wasm", architecture: "small_cnn", augmentations: ["hflip", "rotation"] });
+    const [one, two] = await Promise.all([
+      trainer(JSON.stringify({ ...spec, outputDir: `${spec.outputDir}-1`, checkpointDir: `${spec.checkpointDir}-1` }), undefined, { HYPERSWEEP_TRAINER_THREADS: "1" }),
+      trainer(JSON.stringify({ ...spec, outputDir: `${spec.outputDir}-2`, checkpointDir: `${spec.checkpointDir}-2` }), undefined, { HYPERSWEEP_TRAINER_THREADS: "2" }),
+    ]);
+    expect([one.code, two.code]).toEqual([0, 0]);
+    expect(one.messages[0]).toMatchObject({ type: "ready", backend: "wasm", versions: { wasmThreads: "1" } });
+    expect(two.messages[0]).toMatchObject({ type: "ready", backend: "wasm", versions: { wasmThreads: "2" } });
+    expect(two.stderr).toContain("backend wasm with 2 threads");
+    const curve = (e: Exit) => e.messages.flatMap((m) => (m.type === "epoch" ? [[m.trainLoss, m.valLoss, m.metrics.auc]] : []));
+    expect(curve(one)).toHaveLength(2);
+    expect(curve(two)).toEqual(curve(one));
+  }, 120_000);
+
+  it("refuses a thread count that is not a positive integer, naming the variable (bad_spec, exit 2)", async () => {
+    const exit = await trainer(JSON.stringify(makeSpec({ backend: "wasm" })), undefined, { HYPERSWEEP_TRAINER_THREADS: "two" });
+    expect(exit.code).toBe(2);
+    expect(exit.messages).toEqual([expect.objectContaining({ type: "error", reason: "bad_spec", message: expect.stringContaining("HYPERSWEEP_TRAINER_THREADS") })]);
+  });
 
   it("maps a diverging trial to `error` reason diverged and exit code 1 (in-process, same code path as main.ts)", async () => {
     const stdout = new PassThrough();

@@ -11,6 +11,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { registerWasmTrainingKernels, type WasmKernelSet } from "./wasm-kernels.ts";
+import { enableWasmThreads, withLogicalCores } from "./wasm-threads.ts";
 
 export { activeWasmKernelSet, registerWasmTrainingKernels, WASM_KERNEL_SETS, type WasmKernelSet } from "./wasm-kernels.ts";
 export { conv2dBackpropFilterAsConv, conv2dBackpropInputAsConv, type ConvGradAttrs } from "./conv-grads.ts";
@@ -30,6 +31,12 @@ export interface LoadedBackend {
 export interface LoadBackendOptions {
   /** Which wasm training kernels to register. @defaultValue "optimised" */
   wasmKernels?: WasmKernelSet;
+  /**
+   * Threads for the wasm backend's XNNPACK pool (its threaded SIMD binary, see wasm-threads.ts); 1 = the
+   * single-threaded binary. Fixed for the life of the process: the first wasm initialisation decides.
+   * @defaultValue 1
+   */
+  threads?: number;
 }
 
 export class BackendUnavailableError extends Error {
@@ -71,14 +78,30 @@ export function wasmBinaryDir(): string {
 }
 
 let wasmImported = false;
-async function tryWasm(kernels: WasmKernelSet): Promise<boolean> {
+/** Threads the wasm backend runs with (known once it has initialised), and why fewer than asked, if so. */
+let wasmThreads: { count: number; note?: string } | null = null;
+
+async function tryWasm(kernels: WasmKernelSet, threads: number): Promise<boolean> {
   const wasm = await import("@tensorflow/tfjs-backend-wasm");
+  let threaded = false;
+  let note: string | undefined;
   if (!wasmImported) {
     wasm.setWasmPaths(wasmBinaryDir());
     wasmImported = true;
+    if (threads > 1) {
+      const r = enableWasmThreads(tf, wasm, threads);
+      threaded = r.enabled;
+      note = r.reason;
+    }
   }
-  const ok = await tf.setBackend("wasm");
-  if (ok) registerWasmTrainingKernels(tf, kernels);
+  const ok = threaded ? await withLogicalCores(threads, () => tf.setBackend("wasm")) : await tf.setBackend("wasm");
+  if (ok) {
+    registerWasmTrainingKernels(tf, kernels);
+    if (!wasmThreads) {
+      const count = wasm.getThreadsCount();
+      wasmThreads = { count, note: note ?? (count < threads ? `the backend started ${count} of ${threads} threads` : undefined) };
+    }
+  }
   return ok;
 }
 
@@ -86,7 +109,7 @@ async function tryOne(name: BackendName, opts: LoadBackendOptions): Promise<bool
   switch (name) {
     case "tensorflow-gpu": return tryNative("@tensorflow/tfjs-node-gpu");
     case "tensorflow": return tryNative("@tensorflow/tfjs-node");
-    case "wasm": return tryWasm(opts.wasmKernels ?? "optimised");
+    case "wasm": return tryWasm(opts.wasmKernels ?? "optimised", opts.threads ?? 1);
     case "cpu": return tf.setBackend("cpu");
   }
 }
@@ -97,7 +120,11 @@ function versionsOf(chosen: BackendName, opts: LoadBackendOptions): Record<strin
     const ver = packageVersion(pkg);
     if (ver && (pkg === "@tensorflow/tfjs" || pkg.endsWith(chosen === "wasm" ? "wasm" : chosen === "tensorflow" ? "node" : "node-gpu"))) v[pkg.replace("@tensorflow/", "")] = ver;
   }
-  if (chosen === "wasm") v["wasmKernels"] = opts.wasmKernels ?? "optimised";
+  if (chosen === "wasm") {
+    v["wasmKernels"] = opts.wasmKernels ?? "optimised";
+    if (wasmThreads) v["wasmThreads"] = String(wasmThreads.count);
+    if (wasmThreads?.note) v["wasmThreadsNote"] = wasmThreads.note;
+  }
   return v;
 }
 
