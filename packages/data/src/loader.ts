@@ -124,8 +124,15 @@ function batchReader(fh: FileHandle, bpi: number, pool: SlotPool): { read: ReadB
       slots[k] = pool.take(need);
     }
     const slot = slots[k];
-    await Promise.all(rows.map((r, i) => readFully(fh, slot.raw, i * bpi, bpi, r * bpi)));
-    slot.run(0, need);
+    // Each image is converted as soon as its read lands, so the conversion (this thread) overlaps the
+    // batch's remaining reads (libuv's thread pool). All reads settle before a failure is reported: until
+    // then they still write into the slot.
+    const done = await Promise.allSettled(rows.map(async (r, i) => {
+      await readFully(fh, slot.raw, i * bpi, bpi, r * bpi);
+      slot.run(i * bpi, (i + 1) * bpi);
+    }));
+    const failed = done.find((d) => d.status === "rejected");
+    if (failed) throw failed.reason;
     return { x: slot.x.subarray(0, need), y: Int32Array.from(labels), size: rows.length };
   };
   return { read, release: () => pool.give(slots.splice(0)) };
