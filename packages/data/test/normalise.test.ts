@@ -48,8 +48,9 @@ describe("normalisation kernel", () => {
     describe(simd ? "WebAssembly SIMD" : "JS fallback", () => {
       it("equals (v − mean) / std within 1e-6 relative, for random bytes and statistics, with and without a tail", () => {
         const rand = mulberry32(simd ? 11 : 12);
-        // Multiples of 12 (4 pixels, one SIMD step), tails of 1–3 pixels, and a batch of odd-sized images.
-        for (const n of [0, 3, 12, 15, 18, 21, 24, 12 * 1000, 12 * 1000 + 9, 7 * 7 * 3 * 5]) {
+        // The kernel steps by 16 pixels (48 values), then 4 pixels (12), then single values: lengths that
+        // end in each of them, and a batch of odd-sized images.
+        for (const n of [0, 3, 12, 15, 18, 21, 24, 48, 51, 60, 96 + 12 + 3, 48 * 250, 48 * 250 + 9, 48 * 250 + 36 + 6, 7 * 7 * 3 * 5]) {
           for (let trial = 0; trial < 3; trial++) {
             const stats = randomStats(rand);
             const nz = createNormaliser(n, stats, { simd });
@@ -65,7 +66,7 @@ describe("normalisation kernel", () => {
         const rand = mulberry32(simd ? 21 : 22);
         const stats = randomStats(rand);
         const nz = createNormaliser(300, stats, { simd });
-        for (const [from, to] of [[3, 300], [3, 27], [6, 297], [9, 10], [150, 151], [297, 300], [120, 120]] as const) check(nz, stats, from, to, rand);
+        for (const [from, to] of [[3, 300], [3, 27], [6, 297], [9, 10], [150, 151], [297, 300], [120, 120], [33, 33 + 96 + 12 + 2]] as const) check(nz, stats, from, to, rand);
         expect(() => nz.run(1, 12)).toThrow(RangeError);
         expect(() => nz.run(0, 301)).toThrow(RangeError);
       });
