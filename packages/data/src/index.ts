@@ -9,3 +9,4 @@ export { synthDataset, type SynthOptions, type SynthResult, type BrokenKind } fr
 export { ensureCache, normStats, decodeSquare, readVersionManifest, type CacheHandle, type CacheIndex, type CacheOptions, type NormStats } from "./cache.ts";
 export { buildOnce, type BuildOnceOptions } from "./lock.ts";
 export { openTrialData, type OpenedTrialData } from "./loader.ts";
+export { createNormaliser, type Normaliser, type ChannelStats } from "./normalise.ts";
