@@ -83,7 +83,7 @@ function parseFilters(f: Record<string, unknown>): ScenarioFilters {
 
 /**
  * A batch's memory: the uint8 staging the positional reads fill and the float32 batch handed out, both views of
- * one WebAssembly instance's memory (see normalise.ts).
+ * one WebAssembly instance's memory (plain arrays where WebAssembly SIMD is unavailable; see normalise.ts).
  */
 type Slot = Normaliser;
 
