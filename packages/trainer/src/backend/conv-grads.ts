@@ -16,6 +16,7 @@
  * dy_dil padded by K−1−T rows in front, cropped/padded to H + K − 1 rows.
  */
 import type * as tfTypes from "@tensorflow/tfjs";
+import { tensorFromHeap } from "./heap.ts";
 
 type Tf = typeof tfTypes;
 type T4 = tfTypes.Tensor4D;
@@ -64,26 +65,55 @@ export function conv2dBackpropFilterAsConv(tf: Tf, x: T4, dy: T4, filterShape: [
     // output rows beyond K, so pad at least 0 there and crop the small output instead.
     const bottom = (oh - 1) * sh + kh - x.shape[1] - top, right = (ow - 1) * sw + kw - x.shape[2] - left;
     const out = convPadded(tf, xT, dyT, [top, Math.max(0, bottom), left, Math.max(0, right)], [sh, sw]); // [Ci, ≥KH, ≥KW, Co]
-    const cropped = out.shape[1] === kh && out.shape[2] === kw ? out : tf.slice(out, [0, 0, 0, 0], [-1, kh, kw, -1]);
-    return tf.transpose(cropped, [1, 2, 0, 3]);
+    return ciToFilterLayout(tf, out, kh, kw);
+  });
+}
+
+/**
+ * [Ci, ≥KH, ≥KW, Co] → [KH, KW, Ci, Co] (cropping the extra rows/columns): rows of Co values move as blocks,
+ * copied in the heap. wasm's Transpose moves element by element: ~45 ms for a 3×3×512×512 filter gradient.
+ */
+function ciToFilterLayout(tf: Tf, out: T4, kh: number, kw: number): T4 {
+  const [ci, oh, ow, co] = out.shape;
+  return tensorFromHeap<T4>(tf, [kh, kw, ci, co], [out], (dst, [src]) => {
+    for (let c = 0; c < ci; c++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
+      const from = ((c * oh + i) * ow + j) * co;
+      dst.set(src!.subarray(from, from + co), ((i * kw + j) * ci + c) * co);
+    }
   });
 }
 
 /**
  * The filter restricted to the taps th × tw (original indices), rotated by 180° and with in/out channels
- * swapped: [nh, nw, Co, Ci] where entry (m, n) holds W[th[nh−1−m], tw[nw−1−n]]ᵀ. The rotation and tap
- * selection are JS block copies of the filter data (wasm's Reverse and StridedSlice kernels take as long
- * as a convolution on a 3×3×256×256 filter); the channel swap is a backend transpose.
+ * swapped: [nh, nw, Co, Ci] where entry (m, n) holds W[th[nh−1−m], tw[nw−1−n]]ᵀ. All of it in JS on the
+ * filter data: wasm's Reverse and StridedSlice kernels take as long as a convolution on a 3×3×256×256
+ * filter, and its Transpose ~45 ms for the channel swap of a 3×3×512×512 one (element by element); the
+ * blocked loop below does that swap in a few.
  */
-function flippedTaps(tf: Tf, src: Float32Array, shape: number[], th: number[], tw: number[]): T4 {
-  const [, kw, ci, co] = shape as [number, number, number, number];
+function flippedTaps(tf: Tf, filter: T4, th: number[], tw: number[]): T4 {
+  const [, kw, ci, co] = filter.shape;
   const nh = th.length, nw = tw.length, block = ci * co;
-  const out = new Float32Array(nh * nw * block);
-  for (let m = 0; m < nh; m++) for (let n = 0; n < nw; n++) {
-    const from = (th[nh - 1 - m]! * kw + tw[nw - 1 - n]!) * block;
-    out.set(src.subarray(from, from + block), (m * nw + n) * block);
+  return tensorFromHeap<T4>(tf, [nh, nw, co, ci], [filter], (out, [src]) => {
+    for (let m = 0; m < nh; m++) for (let n = 0; n < nw; n++) {
+      const from = (th[nh - 1 - m]! * kw + tw[nw - 1 - n]!) * block;
+      transposeBlock(src!, from, out, (m * nw + n) * block, ci, co);
+    }
+  });
+}
+
+/** dst[at + c·rows + r] = src[from + r·cols + c] for a rows × cols block, in 32 × 32 tiles (cache-friendly). */
+function transposeBlock(src: Float32Array, from: number, dst: Float32Array, at: number, rows: number, cols: number): void {
+  const T = 32;
+  for (let r0 = 0; r0 < rows; r0 += T) {
+    const r1 = Math.min(rows, r0 + T);
+    for (let c0 = 0; c0 < cols; c0 += T) {
+      const c1 = Math.min(cols, c0 + T);
+      for (let r = r0; r < r1; r++) {
+        const s = from + r * cols;
+        for (let c = c0; c < c1; c++) dst[at + c * rows + r] = src[s + c]!;
+      }
+    }
   }
-  return tf.tidy(() => tf.transpose(tf.tensor4d(out, [nh, nw, ci, co]), [0, 1, 3, 2]));
 }
 
 /**
@@ -116,26 +146,31 @@ export function conv2dBackpropInputAsConv(tf: Tf, dy: T4, filter: T4, inputShape
   const info = convInfo(tf, inputShape, filter.shape, a);
   const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, inHeight: h, inWidth: w } = info;
   const { top, left } = info.padInfo;
-  const src = filter.dataSync() as Float32Array;
-  const conv = (rows: Phase, cols: Phase) => tf.tidy(() => phaseConv(tf, dy, flippedTaps(tf, src, filter.shape, rows.taps, cols.taps), rows, cols));
+  const conv = (rows: Phase, cols: Phase) => tf.tidy(() => phaseConv(tf, dy, flippedTaps(tf, filter, rows.taps, cols.taps), rows, cols));
   if (sh === 1 && sw === 1) return conv({ phi: 0, taps: range(kh), qStart: top, count: h }, { phi: 0, taps: range(kw), qStart: left, count: w });
   const [b, , , ci] = inputShape;
-  const dx = new Float32Array(b * h * w * ci); // rows no phase owns (no tap reaches them) stay 0
+  const outs: { p: Phase; q: Phase; t: T4 }[] = [];
   for (const p of phases(kh, sh, top, h)) for (const q of phases(kw, sw, left, w)) {
-    if (!p.taps.length || !q.taps.length || !p.count || !q.count) continue;
-    const t = conv(p, q); // [B, p.count, q.count, Ci]: row r is input row sh·(p.qStart + r) + p.phi − top
-    const d = t.dataSync() as Float32Array;
-    t.dispose();
-    for (let n = 0; n < b; n++) for (let r = 0; r < p.count; r++) {
-      const i = sh * (p.qStart + r) + p.phi - top;
-      for (let c = 0; c < q.count; c++) {
-        const j = sw * (q.qStart + c) + q.phi - left;
-        const from = ((n * p.count + r) * q.count + c) * ci;
-        dx.set(d.subarray(from, from + ci), ((n * h + i) * w + j) * ci);
-      }
-    }
+    if (p.taps.length && q.taps.length && p.count && q.count) outs.push({ p, q, t: conv(p, q) }); // [B, p.count, q.count, Ci]
   }
-  return tf.tensor4d(dx, inputShape);
+  try {
+    return tensorFromHeap<T4>(tf, inputShape, outs.map((o) => o.t), (dx, ds) => {
+      dx.fill(0); // rows no phase owns (no tap reaches them) stay 0
+      outs.forEach(({ p, q }, k) => {
+        const d = ds[k]!;
+        for (let n = 0; n < b; n++) for (let r = 0; r < p.count; r++) {
+          const i = sh * (p.qStart + r) + p.phi - top; // row r of the phase is input row i
+          for (let c = 0; c < q.count; c++) {
+            const j = sw * (q.qStart + c) + q.phi - left;
+            const from = ((n * p.count + r) * q.count + c) * ci;
+            dx.set(d.subarray(from, from + ci), ((n * h + i) * w + j) * ci);
+          }
+        }
+      });
+    });
+  } finally {
+    for (const o of outs) o.t.dispose();
+  }
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);

@@ -7,6 +7,7 @@
  * row-major tap order (strictly greater replaces), taps outside the input are skipped.
  */
 import type * as tfTypes from "@tensorflow/tfjs";
+import { tensorFromHeap } from "./heap.ts";
 
 type Tf = typeof tfTypes;
 
@@ -22,31 +23,31 @@ export function maxPoolGradJs(tf: Tf, dy: tfTypes.Tensor4D, x: tfTypes.Tensor4D,
   const { batchSize: nb, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
   const { effectiveFilterHeight: fh, effectiveFilterWidth: fw } = info;
   const { top, left } = info.padInfo;
-  const xv = x.dataSync() as Float32Array, dyv = dy.dataSync() as Float32Array;
-  const dx = new Float32Array(xv.length);
-  const best = new Float32Array(c), arg = new Int32Array(c);
-  for (let b = 0; b < nb; b++) {
-    for (let r = 0; r < oh; r++) {
-      for (let q = 0; q < ow; q++) {
-        best.fill(-Infinity);
-        arg.fill(-1);
-        for (let i = 0; i < fh; i++) {
-          const y = r * sh - top + i;
-          if (y < 0 || y >= h) continue;
-          for (let j = 0; j < fw; j++) {
-            const xx = q * sw - left + j;
-            if (xx < 0 || xx >= w) continue;
-            const base = ((b * h + y) * w + xx) * c;
-            for (let k = 0; k < c; k++) {
-              const v = xv[base + k]!;
-              if (v > best[k]! || arg[k] === -1) { best[k] = v; arg[k] = base + k; }
+  return tensorFromHeap<tfTypes.Tensor4D>(tf, x.shape, [x, dy], (dx, [xv, dyv]) => {
+    dx.fill(0);
+    const best = new Float32Array(c), arg = new Int32Array(c);
+    for (let b = 0; b < nb; b++) {
+      for (let r = 0; r < oh; r++) {
+        for (let q = 0; q < ow; q++) {
+          best.fill(-Infinity);
+          arg.fill(-1);
+          for (let i = 0; i < fh; i++) {
+            const y = r * sh - top + i;
+            if (y < 0 || y >= h) continue;
+            for (let j = 0; j < fw; j++) {
+              const xx = q * sw - left + j;
+              if (xx < 0 || xx >= w) continue;
+              const base = ((b * h + y) * w + xx) * c;
+              for (let k = 0; k < c; k++) {
+                const v = xv![base + k]!;
+                if (v > best[k]! || arg[k] === -1) { best[k] = v; arg[k] = base + k; }
+              }
             }
           }
+          const o = ((b * oh + r) * ow + q) * c;
+          for (let k = 0; k < c; k++) if (arg[k]! >= 0) dx[arg[k]!] += dyv![o + k]!;
         }
-        const o = ((b * oh + r) * ow + q) * c;
-        for (let k = 0; k < c; k++) if (arg[k]! >= 0) dx[arg[k]!] += dyv[o + k]!;
       }
     }
-  }
-  return tf.tensor4d(dx, x.shape);
+  });
 }
