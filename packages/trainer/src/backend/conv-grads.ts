@@ -59,13 +59,43 @@ export function conv2dBackpropFilterAsConv(tf: Tf, x: T4, dy: T4, filterShape: [
   const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
   const { top, left } = info.padInfo;
   return tf.tidy(() => {
-    const xT = tf.transpose(x, [3, 1, 2, 0]); // [Ci, H, W, B]
-    const dyT = tf.transpose(dy, [1, 2, 0, 3]); // [OH, OW, B, Co] used as the filter
+    const xT = swapBatchAndChannels(tf, x); // [Ci, H, W, B]
+    const dyT = batchToThirdAxis(tf, dy); // [OH, OW, B, Co] used as the filter
     // Rows needed: (OH−1)·s + K starting at −top. Extra rows at the bottom (padding < 0) would only add
     // output rows beyond K, so pad at least 0 there and crop the small output instead.
     const bottom = (oh - 1) * sh + kh - x.shape[1] - top, right = (ow - 1) * sw + kw - x.shape[2] - left;
     const out = convPadded(tf, xT, dyT, [top, Math.max(0, bottom), left, Math.max(0, right)], [sh, sw]); // [Ci, ≥KH, ≥KW, Co]
     return ciToFilterLayout(tf, out, kh, kw);
+  });
+}
+
+/**
+ * [B, H, W, C] → [C, H, W, B]: for each pixel a B × C block transposed, in the heap (wasm's Transpose moves
+ * element by element with index arithmetic per element: several times slower on activation-sized tensors).
+ */
+function swapBatchAndChannels(tf: Tf, x: T4): T4 {
+  const [b, h, w, c] = x.shape;
+  const hw = h * w;
+  return tensorFromHeap<T4>(tf, [c, h, w, b], [x], (out, [src]) => {
+    // out[(ci·hw + p)·b + n] = src[(n·hw + p)·c + ci]
+    for (let p = 0; p < hw; p++) {
+      for (let n = 0; n < b; n++) {
+        const from = (n * hw + p) * c;
+        for (let ci = 0; ci < c; ci++) out[(ci * hw + p) * b + n] = src![from + ci]!;
+      }
+    }
+  });
+}
+
+/** [B, H, W, C] → [H, W, B, C]: rows of C values move as blocks, in the heap. */
+function batchToThirdAxis(tf: Tf, x: T4): T4 {
+  const [b, h, w, c] = x.shape;
+  const hw = h * w;
+  return tensorFromHeap<T4>(tf, [h, w, b, c], [x], (out, [src]) => {
+    for (let n = 0; n < b; n++) for (let p = 0; p < hw; p++) {
+      const from = (n * hw + p) * c;
+      out.set(src!.subarray(from, from + c), (p * b + n) * c);
+    }
   });
 }
 
