@@ -165,8 +165,8 @@ How to read it:
   ~0.17 ms per image, overlapped).
 - Both sides read files that are in the OS page cache (just written). On a cold shared volume the first cached
   epoch is bounded by the volume's sequential read rate (S=512: 786 KB per image).
-- The trainer consumes far fewer images per second than either rate (STACK.md: ResNet-18 on wasm trains ~7
-  images/s at 64 px), and the loader prefetches one batch ahead, so the trainer does not wait on data.
+- The trainer consumes far fewer images per second than either rate (ResNet-18 on wasm trains ~28 images/s
+  at 64 px here, bench/results/trainer-speed.md), and the loader prefetches one batch ahead, so the trainer does not wait on data.
 `;
 }
 
