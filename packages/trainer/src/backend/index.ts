@@ -33,7 +33,8 @@ export interface LoadBackendOptions {
   wasmKernels?: WasmKernelSet;
   /**
    * Threads for the wasm backend's XNNPACK pool (its threaded SIMD binary, see wasm-threads.ts); 1 = the
-   * single-threaded binary. Fixed for the life of the process: the first wasm initialisation decides.
+   * single-threaded binary. Fixed for the life of the process: the first wasm initialisation decides. The
+   * native backends get it as TF_NUM_INTRAOP_THREADS when that is not set.
    * @defaultValue 1
    */
   threads?: number;
@@ -62,7 +63,10 @@ function packageVersion(pkg: string): string | undefined {
   }
 }
 
-async function tryNative(pkg: string): Promise<boolean> {
+async function tryNative(pkg: string, threads: number | undefined): Promise<boolean> {
+  // libtensorflow sizes its CPU thread pools from these when it starts (unless the user set them): the
+  // same share of the node's cores as the wasm pool gets. Not exercised here (the package cannot install).
+  if (threads) process.env["TF_NUM_INTRAOP_THREADS"] ??= String(threads);
   try {
     await import(pkg); // registers the "tensorflow" backend on the shared tfjs-core
   } catch (e) {
@@ -107,8 +111,8 @@ async function tryWasm(kernels: WasmKernelSet, threads: number): Promise<boolean
 
 async function tryOne(name: BackendName, opts: LoadBackendOptions): Promise<boolean> {
   switch (name) {
-    case "tensorflow-gpu": return tryNative("@tensorflow/tfjs-node-gpu");
-    case "tensorflow": return tryNative("@tensorflow/tfjs-node");
+    case "tensorflow-gpu": return tryNative("@tensorflow/tfjs-node-gpu", opts.threads);
+    case "tensorflow": return tryNative("@tensorflow/tfjs-node", opts.threads);
     case "wasm": return tryWasm(opts.wasmKernels ?? "optimised", opts.threads ?? 1);
     case "cpu": return tf.setBackend("cpu");
   }
