@@ -11,7 +11,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { registerWasmTrainingKernels, type WasmKernelSet } from "./wasm-kernels.ts";
-import { enableWasmThreads, withLogicalCores } from "./wasm-threads.ts";
+import { enableWasmThreads, releaseIdleWasmWorkers, withLogicalCores } from "./wasm-threads.ts";
 
 export { activeWasmKernelSet, registerWasmTrainingKernels, WASM_KERNEL_SETS, type WasmKernelSet } from "./wasm-kernels.ts";
 export { conv2dBackpropFilterAsConv, conv2dBackpropInputAsConv, type ConvGradAttrs } from "./conv-grads.ts";
@@ -100,6 +100,7 @@ async function tryWasm(kernels: WasmKernelSet, threads: number): Promise<boolean
   }
   const ok = threaded ? await withLogicalCores(threads, () => tf.setBackend("wasm")) : await tf.setBackend("wasm");
   if (ok) {
+    if (threaded) releaseIdleWasmWorkers(tf.backend());
     registerWasmTrainingKernels(tf, kernels);
     if (!wasmThreads) {
       const count = wasm.getThreadsCount();

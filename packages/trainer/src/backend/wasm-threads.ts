@@ -103,3 +103,15 @@ export async function withLogicalCores<T>(threads: number, fn: () => Promise<T>)
     osModule.cpus = real;
   }
 }
+
+/**
+ * emscripten starts 8 pthread workers up front (its compiled-in pool size) whatever the thread count; the
+ * backend's pool keeps `threads − 1` of them busy. The idle ones (≈ 10 MB each) are let go: should a thread
+ * ever be started later, emscripten starts a worker for it then.
+ */
+export function releaseIdleWasmWorkers(backend: unknown): number {
+  const pthread = (backend as { wasm?: { PThread?: { unusedWorkers?: { terminate(): unknown }[] } } }).wasm?.PThread;
+  const idle = pthread?.unusedWorkers?.splice(0) ?? [];
+  for (const w of idle) void w.terminate();
+  return idle.length;
+}
