@@ -46,8 +46,11 @@ export interface WasmThreadsResult {
 
 let workerScript: string | null = null;
 
-function buildWorkerScript(): string {
-  const bundle = readFileSync(require.resolve("@tensorflow/tfjs-backend-wasm"), "utf8");
+/**
+ * The pthread worker script for Node, made from the text of tfjs-backend-wasm's Node bundle; throws, naming
+ * what it did not find, when the bundle does not have the shape this module was written against.
+ */
+export function pthreadWorkerScript(bundle: string): string {
   const m = bundle.match(/var wasmWorkerContents = ("(?:[^"\\]|\\.)*");/);
   if (!m) throw new Error("the wasm pthread worker script was not found in @tensorflow/tfjs-backend-wasm");
   for (const name of ["require$$0 = require('fs')", "require$$1 = require('path')", "require$$3 = require('perf_hooks')", "require$$4 = require('os')"]) {
@@ -80,7 +83,7 @@ export function enableWasmThreads(
   if (!Number.isInteger(threads) || threads < 2) return { enabled: false, reason: `threads = ${threads}` };
   if (typeof SharedArrayBuffer === "undefined") return { enabled: false, reason: "no SharedArrayBuffer in this Node" };
   try {
-    workerScript ??= buildWorkerScript();
+    workerScript ??= pthreadWorkerScript(readFileSync(require.resolve("@tensorflow/tfjs-backend-wasm"), "utf8"));
   } catch (e) {
     return { enabled: false, reason: (e as Error).message };
   }
