@@ -93,6 +93,39 @@ describe.each(WASM_KERNEL_SETS)("wasm pooling gradients used by ResNet/DenseNet 
   });
 });
 
+describe.each(WASM_KERNEL_SETS)("wasm split and the concat gradient (DenseNet) (%s kernels) match the cpu backend", (set) => {
+  const shape = [2, 5, 4, 11];
+  const cases = [
+    { name: "sizes along channels [3, 6, 2]", split: [3, 6, 2], axis: 3 },
+    { name: "sizes with -1 along channels [4, -1]", split: [4, -1], axis: -1 },
+    { name: "one channel per part (11 parts)", split: 11, axis: 3 },
+    { name: "along rows (the shipped kernel's case)", split: [2, 3], axis: 1 },
+  ];
+  it.each(cases)("tf.split: $name", async ({ split, axis }) => {
+    registerWasmTrainingKernels(tf, set);
+    const xd = data(shape, 21);
+    const parts = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => tf.split(tf.tensor(xd.values, shape), split, axis).map((t) => ({ shape: t.shape, values: Array.from(t.dataSync()) })));
+    };
+    expect(await parts("wasm")).toEqual(await parts("cpu"));
+  });
+
+  it("the gradient of a channel concat of three tensors (each part's share of dy)", async () => {
+    registerWasmTrainingKernels(tf, set);
+    const ins = [data([2, 3, 3, 4], 1), data([2, 3, 3, 7], 2), data([2, 3, 3, 1], 3)];
+    const grads = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const xs = ins.map((d) => tf.tensor(d.values, d.shape));
+        const r = tf.tensor(data([2, 3, 3, 12], 4).values, [2, 3, 3, 12]);
+        return tf.grads((...a: tfTypes.Tensor[]) => tf.sum(tf.mul(tf.concat(a, 3), r)))(xs).map((g) => Array.from(g.dataSync()));
+      });
+    };
+    expect(await grads("wasm")).toEqual(await grads("cpu"));
+  });
+});
+
 describe("the wasm training kernels do not leak", () => {
   it("tensors and data buffers are the same after each conv training step (both kernel sets)", async () => {
     await tf.setBackend("wasm");

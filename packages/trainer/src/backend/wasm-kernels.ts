@@ -4,7 +4,8 @@
  * - "shipped": tfjs-backend-wasm 4.22 as published plus the one kernel it lacks for training,
  *   Conv2DBackpropFilter (as a convolution over the batch-transposed input).
  * - "optimised": additionally replaces Conv2DBackpropInput (shipped: a slow direct loop) with a stride-1
- *   convolution of the dilated dy with the flipped filter, and MaxPoolGrad with a single JS pass.
+ *   convolution of the dilated dy with the flipped filter, MaxPoolGrad with a single JS pass, and SplitV
+ *   along the channel axis (the gradient of Concat) with block copies.
  *   (The faster BatchNorm gradient is a layer in @hypersweep/models, not a kernel: see batch-norm.ts there.)
  *
  * Kernels here are composed from ops of the same backend: inside a kernel function the engine does not
@@ -14,6 +15,7 @@
 import type * as tfTypes from "@tensorflow/tfjs";
 import { maxPoolGradJs, type PoolGradAttrs } from "./pool-grads.ts";
 import { conv2dBackpropFilterAsConv, conv2dBackpropInputAsConv, type ConvGradAttrs } from "./conv-grads.ts";
+import { splitVLastAxis } from "./split.ts";
 
 type Tf = typeof tfTypes;
 type KernelConfig = tfTypes.KernelConfig;
@@ -61,6 +63,7 @@ function kernels(tf: Tf, set: WasmKernelSet): Record<string, KernelFunc> {
     out["Conv2DBackpropInput"] = composite(tf, ["dy", "filter"], ([dy, filter], a) =>
       conv2dBackpropInputAsConv(tf, dy!, filter!, a["inputShape"] as Shape4, a as unknown as ConvGradAttrs));
     out["MaxPoolGrad"] = composite(tf, ["dy", "input"], ([dy, input], a) => maxPoolGradJs(tf, dy!, input!, a as unknown as PoolGradAttrs));
+    out["SplitV"] = splitVLastAxis(tf, tf.getKernel("SplitV", "wasm")?.kernelFunc);
   }
   return out;
 }
