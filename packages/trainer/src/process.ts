@@ -51,7 +51,7 @@ export const THREADS_ENV = "HYPERSWEEP_TRAINER_THREADS";
  * Threads this trainer may use (the wasm backend's pool): HYPERSWEEP_TRAINER_THREADS, which the worker sets
  * to its cores divided by its concurrency; all cores when the trainer runs on its own, as torch would.
  */
-export function trainerThreads(env: NodeJS.ProcessEnv): number {
+export function threadsFromEnv(env: NodeJS.ProcessEnv): number {
   const raw = env[THREADS_ENV];
   if (raw === undefined || raw === "") return availableParallelism();
   const n = Number(raw);
@@ -72,7 +72,7 @@ export async function runTrainerProcess(io: TrainerProcessIo): Promise<number> {
   let close: (() => Promise<void>) | undefined;
   try {
     const spec = parseSpec(await readAll(io.stdin));
-    const threads = trainerThreads(io.env);
+    const threads = threadsFromEnv(io.env);
     log(`trial ${spec.trialId} attempt ${spec.attempt}: ${spec.architecture} ${spec.stage} lr ${spec.learningRate}`);
     const [{ loadBackend }, { openTrialDataFor }, { trainTrial }] = await Promise.all([
       import("./backend/index.ts"),

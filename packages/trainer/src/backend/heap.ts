@@ -16,15 +16,19 @@ import type * as tfTypes from "@tensorflow/tfjs";
 type Tf = typeof tfTypes;
 type Tensor = tfTypes.Tensor;
 
-interface HeapBackend {
+/** The wasm backend's two calls for kernels written in JS: allocate an output in the heap, view a tensor's data. */
+export interface HeapBackend extends tfTypes.KernelBackend {
   makeOutput(shape: number[], dtype: "float32"): tfTypes.TensorInfo;
   typedArrayFromHeap(info: tfTypes.TensorInfo): Float32Array;
 }
 
-function heapBackend(tf: Tf): (tfTypes.KernelBackend & HeapBackend) | null {
-  const b = tf.backend() as tfTypes.KernelBackend & Partial<HeapBackend>;
-  return typeof b.makeOutput === "function" && typeof b.typedArrayFromHeap === "function" ? (b as tfTypes.KernelBackend & HeapBackend) : null;
+/** `backend` as a HeapBackend, or null when it is not one (cpu, tensorflow). */
+export function asHeapBackend(backend: unknown): HeapBackend | null {
+  const b = backend as Partial<HeapBackend> | null;
+  return b && typeof b.makeOutput === "function" && typeof b.typedArrayFromHeap === "function" ? (b as HeapBackend) : null;
 }
+
+const heapBackend = (tf: Tf) => asHeapBackend(tf.backend());
 
 /**
  * A new float32 tensor of `shape`, written by `fill(out, ins)` where `out` is its storage and `ins` are the

@@ -5,23 +5,18 @@
  * each part is one block copy in the backend's heap. Other axes and dtypes go to the shipped kernel.
  */
 import type * as tfTypes from "@tensorflow/tfjs";
+import { asHeapBackend } from "./heap.ts";
 
 type Tf = typeof tfTypes;
 type KernelFunc = tfTypes.KernelConfig["kernelFunc"];
 
-interface HeapBackend extends tfTypes.KernelBackend {
-  makeOutput(shape: number[], dtype: "float32"): tfTypes.TensorInfo;
-  typedArrayFromHeap(info: tfTypes.TensorInfo): Float32Array;
-}
-
 export function splitVLastAxis(tf: Tf, shipped: KernelFunc | undefined): KernelFunc {
   return (args) => {
     const { inputs, attrs } = args;
-    const backend = args.backend as HeapBackend;
+    const backend = asHeapBackend(args.backend);
     const x = inputs["x"]!;
-    const rank = x.shape.length;
     const axis = tf.util.parseAxisParam(attrs!["axis"] as number, x.shape)[0]!;
-    if (axis !== rank - 1 || x.dtype !== "float32" || typeof backend.makeOutput !== "function" || !shipped) {
+    if (axis !== x.shape.length - 1 || x.dtype !== "float32" || !backend) {
       if (!shipped) throw new Error("SplitV: no kernel for this case");
       return shipped(args);
     }
