@@ -135,9 +135,18 @@ function bootstrapAll(p: Prepared, ctx: ScoringContext, seed: number): TestInter
       accuracy: ci((y, s: Float64Array) => m(y, s).accuracy, p.isPositive, p.positiveScore),
     };
   }
-  const m = (y: Int32Array, s: Float32Array) => multiclassMetrics(y, s, p.pos);
-  const keys = ["auc", "f1", "precision", "recall", "accuracy", "macroAuc"] as const;
-  return Object.fromEntries(keys.map((k) => [k, ci((y, s: Float32Array) => m(y, s)[k], p.labels, p.probs)]));
+  // Each metric on its own, so that a class absent from the test set (no macroAuc) still leaves the others'
+  // intervals: the threshold metrics need only the argmax confusion, the AUC only the positive column.
+  const cm = (y: Int32Array, s: Float32Array) => confusionMatrix(y, argmaxOfRows(s, p.k), p.k);
+  const counts = (key: "f1" | "precision" | "recall") => (y: Int32Array, s: Float32Array) => classScores(cm(y, s), p.pos)[key];
+  return {
+    auc: ci((y, s: Float64Array) => rocAuc(y, s), p.isPositive, p.positiveScore),
+    f1: ci(counts("f1"), p.labels, p.probs),
+    precision: ci(counts("precision"), p.labels, p.probs),
+    recall: ci(counts("recall"), p.labels, p.probs),
+    accuracy: ci((y, s: Float32Array) => accuracyOf(cm(y, s)), p.labels, p.probs),
+    macroAuc: ci((y, s: Float32Array) => multiclassMetrics(y, s, p.pos).macroAuc, p.labels, p.probs),
+  };
 }
 
 /** Mean cross-entropy of the true classes' probabilities (a zero probability counts as float32's smallest). */
