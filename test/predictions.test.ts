@@ -113,7 +113,7 @@ describe("kept predictions, curves and confusion matrices", () => {
 
   it("serves the predictions as CSV (by ?format=csv or Accept: text/csv), one row per image", async () => {
     const json = await s.http("GET", `/v1/trials/${finalId}/predictions?split=test`);
-    for (const ask of [{ q: "?split=test&format=csv", h: {} }, { q: "?split=test", h: { accept: "text/csv" } }]) {
+    for (const ask of [{ q: "?split=test&format=csv", h: {} as Record<string, string> }, { q: "?split=test", h: { accept: "text/csv" } as Record<string, string> }]) {
       const res = await fetch(`${s.url}/v1/trials/${finalId}/predictions${ask.q}`, { headers: { authorization: `Bearer ${s.team.apiKey}`, ...ask.h } });
       expect(res.status).toBe(200);
       expect(res.headers.get("content-type")).toMatch(/^text\/csv/);
