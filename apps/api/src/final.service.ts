@@ -17,7 +17,7 @@ export async function startFinalTraining(deps: { db: Db; queue: TrialQueue }, te
   const sweep = await getSweep(deps.db, teamId, sweepId);
   const search = await deps.db.trial.findMany({
     where: { sweepId, stage: "search" },
-    select: { id: true, position: true, status: true, valAuc: true, valF1: true, valLoss: true, architecture: true, spec: true, task: true },
+    select: { id: true, position: true, status: true, valAuc: true, valF1: true, valLoss: true, metrics: true, architecture: true, spec: true, task: true },
   });
   const owed = search.filter((t) => t.status === "queued" || t.status === "running").length;
   if (owed) throw new ConflictError(`the search of sweep ${sweepId} is still running (${owed} trial(s) not finished): final training starts from its winners`);

@@ -7,4 +7,5 @@ export * from "./presets.ts";
 export * from "./spec.ts";
 export * from "./plan.ts";
 export * from "./selection.ts";
+export * from "./epoch-selection.ts";
 export * from "./schedules.ts";
