@@ -21,6 +21,7 @@ import { datasetRoutes } from "./routes/datasets.routes.ts";
 import { healthRoutes } from "./routes/health.routes.ts";
 import { sweepRoutes } from "./routes/sweeps.routes.ts";
 import { trialRoutes } from "./routes/trials.routes.ts";
+import { weightsRoutes } from "./routes/weights.routes.ts";
 import { workerRoutes } from "./routes/workers.routes.ts";
 
 export type { AppDeps, V1Plugin } from "./deps.ts";
@@ -74,6 +75,7 @@ export async function buildApp(
         await team.register(bestRoutes(deps));
         await team.register(workerRoutes(deps));
         await team.register(datasetRoutes(deps));
+        await team.register(weightsRoutes(deps));
         for (const plugin of opts.extraV1 ?? []) await team.register(plugin(deps));
       });
     },

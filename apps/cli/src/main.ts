@@ -6,6 +6,7 @@ import { ApiError, HypersweepClient } from "./client.ts";
 import { leaderboardTable, trialsTable, withInterval } from "./render.ts";
 import { datasetsCommand } from "./commands/datasets.ts";
 import { watchSweep } from "./commands/watch.ts";
+import { weightsCommand } from "./commands/weights.ts";
 
 function client(cmd: Command): HypersweepClient {
   const o = cmd.optsWithGlobals() as { url: string; apiKey?: string };
@@ -102,6 +103,7 @@ export function buildCli(): Command {
   });
 
   program.addCommand(datasetsCommand());
+  program.addCommand(weightsCommand());
 
   return program;
 }

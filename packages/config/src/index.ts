@@ -50,6 +50,8 @@ export const apiEnv = z.object({
   HYPERSWEEP_BODY_LIMIT: intFrom(1_048_576, 1024),
   /** Largest dataset upload, in bytes. */
   HYPERSWEEP_UPLOAD_LIMIT: intFrom(2 * 1024 ** 3, 1024),
+  /** Largest pretrained weights file (.safetensors), in bytes (wide_resnet50_2 in float32 is 263 MB). */
+  HYPERSWEEP_WEIGHTS_LIMIT: intFrom(1024 ** 3, 1024),
 });
 export type ApiConfig = z.output<typeof apiEnv>;
 
