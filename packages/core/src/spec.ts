@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { SpecError } from "./errors.ts";
+import { text } from "./text.ts";
 import { getPreset, presetNames } from "./presets.ts";
 import { Architecture, Augmentation, AUGMENTATIONS, SelectionMetric, Task } from "./trainer-contract.ts";
 
@@ -42,7 +43,7 @@ export const SweepOverrides = z.strictObject({
   /** Train each architecture's winner to convergence and score it on the test set once its search ends. @defaultValue true */
   final: z.boolean().optional(),
   /** Pretrained weights per architecture, by the name they were imported under (POST /v1/weights), e.g. { resnet18: "imagenet" }. */
-  pretrained: z.partialRecord(Architecture, z.string().min(1).max(128)).optional(),
+  pretrained: z.partialRecord(Architecture, text({ max: 128 })).optional(),
 });
 export type SweepOverrides = z.infer<typeof SweepOverrides>;
 
