@@ -74,7 +74,7 @@ describe("kept predictions, curves and confusion matrices", () => {
     const { test, valLoss, ...val } = trial.body.metrics;
     expect(typeof valLoss).toBe("number");
     expect(val).toEqual(scoreSplit(toSplitScores(bySplit.val), ctx).metrics);
-    expect(Object.keys(val).sort()).toEqual(["accuracy", "auc", "f1", "macroAuc", "precision", "recall"]);
+    expect(Object.keys(val).sort()).toEqual(["accuracy", "auc", "f1", "macroAuc", "macroF1", "precision", "recall"]);
     const recomputed = scoreTest(toSplitScores(bySplit.test), ctx, trial.body.spec.seed);
     expect(test).toEqual(JSON.parse(JSON.stringify(recomputed)));
     expect(test.intervals.accuracy.lower).toBeLessThanOrEqual(test.metrics.accuracy);
