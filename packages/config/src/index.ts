@@ -50,6 +50,17 @@ export const apiEnv = z.object({
   HYPERSWEEP_BODY_LIMIT: intFrom(1_048_576, 1024),
   /** Largest dataset upload, in bytes. */
   HYPERSWEEP_UPLOAD_LIMIT: intFrom(2 * 1024 ** 3, 1024),
+  /**
+   * Origins (comma-separated, e.g. https://wall.example.org) whose pages may call the API from a browser (CORS),
+   * for dashboards hosted elsewhere. Unset: CORS is off and only the dashboard served at / can call the API.
+   */
+  HYPERSWEEP_CORS_ORIGINS: z
+    .string()
+    .default("")
+    .transform((s) => s.split(",").map((o) => o.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, "each origin is scheme://host[:port], no path"))),
+  /** The built dashboard (static files served at /); default: apps/dashboard/dist of this checkout. */
+  HYPERSWEEP_DASHBOARD_DIR: z.string().min(1).optional(),
 });
 export type ApiConfig = z.output<typeof apiEnv>;
 
