@@ -5,7 +5,7 @@
 import { z } from "zod";
 
 export class ConfigError extends Error {
-  readonly code = "CONFIG_INVALID";
+  readonly code = "CONFIG_INVALID" as const;
   constructor(readonly problems: Array<{ variable: string; message: string }>) {
     super(`invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join("\n")}`);
     this.name = "ConfigError";
@@ -50,6 +50,8 @@ export const apiEnv = z.object({
   HYPERSWEEP_BODY_LIMIT: intFrom(1_048_576, 1024),
   /** Largest dataset upload, in bytes. */
   HYPERSWEEP_UPLOAD_LIMIT: intFrom(2 * 1024 ** 3, 1024),
+  /** Largest pretrained weights file (.safetensors), in bytes (wide_resnet50_2 in float32 is 263 MB). */
+  HYPERSWEEP_WEIGHTS_LIMIT: intFrom(1024 ** 3, 1024),
   /**
    * Origins (comma-separated, e.g. https://wall.example.org) whose pages may call the API from a browser (CORS),
    * for dashboards hosted elsewhere. Unset: CORS is off and only the dashboard served at / can call the API.
