@@ -63,6 +63,10 @@ export const apiEnv = z.object({
     .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, "each origin is scheme://host[:port], no path"))),
   /** The built dashboard (static files served at /); default: apps/dashboard/dist of this checkout. */
   HYPERSWEEP_DASHBOARD_DIR: z.string().min(1).optional(),
+  /** Bearer token that GET /metrics requires (it shows every team's counts). Unset: /metrics is off (404)... */
+  HYPERSWEEP_METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  /** ...unless this is true: /metrics without a token, for a port only the scraper can reach. */
+  HYPERSWEEP_METRICS_PUBLIC: z.stringbool().default(false),
 });
 export type ApiConfig = z.output<typeof apiEnv>;
 

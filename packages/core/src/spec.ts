@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { SpecError } from "./errors.ts";
+import { text } from "./text.ts";
 import { getPreset, presetNames } from "./presets.ts";
 import { Architecture, Augmentation, AUGMENTATIONS, Task } from "./trainer-contract.ts";
 
@@ -36,7 +37,7 @@ export const SweepOverrides = z.strictObject({
   schedule: z.strictObject({ stepSize: z.number().int().min(1).max(1000).optional(), gamma: z.number().gt(0).max(1).optional() }).optional(),
   selectionMetric: z.enum(["auc", "f1"]).optional(),
   /** Pretrained weights per architecture, by the name they were imported under (POST /v1/weights), e.g. { resnet18: "imagenet" }. */
-  pretrained: z.partialRecord(Architecture, z.string().min(1).max(128)).optional(),
+  pretrained: z.partialRecord(Architecture, text({ max: 128 })).optional(),
 });
 export type SweepOverrides = z.infer<typeof SweepOverrides>;
 
