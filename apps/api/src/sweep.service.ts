@@ -5,16 +5,17 @@
  */
 import { randomInt } from "node:crypto";
 import { z } from "zod";
-import { Architecture, SweepOverrides, planTrials, resolveSweepSpec, type PlannedTrial } from "@hypersweep/core";
+import { Architecture, SweepOverrides, planTrials, resolveSweepSpec, text, type PlannedTrial } from "@hypersweep/core";
 import { resolveScenario, type ResolvedScenario } from "@hypersweep/data";
-import { createSweep, type Db, type CreatedSweep } from "@hypersweep/db";
+import { createSweep, findPlanningVersion, type Db, type CreatedSweep } from "@hypersweep/db";
 import { enqueueTrials, type TrialQueue } from "@hypersweep/queue";
 import { badRequest } from "./errors.ts";
+import { resolvePretrained } from "./pretrained.ts";
 
 export const CreateSweepBody = z.strictObject({
-  name: z.string().min(1).max(200).optional(),
+  name: text({ max: 200 }).optional(),
   /** Dataset id or name (of the caller's team). */
-  dataset: z.string().min(1).max(200),
+  dataset: text({ max: 200 }),
   /** A version id; default: the dataset's newest version. */
   datasetVersion: z.string().uuid().optional(),
   scenario: z.strictObject({
@@ -29,26 +30,16 @@ export const CreateSweepBody = z.strictObject({
     minPerClass: z.number().int().min(0).optional(),
   }),
   architectures: z.array(Architecture).min(1).max(6),
-  preset: z.string().min(1).default("data-stock-2020"),
+  preset: text({ max: 100 }).default("data-stock-2020"),
   overrides: SweepOverrides.optional(),
   /** Seed of the plan (and of every trial's training). Default: drawn at random and stored. */
   seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
 });
 export type CreateSweepBody = z.output<typeof CreateSweepBody>;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 async function findVersion(db: Db, teamId: string, dataset: string, versionId?: string) {
-  const ds = await db.dataset.findFirst({
-    where: { teamId, ...(UUID.test(dataset) ? { id: dataset } : { name: dataset }) },
-    select: { id: true, name: true },
-  });
+  const { dataset: ds, version } = await findPlanningVersion(db, teamId, dataset, versionId);
   if (!ds) throw badRequest(`unknown dataset '${dataset}'`, [{ path: "dataset", message: `unknown dataset '${dataset}'` }]);
-  const version = await db.datasetVersion.findFirst({
-    where: { datasetId: ds.id, ...(versionId ? { id: versionId } : {}) },
-    orderBy: { createdAt: "desc" },
-    select: { id: true, manifest: true, contentHash: true },
-  });
   if (!version) {
     const why = versionId ? `unknown version '${versionId}' of dataset '${dataset}'` : `dataset '${dataset}' has no version yet`;
     throw badRequest(why, [{ path: versionId ? "datasetVersion" : "dataset", message: why }]);
@@ -103,6 +94,7 @@ export async function submitSweep(
     task: body.scenario.task,
     modality: body.scenario.modality,
     seed,
+    pretrained: await resolvePretrained(db, teamId, body.overrides?.pretrained, body.architectures),
   });
   const plan = planTrials(spec);
   const created = await createSweep(db, {

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-/** The `hypersweep` command. Every command but `demo` speaks the HTTP API. */
+/** The `hypersweep` command: a pure HTTP client of the API (the demo, which runs a whole stack, is apps/demo). */
 import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { ApiError, HypersweepClient } from "./client.ts";
 import { leaderboardTable, trialsTable, withInterval } from "./render.ts";
 import { datasetsCommand } from "./commands/datasets.ts";
 import { watchSweep } from "./commands/watch.ts";
+import { weightsCommand } from "./commands/weights.ts";
 
 function client(cmd: Command): HypersweepClient {
   const o = cmd.optsWithGlobals() as { url: string; apiKey?: string };
@@ -102,11 +103,7 @@ export function buildCli(): Command {
   });
 
   program.addCommand(datasetsCommand());
-
-  program.command("demo").description("run the demo sweep end to end on this machine").action(async () => {
-    const { runDemo } = await import("./commands/demo.ts");
-    process.exitCode = await runDemo();
-  });
+  program.addCommand(weightsCommand());
 
   return program;
 }

@@ -8,7 +8,7 @@
  *     unreachable, writes wait and retry: a result in hand is never dropped for a passing outage.
  */
 import { join, resolve } from "node:path";
-import { TrainerSpec, type TrainerMessage } from "@hypersweep/core";
+import { TrainerSpec, weightsRelativePath, type TrainerMessage } from "@hypersweep/core";
 import {
   claimTrial, failAttempt, heartbeat, isConnectionError, LeaseLostError, markAttemptStarted, recordEpoch, recordResult, releaseAttempt,
   type ClaimedTrial, type Db, type EpochRecord,
@@ -22,6 +22,8 @@ export interface ProcessorConfig {
   maxAttempts: number;
   runsDir: string;
   cacheDir: string;
+  /** The data root (shared with the API): imported pretrained weights live under it. */
+  dataDir: string;
   backend?: TrainerSpec["backend"];
 }
 
@@ -58,12 +60,17 @@ export async function whileDbDown<T>(fn: () => Promise<T>, maxMs = 15 * 60_000):
   }
 }
 
-/** The trainer spec for this attempt: the planned spec plus where the data, checkpoints and weights live. */
+/**
+ * The trainer spec for this attempt: the planned spec plus where the data, checkpoints and weights live. A trial
+ * planned with pretrained weights (name + sha256) gets the path of their content-addressed file.
+ */
 export function trainerSpecFor(c: ClaimedTrial, cfg: ProcessorConfig): TrainerSpec {
+  const { pretrainedWeights, ...planned } = c.spec as Record<string, unknown> & { pretrainedWeights?: { sha256: string } };
   const scenario = c.scenario as { key: string; modality: "ct" | "radiograph"; task: "binary" | "multiclass"; classes: string[]; positiveClass: string; filters?: Record<string, unknown>; minPerClass?: number };
   const runDir = resolve(cfg.runsDir, c.trialId);
   return TrainerSpec.parse({
-    ...c.spec,
+    ...planned,
+    ...(pretrainedWeights ? { pretrained: resolve(cfg.dataDir, weightsRelativePath(pretrainedWeights.sha256)) } : {}),
     trialId: c.trialId,
     attempt: c.attempt,
     data: {

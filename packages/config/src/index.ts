@@ -5,7 +5,7 @@
 import { z } from "zod";
 
 export class ConfigError extends Error {
-  readonly code = "CONFIG_INVALID";
+  readonly code = "CONFIG_INVALID" as const;
   constructor(readonly problems: Array<{ variable: string; message: string }>) {
     super(`invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join("\n")}`);
     this.name = "ConfigError";
@@ -63,6 +63,8 @@ export const apiEnv = z.object({
   HYPERSWEEP_UPLOAD_MAX_ENTRIES: intFrom(50_000, 1),
   /** Most rows in a dataset's manifest.csv. */
   HYPERSWEEP_UPLOAD_MAX_ROWS: intFrom(50_000, 1),
+  /** Largest pretrained weights file (.safetensors), in bytes (wide_resnet50_2 in float32 is 263 MB). */
+  HYPERSWEEP_WEIGHTS_LIMIT: intFrom(1024 ** 3, 1024),
 });
 export type ApiConfig = z.output<typeof apiEnv>;
 

@@ -1,6 +1,7 @@
 export * from "./trainer-contract.ts";
 export * from "./trial-data.ts";
 export * from "./errors.ts";
+export * from "./text.ts";
 export * from "./rng.ts";
 export * from "./search-space.ts";
 export * from "./presets.ts";
@@ -8,3 +9,5 @@ export * from "./spec.ts";
 export * from "./plan.ts";
 export * from "./selection.ts";
 export * from "./schedules.ts";
+export * from "./safetensors-header.ts";
+export * from "./architecture-tensors.ts";

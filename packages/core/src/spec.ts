@@ -35,6 +35,8 @@ export const SweepOverrides = z.strictObject({
     .optional(),
   schedule: z.strictObject({ stepSize: z.number().int().min(1).max(1000).optional(), gamma: z.number().gt(0).max(1).optional() }).optional(),
   selectionMetric: z.enum(["auc", "f1"]).optional(),
+  /** Pretrained weights per architecture, by the name they were imported under (POST /v1/weights), e.g. { resnet18: "imagenet" }. */
+  pretrained: z.partialRecord(Architecture, z.string().min(1).max(128)).optional(),
 });
 export type SweepOverrides = z.infer<typeof SweepOverrides>;
 
@@ -59,6 +61,14 @@ export interface SweepSpec {
   optimizer: "adam";
   loss: "cross_entropy";
   selectionMetric: "auc" | "f1";
+  /** Present only when the sweep names pretrained weights: each architecture's start, as resolved at submission. */
+  pretrained?: Partial<Record<Architecture, PretrainedRef>>;
+}
+
+/** Imported weights a trial starts from (the head is replaced for the scenario's classes). */
+export interface PretrainedRef {
+  name: string;
+  sha256: string;
 }
 
 export interface ResolveInput {
@@ -68,6 +78,8 @@ export interface ResolveInput {
   task: Task;
   modality: "ct" | "radiograph";
   seed: number;
+  /** The weights `overrides.pretrained` names, looked up by the caller (the team's weights of that name and architecture). */
+  pretrained?: Partial<Record<Architecture, PretrainedRef>>;
 }
 
 function fail(path: string, message: string): never {
@@ -103,6 +115,7 @@ export function resolveSweepSpec(input: ResolveInput): SweepSpec {
   if (!(o.allSubsets ?? preset.allSubsets) && subsetsPerRate > total) {
     fail("overrides.subsetsPerRate", `asks for ${subsetsPerRate} distinct augmentation subsets per learning rate but only ${total} exist (2^${augmentations.length} subsets of ${augmentations.length} augmentations)`);
   }
+  const pretrained = resolvePretrained(o.pretrained, architectures, input.pretrained);
   return {
     preset: preset.name,
     seed: input.seed,
@@ -128,5 +141,21 @@ export function resolveSweepSpec(input: ResolveInput): SweepSpec {
     optimizer: preset.optimizer,
     loss: preset.loss,
     selectionMetric: o.selectionMetric ?? preset.selectionMetric[input.task],
+    ...(pretrained ? { pretrained } : {}),
   };
+}
+
+/** Each architecture `overrides.pretrained` names must be in the sweep and resolved to imported weights. */
+function resolvePretrained(names: SweepOverrides["pretrained"], architectures: Architecture[], resolved: ResolveInput["pretrained"]): SweepSpec["pretrained"] {
+  const entries = Object.entries(names ?? {}) as Array<[Architecture, string]>;
+  if (!entries.length) return undefined;
+  const out: Partial<Record<Architecture, PretrainedRef>> = {};
+  for (const [arch, name] of entries) {
+    const path = `overrides.pretrained.${arch}`;
+    if (!architectures.includes(arch)) fail(path, `${arch} is not one of this sweep's architectures (${architectures.join(", ")})`);
+    const ref = resolved?.[arch];
+    if (!ref || ref.name !== name) fail(path, `no weights named '${name}' for ${arch}`);
+    out[arch] = { name: ref.name, sha256: ref.sha256 };
+  }
+  return out;
 }

@@ -20,12 +20,13 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { ApiConfig } from "@hypersweep/config";
+import { text } from "@hypersweep/core";
 import { ArchiveError, cleanOrphans, MAX_LISTED, MODALITIES, resolveScenario, stageDataset, uploadLimits, type UploadCaps, type VersionRow } from "@hypersweep/data";
 import { checkDatasetName, getDataset, getDatasetVersion, listDatasets, recordDatasetVersion, referencedContentHashes } from "@hypersweep/db";
 import type { AppDeps } from "../deps.ts";
 import { badRequest, HttpError } from "../errors.ts";
 
-const IdParams = z.object({ id: z.string().min(1).max(200) });
+const IdParams = z.object({ id: text({ max: 200 }) });
 const ScenarioQuery = z.strictObject({
   modality: z.enum(MODALITIES),
   task: z.enum(["binary", "multiclass"]),
