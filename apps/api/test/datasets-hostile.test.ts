@@ -184,6 +184,6 @@ describe("hostile uploads (the API in a child process)", () => {
 /** A multipart body with one file part. */
 function form(data: Buffer, filename: string): FormData {
   const f = new FormData();
-  f.set("file", new Blob([data]), filename);
+  f.set("file", new Blob([new Uint8Array(data)]), filename);
   return f;
 }
