@@ -65,6 +65,10 @@ export const apiEnv = z.object({
   HYPERSWEEP_UPLOAD_MAX_ROWS: intFrom(50_000, 1),
   /** Largest pretrained weights file (.safetensors), in bytes (wide_resnet50_2 in float32 is 263 MB). */
   HYPERSWEEP_WEIGHTS_LIMIT: intFrom(1024 ** 3, 1024),
+  /** Bearer token that GET /metrics requires (it shows every team's counts). Unset: /metrics is off (404)... */
+  HYPERSWEEP_METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  /** ...unless this is true: /metrics without a token, for a port only the scraper can reach. */
+  HYPERSWEEP_METRICS_PUBLIC: z.stringbool().default(false),
 });
 export type ApiConfig = z.output<typeof apiEnv>;
 

@@ -23,11 +23,11 @@ export interface DatasetVersionInput {
   manifest: unknown;
 }
 
+/** A version as the API shows it: where it lives on the server's disk (storagePath) is not part of it. */
 export interface DatasetVersionInfo {
   id: string;
   datasetId: string;
   contentHash: string;
-  storagePath: string;
   imageCount: number;
   summary: unknown;
   createdAt: Date;
@@ -41,7 +41,7 @@ export interface DatasetInfo {
   latestVersion: DatasetVersionInfo | null;
 }
 
-const versionSelect = { id: true, datasetId: true, contentHash: true, storagePath: true, imageCount: true, summary: true, createdAt: true } as const;
+const versionSelect = { id: true, datasetId: true, contentHash: true, imageCount: true, summary: true, createdAt: true } as const;
 
 const isUniqueViolation = (err: unknown) => (err as { code?: unknown })?.code === "P2002";
 

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import { findTeamByApiKey, type Db } from "@hypersweep/db";
@@ -36,4 +37,11 @@ export function bearer(req: FastifyRequest): string | null {
   if (!h) return null;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
   return m ? m[1] : null;
+}
+
+const digest = (s: string) => createHash("sha256").update(s).digest();
+
+/** Compares the SHA-256 digests (always 32 bytes) in constant time: neither the content nor the length leaks. */
+export function sameToken(given: string, token: string, equal: (a: Buffer, b: Buffer) => boolean = timingSafeEqual): boolean {
+  return equal(digest(given), digest(token));
 }
