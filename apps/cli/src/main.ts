@@ -7,6 +7,7 @@ import { leaderboardTable, trialsTable, withInterval } from "./render.ts";
 import { datasetsCommand } from "./commands/datasets.ts";
 import { watchSweep } from "./commands/watch.ts";
 import { weightsCommand } from "./commands/weights.ts";
+import { reportCommand } from "./commands/report.ts";
 
 function client(cmd: Command): HypersweepClient {
   const o = cmd.optsWithGlobals() as { url: string; apiKey?: string };
@@ -104,6 +105,7 @@ export function buildCli(): Command {
 
   program.addCommand(datasetsCommand());
   program.addCommand(weightsCommand());
+  program.addCommand(reportCommand(client));
 
   return program;
 }
