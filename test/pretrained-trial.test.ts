@@ -6,7 +6,7 @@
  * mode, before the head that is replaced for the scenario's two classes) equal torchvision's on the same batch.
  * Needs python3-torch and python3-torchvision (see STACK.md); skipped when they are not installed.
  */
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -18,22 +18,13 @@ import { loadBackend } from "../packages/trainer/src/backend/index.ts";
 import { loadModelFromDir } from "../packages/trainer/src/weights-io.ts";
 import { DEFAULT_TRAINER_CMD } from "../apps/worker/src/main.ts";
 import { eventually, ROOT, startStack, type Stack } from "./helpers/stack.ts";
+import { hasTorchvision, PYTHON } from "./helpers/torch.ts";
 
-const PYTHON = "/usr/bin/python3";
-const hasTorch = (() => {
-  try {
-    const code = "import importlib.util as u, sys; sys.exit(0 if u.find_spec('torch') and u.find_spec('torchvision') else 1)";
-    execFileSync(PYTHON, ["-c", code], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 const run = promisify(execFile);
 // 48 px leaves layer4 a 2 × 2 map: training-mode BatchNorm there normalises over 16 values per channel, not 4.
 const SIZE = 48;
 
-describe.skipIf(!hasTorch)("a trial started from torchvision weights", () => {
+describe.skipIf(!hasTorchvision)("a trial started from torchvision weights", () => {
   let s: Stack;
   let out: string;
   let tf: typeof tfTypes;

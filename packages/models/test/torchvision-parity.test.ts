@@ -13,19 +13,9 @@ import type * as tfTypes from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadBackend } from "../../trainer/src/backend/index.ts";
 import { buildModel, importTorchvisionWeights, loadSafetensors } from "../src/index.ts";
+import { hasTorchvision, PYTHON } from "../../../test/helpers/torch.ts";
 
-const PYTHON = "/usr/bin/python3";
 const SCRIPT = path.join(import.meta.dirname, "torchvision_parity.py");
-const hasTorch = (() => {
-  try {
-    // find_spec locates the packages without importing torch (which takes seconds).
-    const code = "import importlib.util as u, sys; sys.exit(0 if u.find_spec('torch') and u.find_spec('torchvision') else 1)";
-    execFileSync(PYTHON, ["-c", code], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 // Odd sizes exercise torch's floor arithmetic in every stride-2 stage.
 const CASES = [["resnet18", 37], ["densenet121", 33]] as const;
@@ -35,11 +25,11 @@ let dir: string;
 beforeAll(async () => {
   tf = (await loadBackend("wasm")).tf;
   dir = await mkdtemp(path.join(tmpdir(), "hs-parity-"));
-  if (hasTorch) execFileSync(PYTHON, [SCRIPT, dir, "5", ...CASES.map(([a, s]) => `${a}:${s}`)], { stdio: ["ignore", "ignore", "inherit"] });
+  if (hasTorchvision) execFileSync(PYTHON, [SCRIPT, dir, "5", ...CASES.map(([a, s]) => `${a}:${s}`)], { stdio: ["ignore", "ignore", "inherit"] });
 });
 afterAll(async () => rm(dir, { recursive: true, force: true }));
 
-describe.skipIf(!hasTorch)("torchvision parity", () => {
+describe.skipIf(!hasTorchvision)("torchvision parity", () => {
   for (const [arch, size] of CASES) {
     it(`${arch} at ${size}px gives torchvision's eval-mode logits`, async () => {
       const out = path.join(dir, arch);
