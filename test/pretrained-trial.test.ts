@@ -4,7 +4,8 @@
  * imported with the CLI as a user would, a sweep names it, a worker trains the trial with the real trainer at a
  * learning rate too small for Adam to move any weight, and the trained model's first-batch features (training
  * mode, before the head that is replaced for the scenario's two classes) equal torchvision's on the same batch.
- * Needs python3-torch and python3-torchvision (see STACK.md); skipped when they are not installed.
+ * Needs Debian's python3-torch and python3-torchvision (`.ci/run` installs them): skipped on a machine without
+ * them, but in CI (CI=true) missing torch fails instead of skipping.
  */
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -18,13 +19,13 @@ import { loadBackend } from "../packages/trainer/src/backend/index.ts";
 import { loadModelFromDir } from "../packages/trainer/src/weights-io.ts";
 import { DEFAULT_TRAINER_CMD } from "../apps/worker/src/main.ts";
 import { eventually, ROOT, startStack, type Stack } from "./helpers/stack.ts";
-import { hasTorchvision, PYTHON } from "./helpers/torch.ts";
+import { PYTHON, requireTorchInCi, skipWithoutTorch } from "./helpers/torch.ts";
 
 const run = promisify(execFile);
 // 48 px leaves layer4 a 2 × 2 map: training-mode BatchNorm there normalises over 16 values per channel, not 4.
 const SIZE = 48;
 
-describe.skipIf(!hasTorchvision)("a trial started from torchvision weights", () => {
+describe.skipIf(skipWithoutTorch)("a trial started from torchvision weights", () => {
   let s: Stack;
   let out: string;
   let tf: typeof tfTypes;
@@ -32,6 +33,7 @@ describe.skipIf(!hasTorchvision)("a trial started from torchvision weights", () 
     run("node", ["--import", "tsx", join(ROOT, "apps/cli/src/main.ts"), ...args], { cwd: ROOT, env: { ...process.env, HYPERSWEEP_URL: s.url, HYPERSWEEP_API_KEY: s.team.apiKey } });
 
   beforeAll(async () => {
+    requireTorchInCi();
     s = await startStack("pretrained", { images: 160 });
     out = join(s.tmp, "torchvision");
     await run(PYTHON, [join(ROOT, "test/fixtures/torchvision_pretrained.py"), out, "resnet18", String(SIZE)]);
