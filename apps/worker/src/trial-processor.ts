@@ -8,7 +8,7 @@
  *     unreachable, writes wait and retry: a result in hand is never dropped for a passing outage.
  */
 import { join, resolve } from "node:path";
-import { TrainerSpec, weightsRelativePath, type TrainerMessage } from "@hypersweep/core";
+import { selectionScores, TrainerSpec, weightsRelativePath, type TrainerMessage } from "@hypersweep/core";
 import {
   claimTrial, failAttempt, heartbeat, isConnectionError, LeaseLostError, markAttemptStarted, recordEpoch, recordResult, releaseAttempt,
   type ClaimedTrial, type Db, type EpochRecord,
@@ -88,15 +88,13 @@ export function trainerSpecFor(c: ClaimedTrial, cfg: ProcessorConfig): TrainerSp
   });
 }
 
-/** Selection and tie-break scores, as selectBest ranks them: the task's metric first, then the other one. */
-export function scores(spec: Pick<TrainerSpec, "selectionMetric">, metrics: Record<string, unknown>) {
+/**
+ * Selection and tie-break scores, as selectBest ranks them: the sweep's selection metric first, then its
+ * tie-break metric, both oriented so that higher is better (core's selectionScores).
+ */
+export function scores(spec: Pick<TrainerSpec, "selectionMetric" | "task">, metrics: Record<string, unknown>) {
   const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : null);
-  const auc = num(metrics.auc);
-  const f1 = num(metrics.f1);
-  const valLoss = num(metrics.valLoss);
-  return spec.selectionMetric === "auc"
-    ? { valAuc: auc, valF1: f1, valLoss, selectionScore: auc, tiebreakScore: f1 }
-    : { valAuc: auc, valF1: f1, valLoss, selectionScore: f1, tiebreakScore: auc };
+  return { valAuc: num(metrics.auc), valF1: num(metrics.f1), valLoss: num(metrics.valLoss), ...selectionScores(spec.selectionMetric, metrics, spec.task) };
 }
 
 /** The backend as recorded on the attempt: its name, and the wasm pool's threads where the trainer says. */

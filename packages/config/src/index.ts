@@ -50,6 +50,19 @@ export const apiEnv = z.object({
   HYPERSWEEP_BODY_LIMIT: intFrom(1_048_576, 1024),
   /** Largest dataset upload, in bytes. */
   HYPERSWEEP_UPLOAD_LIMIT: intFrom(2 * 1024 ** 3, 1024),
+  /**
+   * Unpacked bytes allowed per uploaded byte, for a whole archive and for each file in it (never less than
+   * 64 MiB): images are already compressed, so a real dataset unpacks to about its own size.
+   */
+  HYPERSWEEP_UPLOAD_MAX_RATIO: intFrom(4, 1),
+  /** Largest total unpacked size of one upload, in bytes, whatever its ratio. */
+  HYPERSWEEP_UPLOAD_MAX_UNPACKED: intFrom(8 * 1024 ** 3, 1024),
+  /** Largest single file of an upload, unpacked, in bytes, whatever its ratio. */
+  HYPERSWEEP_UPLOAD_MAX_FILE: intFrom(256 * 1024 ** 2, 1024),
+  /** Most entries (files and folders) in an upload; also at most 1,000 plus one per 256 bytes uploaded. */
+  HYPERSWEEP_UPLOAD_MAX_ENTRIES: intFrom(50_000, 1),
+  /** Most rows in a dataset's manifest.csv. */
+  HYPERSWEEP_UPLOAD_MAX_ROWS: intFrom(50_000, 1),
   /** Largest pretrained weights file (.safetensors), in bytes (wide_resnet50_2 in float32 is 263 MB). */
   HYPERSWEEP_WEIGHTS_LIMIT: intFrom(1024 ** 3, 1024),
   /** Bearer token that GET /metrics requires (it shows every team's counts). Unset: /metrics is off (404)... */

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { streamFor } from "./rng.ts";
 import { allSubsets, sampleSubsets, subsetDimension } from "./search-space.ts";
 import type { PretrainedRef, SweepSpec } from "./spec.ts";
-import type { Architecture, Augmentation } from "./trainer-contract.ts";
+import type { Architecture, Augmentation, SelectionMetric } from "./trainer-contract.ts";
 
 export interface PlannedTrial {
   position: number;
@@ -25,7 +25,7 @@ export interface PlannedTrial {
   imageSize: number;
   schedule: { stepSize: number; gamma: number };
   augmentationParams: SweepSpec["augmentationParams"];
-  selectionMetric: "auc" | "f1";
+  selectionMetric: SelectionMetric;
   /** The imported weights this trial starts from (only when the sweep names some for its architecture). */
   pretrainedWeights?: PretrainedRef;
 }

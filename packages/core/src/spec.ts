@@ -6,7 +6,7 @@ import { z } from "zod";
 import { SpecError } from "./errors.ts";
 import { text } from "./text.ts";
 import { getPreset, presetNames } from "./presets.ts";
-import { Architecture, Augmentation, AUGMENTATIONS, Task } from "./trainer-contract.ts";
+import { Architecture, Augmentation, AUGMENTATIONS, SelectionMetric, Task } from "./trainer-contract.ts";
 
 const positive = z.number().finite().positive();
 
@@ -35,7 +35,13 @@ export const SweepOverrides = z.strictObject({
     })
     .optional(),
   schedule: z.strictObject({ stepSize: z.number().int().min(1).max(1000).optional(), gamma: z.number().gt(0).max(1).optional() }).optional(),
-  selectionMetric: z.enum(["auc", "f1"]).optional(),
+  /**
+   * What decides the best epoch of a trial and the best trial of the sweep: the paper's (default: "auc" for
+   * binary, "f1" of COVID-19 for multiclass), "macroF1", "accuracy", "macroAuc", or "valLoss" (lower is better).
+   */
+  selectionMetric: SelectionMetric.optional(),
+  /** Train each architecture's winner to convergence and score it on the test set once its search ends. @defaultValue true */
+  final: z.boolean().optional(),
   /** Pretrained weights per architecture, by the name they were imported under (POST /v1/weights), e.g. { resnet18: "imagenet" }. */
   pretrained: z.partialRecord(Architecture, text({ max: 128 })).optional(),
 });
@@ -61,7 +67,9 @@ export interface SweepSpec {
   schedule: { stepSize: number; gamma: number };
   optimizer: "adam";
   loss: "cross_entropy";
-  selectionMetric: "auc" | "f1";
+  selectionMetric: SelectionMetric;
+  /** Present (false) only when the sweep skips the automatic final stage; absent means it runs. */
+  final?: false;
   /** Present only when the sweep names pretrained weights: each architecture's start, as resolved at submission. */
   pretrained?: Partial<Record<Architecture, PretrainedRef>>;
 }
@@ -142,6 +150,8 @@ export function resolveSweepSpec(input: ResolveInput): SweepSpec {
     optimizer: preset.optimizer,
     loss: preset.loss,
     selectionMetric: o.selectionMetric ?? preset.selectionMetric[input.task],
+    // Stored only when false, so that default sweeps keep their spec (and plan hash) as before.
+    ...(o.final === false ? { final: false as const } : {}),
     ...(pretrained ? { pretrained } : {}),
   };
 }

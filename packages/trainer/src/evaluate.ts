@@ -11,6 +11,7 @@ import {
   bootstrapCi,
   classScores,
   confusionMatrix,
+  macroF1Of,
   MetricInputError,
   multiclassMetrics,
   positiveScores,
@@ -138,20 +139,20 @@ function fallbackMetrics(p: Prepared, ctx: MetricsContext): SplitEvaluation {
   const auc = orNull(() => rocAuc(p.isPositive, p.positiveScore));
   if (ctx.task === "binary") {
     const cm = confusionMatrix(p.isPositive, Int32Array.from(p.positiveScore, (s) => (s >= 0.5 ? 1 : 0)), 2);
-    return { metrics: { ...classScores(cm, 1), accuracy: accuracyOf(cm), auc }, confusion: binaryToClassOrder(cm, p.pos) };
+    return { metrics: { ...classScores(cm, 1), accuracy: accuracyOf(cm), auc, macroF1: macroF1Of(cm) }, confusion: binaryToClassOrder(cm, p.pos) };
   }
   const cm = confusionMatrix(p.labels, argmaxRows(p.probs, p.k), p.k);
-  return { metrics: { ...classScores(cm, p.pos), accuracy: accuracyOf(cm), auc, macroAuc: null }, confusion: cm };
+  return { metrics: { ...classScores(cm, p.pos), accuracy: accuracyOf(cm), auc, macroAuc: null, macroF1: macroF1Of(cm) }, confusion: cm };
 }
 
 function computeMetrics(p: Prepared, ctx: MetricsContext): SplitEvaluation {
   if (ctx.task === "binary") {
     const m = binaryMetrics(p.isPositive, p.positiveScore);
-    const metrics = { auc: m.auc, f1: m.f1, precision: m.precision, recall: m.recall, accuracy: m.accuracy };
+    const metrics = { auc: m.auc, f1: m.f1, precision: m.precision, recall: m.recall, accuracy: m.accuracy, macroF1: macroF1Of(m.confusion) };
     return { metrics, confusion: binaryToClassOrder(m.confusion, p.pos) };
   }
   const m = multiclassMetrics(p.labels, p.probs, p.pos);
-  const metrics = { auc: m.auc, f1: m.f1, precision: m.precision, recall: m.recall, accuracy: m.accuracy, macroAuc: m.macroAuc };
+  const metrics = { auc: m.auc, f1: m.f1, precision: m.precision, recall: m.recall, accuracy: m.accuracy, macroAuc: m.macroAuc, macroF1: macroF1Of(m.confusion) };
   return { metrics, confusion: m.confusion };
 }
 
