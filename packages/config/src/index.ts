@@ -65,6 +65,17 @@ export const apiEnv = z.object({
   HYPERSWEEP_UPLOAD_MAX_ROWS: intFrom(50_000, 1),
   /** Largest pretrained weights file (.safetensors), in bytes (wide_resnet50_2 in float32 is 263 MB). */
   HYPERSWEEP_WEIGHTS_LIMIT: intFrom(1024 ** 3, 1024),
+  /**
+   * Origins (comma-separated, e.g. https://wall.example.org) whose pages may call the API from a browser (CORS),
+   * for dashboards hosted elsewhere. Unset: CORS is off and only the dashboard served at / can call the API.
+   */
+  HYPERSWEEP_CORS_ORIGINS: z
+    .string()
+    .default("")
+    .transform((s) => s.split(",").map((o) => o.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, "each origin is scheme://host[:port], no path"))),
+  /** The built dashboard (static files served at /); default: apps/dashboard/dist of this checkout. */
+  HYPERSWEEP_DASHBOARD_DIR: z.string().min(1).optional(),
   /** Bearer token that GET /metrics requires (it shows every team's counts). Unset: /metrics is off (404)... */
   HYPERSWEEP_METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   /** ...unless this is true: /metrics without a token, for a port only the scraper can reach. */
