@@ -62,7 +62,7 @@ describe("hypersweep output for people and scripts", () => {
     const { body } = await s.http("GET", `/v1/sweeps/${sweepId}/trials`);
     expect(new Set(body.trials.map((t: any) => t.architecture))).toEqual(new Set(["small_cnn", "resnet18"]));
     for (const t of body.trials) expect(r.stdout).toMatch(new RegExp(`│ ${t.position} +│ ${t.architecture} +│ succeeded`));
-  });
+  }, 120_000);
 
   it("colours tables on a terminal only, and never with NO_COLOR", async () => {
     expect(await tty(["status", sweepId])).toMatch(/\x1b\[36marchitecture\x1b\[39m/);
@@ -71,7 +71,7 @@ describe("hypersweep output for people and scripts", () => {
     expect(plain).not.toMatch(ANSI);
     expect((await cli(["status", sweepId], { FORCE_COLOR: "1" })).stdout).toMatch(ANSI);
     expect((await cli(["status", sweepId], { FORCE_COLOR: "1", NO_COLOR: "1" })).stdout).not.toMatch(ANSI);
-  });
+  }, 180_000);
 
   it("every command that prints a table gives the API's answer with --json", async () => {
     const json = async (args: string[]) => {
@@ -91,7 +91,7 @@ describe("hypersweep output for people and scripts", () => {
     expect(await json(["datasets", "list"])).toEqual((await s.http("GET", "/v1/datasets")).body);
     expect(await json(["datasets", "show", "stock"])).toEqual((await s.http("GET", "/v1/datasets/stock")).body);
     expect(await json(["weights", "list"])).toEqual((await s.http("GET", "/v1/weights")).body);
-  });
+  }, 300_000);
 
   it("exits 2 on a usage error, 1 when the API refuses, 5 when a followed sweep does not succeed", async () => {
     const usage = await cli(["status", sweepId, "--no-such-option"]);
@@ -111,5 +111,5 @@ describe("hypersweep output for people and scripts", () => {
     const help = await cli(["--help"]);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/Exit codes:\n +0 +done\n +1 .*\n +2 +usage.*\n +3 .*reached\n +4 .*401\/403\)\n +5 .*cancelled/);
-  }, 60_000);
+  }, 180_000);
 });
