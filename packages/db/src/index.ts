@@ -14,3 +14,4 @@ export * from "./database-admin.ts";
 export * from "./ops.repository.ts";
 export * from "./planning.repository.ts";
 export * from "./eta.repository.ts";
+export * from "./predictions.repository.ts";
