@@ -15,7 +15,7 @@ import { ensureDatabase, migrateDatabase } from "@hypersweep/db";
 import { synthDataset } from "@hypersweep/data";
 import { startApi } from "@hypersweep/api";
 import { startWorker } from "@hypersweep/worker";
-import { HypersweepClient, importViaApi, leaderboardTable, trialsTable, watchSweep, withInterval } from "@hypersweep/cli";
+import { fetchReport, HypersweepClient, importViaApi, leaderboardTable, trialsTable, watchSweep, withInterval } from "@hypersweep/cli";
 
 const demoEnv = z.object({
   ...commonEnv,
@@ -91,6 +91,8 @@ export async function runDemo(env: Record<string, string | undefined> = process.
       if (test) say(`Retrained and scored on the held-out test set (n = ${test.n}): AUC ${withInterval(test, "auc")}, F1 ${withInterval(test, "f1")}, accuracy ${withInterval(test, "accuracy")}`);
       else if (w.final) say(`Final training ${w.final.status}${w.final.error ? `: ${w.final.error}` : ""}`);
     }
+    say(`\nThe sweep's report (hypersweep report ${sweep.id} [--format html|csv] [-o file]):\n`);
+    say((await fetchReport(client, sweep.id, "md")).trimEnd());
     say(`\nDone in ${Math.round((Date.now() - started) / 1000)} s (final trainings: ${final.trials.length}).`);
     return finalStatus === "succeeded" ? 0 : 1;
   } finally {
