@@ -12,3 +12,4 @@ export * from "./weights.repository.ts";
 export * from "./database-admin.ts";
 export * from "./ops.repository.ts";
 export * from "./planning.repository.ts";
+export * from "./final-stage.repository.ts";
