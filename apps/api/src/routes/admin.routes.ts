@@ -22,8 +22,8 @@ export function adminRoutes(deps: AppDeps) {
       return reply.status(201).send({ team, apiKey, note: "the API key is shown once; store it now" });
     });
     r.get("/teams", { schema: { tags: ["admin"] } }, async () => ({ teams: await listTeams(deps.db) }));
-    r.post("/teams/:id/keys", { schema: { tags: ["admin"], params: z.object({ id: z.string().uuid() }), body: z.strictObject({ name: text({ max: 100 }).default("default") }).default({ name: "default" }) } }, async (req, reply) => {
-      const key = await createApiKey(deps.db, req.params.id, req.body.name);
+    r.post("/teams/:id/keys", { schema: { tags: ["admin"], params: z.object({ id: z.string().uuid() }), body: z.strictObject({ name: text({ max: 100 }).default("default"), scope: z.enum(["read", "write"]).default("write") }).default({ name: "default", scope: "write" }) } }, async (req, reply) => {
+      const key = await createApiKey(deps.db, req.params.id, req.body.name, req.body.scope);
       return reply.status(201).send({ ...key, note: "the API key is shown once; store it now" });
     });
   };
