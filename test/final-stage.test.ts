@@ -33,7 +33,7 @@ describe("the automatic final stage", () => {
   });
 
   it("queues each architecture's winner when its search ends; a worker killed mid-final and Redis emptied change nothing; one final per architecture", async () => {
-    const doomed = s.spawnWorker({ HYPERSWEEP_CONCURRENCY: "2", HYPERSWEEP_WORKER_ID: "doomed", FAKE_EPOCH_MS: "250" });
+    const doomed = s.spawnWorker({ HYPERSWEEP_CONCURRENCY: "2", HYPERSWEEP_WORKER_ID: "doomed", FAKE_EPOCH_MS: "500" });
     const res = await s.http("POST", "/v1/sweeps", sweepBody(s.dataset.id, {
       ...TWO_ARCHS, overrides: { searchEpochs: 2, learningRates: [1e-3, 1e-4], subsetsPerRate: 1, finalEpochs: 12, patience: 4, final: true },
     }));
