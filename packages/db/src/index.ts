@@ -14,4 +14,5 @@ export * from "./database-admin.ts";
 export * from "./ops.repository.ts";
 export * from "./planning.repository.ts";
 export * from "./final-stage.repository.ts";
+export * from "./eta.repository.ts";
 export * from "./predictions.repository.ts";
