@@ -43,7 +43,7 @@ describe("the demo app", () => {
       },
     });
     expect(r.stdout).toMatch(/3\/7 team 'demo-[\w-]+' created; its API key: hs_/);
-    expect(r.stdout).toContain("6/7 search succeeded");
+    expect(r.stdout).toContain("6/7 sweep succeeded");
     expect(r.stdout).toContain("Leaderboard (best per scenario × architecture):");
     expect(r.stdout).toMatch(/Done in \d+ s \(final trainings: 1\)/);
     // It ends with the sweep's report: the search grid and the final model's test metrics with intervals.
