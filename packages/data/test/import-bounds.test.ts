@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { cp, mkdir, readdir, readFile, stat, utimes, writeFile } from "node:fs/promises";
+import { cp, mkdir, open, readdir, readFile, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as tar from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -36,6 +36,13 @@ async function tree(dir: string): Promise<string[]> {
 async function importLikeApi(file: string, root: string, extra: Partial<ImportOptions> = {}): Promise<unknown> {
   const limits = uploadLimits((await stat(file)).size, CAPS);
   return importDataset(file, { dataRoot: root, limits, maxRows: 50_000, ...extra }).then(() => null, (e: unknown) => e);
+}
+
+/** This process's resident and peak resident memory, bytes. */
+async function memory(): Promise<{ rss: number; peak: number }> {
+  const status = await readFile("/proc/self/status", "utf8");
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(status)![1]) * 1024;
+  return { rss: kb("VmRSS"), peak: kb("VmHWM") };
 }
 
 async function expectNothingLeft(root: string): Promise<void> {
@@ -138,6 +145,20 @@ describe("importing a hostile archive", () => {
       expect(st.mode & 0o7000).toBe(0);
       expect(st.mode & 0o022).toBe(0);
     }
+  });
+
+  it("checks images from their headers and streams: a 400 MiB file never enters memory", async () => {
+    const dir = join(tmp.path, "huge-file");
+    await cp(clean, dir, { recursive: true });
+    const fh = await open(join(dir, files[0]!.name), "r+");
+    await fh.truncate(400 * MiB); // sparse: a real PNG header, then zeros
+    await fh.close();
+    await writeFile("/proc/self/clear_refs", "5"); // resets this process's peak RSS (VmHWM)
+    const before = await memory();
+    const err = (await importDataset(dir, { dataRoot: join(tmp.path, "root-huge") }).catch((e: unknown) => e)) as DatasetInvalidError;
+    const after = await memory();
+    expect(err.problems.map((p) => [p.code, p.value])).toEqual([["undecodable_image", files[0]!.name]]);
+    expect(after.peak - before.rss).toBeLessThan(100 * MiB);
   });
 
   it("lists the first 100 problems and counts the rest", async () => {

@@ -176,6 +176,7 @@ async function receiveParts(parts: Parts, scratch: string, limit: number) {
     }
   }
   if (!archive) throw badRequest("missing the `file` part (a .zip, .tar or .tar.gz of the dataset)", [{ path: "file", message: "required" }]);
+  if (fields.name !== undefined && fields.name !== name) checkDatasetName((name = fields.name)); // sent after the file
   return { fields, archive, name };
 }
 
