@@ -8,3 +8,4 @@ export * from "./reconcile.repository.ts";
 export * from "./best.repository.ts";
 export type { Prisma } from "./generated/client.ts";
 export * from "./dataset.repository.ts";
+export * from "./evaluation.repository.ts";
