@@ -8,3 +8,5 @@ export * from "./spec.ts";
 export * from "./plan.ts";
 export * from "./selection.ts";
 export * from "./schedules.ts";
+export * from "./safetensors-header.ts";
+export * from "./architecture-tensors.ts";

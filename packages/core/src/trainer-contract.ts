@@ -118,6 +118,49 @@ export type TrainerSpecInput = z.input<typeof TrainerSpec>;
 const finite = z.number().finite();
 export const EpochMetrics = z.record(z.string(), z.union([finite, z.null()]));
 
+/**
+ * A model's class probabilities for every image of one split: the input of the one scorer. Trainers report them
+ * and the worker computes every metric from them with `@hypersweep/metrics`, so metrics do not depend on which
+ * trainer ran. The three arrays are parallel, in the split's order (the order is free but must be the same in
+ * all three).
+ * - `images`: the sha256 of each image's bytes, exactly as in the dataset version's manifest.json (`rows[].sha256`,
+ *   64 lower-case hex digits). It names the image across dataset versions (cross-dataset evaluation removes
+ *   images a model saw by this hash).
+ * - `labels`: the true class of each image, an index into `scenario.classes` (label order).
+ * - `probs`: `[image][class]`, softmax probabilities in label order (one row per image, one column per class of
+ *   the scenario, each in [0, 1]). Float32 precision is plenty: trainers may round to ~6 significant digits to
+ *   keep the line short.
+ */
+export const Predictions = z
+  .strictObject({
+    images: z.array(z.string().regex(/^[0-9a-f]{64}$/, "must be the image's sha256 (64 lower-case hex digits)")),
+    labels: z.array(z.number().int().min(0)),
+    probs: z.array(z.array(z.number().finite().min(0).max(1)).min(2)),
+  })
+  .superRefine((p, ctx) => {
+    const n = p.images.length;
+    if (p.labels.length !== n) {
+      ctx.addIssue({ code: "custom", path: ["labels"], message: `has ${p.labels.length} entries for ${n} images` });
+    }
+    if (p.probs.length !== n) {
+      ctx.addIssue({ code: "custom", path: ["probs"], message: `has ${p.probs.length} rows for ${n} images` });
+      return;
+    }
+    const classes = p.probs[0]?.length ?? 0;
+    for (let i = 0; i < n; i++) {
+      const row = p.probs[i]!;
+      if (row.length !== classes) {
+        ctx.addIssue({ code: "custom", path: ["probs", i], message: `has ${row.length} classes, row 0 has ${classes}` });
+        return;
+      }
+      if ((p.labels[i] ?? 0) >= classes) {
+        ctx.addIssue({ code: "custom", path: ["labels", i], message: `class ${p.labels[i]} out of range (${classes} classes)` });
+        return;
+      }
+    }
+  });
+export type Predictions = z.infer<typeof Predictions>;
+
 /** One completed epoch as reported in an `epoch` message (and as stored). */
 export interface EpochRecord {
   epoch: number;
@@ -143,18 +186,31 @@ export const TrainerMessage = z.discriminatedUnion("type", [
     valLoss: z.number(),
     lr: z.number(),
     durationMs: z.number().min(0),
-    /** auc, f1, precision, recall, accuracy; multiclass adds macroAuc. */
-    metrics: EpochMetrics,
+    /**
+     * auc, f1, precision, recall, accuracy; multiclass adds macroAuc. Used as reported only when `predictions` is
+     * absent; a trainer that sends `predictions` may omit it (the worker computes the metrics).
+     */
+    metrics: EpochMetrics.default({}),
+    /** The validation split's probabilities at this epoch's weights (optional; preferred over `metrics`). */
+    predictions: Predictions.optional(),
   }),
   z.object({ type: z.literal("checkpoint"), epoch: z.number().int().min(0), path: z.string() }),
   z.object({
     type: z.literal("result"),
     bestEpoch: z.number().int().min(1),
-    /** Validation metrics of the best epoch (plus valLoss). */
-    metrics: EpochMetrics,
+    /** Validation metrics of the best epoch (plus valLoss); may be omitted when `predictions.val` is sent. */
+    metrics: EpochMetrics.default({}),
     weightsPath: z.string().optional(),
-    /** Test-set evaluation, when asked for: metrics, confusion matrix, bootstrap intervals. */
+    /**
+     * Test-set evaluation, when asked for: metrics, confusion matrix, bootstrap intervals. Used only when
+     * `predictions.test` is absent (the worker then scores the test split itself).
+     */
     test: z.record(z.string(), z.unknown()).optional(),
+    /**
+     * Probabilities of the kept (best) weights: `val` on the validation split, `test` on the test split (sent by
+     * final trainings, `evaluateTest`). The worker scores them and keeps them (final trainings) in Postgres.
+     */
+    predictions: z.strictObject({ val: Predictions.optional(), test: Predictions.optional() }).optional(),
   }),
   z.object({
     type: z.literal("error"),

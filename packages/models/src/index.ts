@@ -57,4 +57,4 @@ export function countTrainableParams(model: LayersModel): number {
 }
 
 export { encodeSafetensors, loadSafetensors, parseSafetensors, SafetensorsError, type SafeTensor, type SafeTensors, type SafetensorsDtype } from "./safetensors.ts";
-export { exportTorchvisionWeights, headLayerName, importTorchvisionWeights, WeightImportError, type ImportOptions, type ImportReport } from "./torchvision-weights.ts";
+export { exportTorchvisionWeights, headLayerName, importTorchvisionWeights, torchvisionTensorShapes, WeightImportError, type ImportOptions, type ImportReport } from "./torchvision-weights.ts";

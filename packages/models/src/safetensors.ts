@@ -8,19 +8,9 @@
  * (torchvision's int64 `num_batches_tracked` counters).
  */
 import { readFile } from "node:fs/promises";
+import { parseSafetensorsHeader, safetensorsHeaderLength, SafetensorsError, type SafetensorsDtype } from "@hypersweep/core";
 
-export type SafetensorsDtype = "F64" | "F32" | "F16" | "BF16" | "I64" | "I32" | "I16" | "I8" | "U8" | "BOOL";
-
-const DTYPE_BYTES: Record<SafetensorsDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
-const MAX_HEADER_BYTES = 100 * 1024 * 1024;
-
-export class SafetensorsError extends Error {
-  readonly code = "SAFETENSORS_INVALID";
-  constructor(message: string) {
-    super(message);
-    this.name = "SafetensorsError";
-  }
-}
+export { SafetensorsError, type SafetensorsDtype } from "@hypersweep/core";
 
 export interface SafeTensor {
   name: string;
@@ -62,40 +52,16 @@ function toFloat32(dtype: SafetensorsDtype, bytes: Uint8Array, n: number): Float
   return out;
 }
 
-interface HeaderEntry { dtype: string; shape: number[]; data_offsets: [number, number] }
-
-function checkEntry(name: string, e: HeaderEntry, dataLen: number): SafetensorsDtype {
-  if (!(e.dtype in DTYPE_BYTES)) throw new SafetensorsError(`tensor ${name}: unsupported dtype ${e.dtype}`);
-  if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isInteger(d) || d < 0)) throw new SafetensorsError(`tensor ${name}: invalid shape ${JSON.stringify(e.shape)}`);
-  const [b, end] = e.data_offsets ?? [];
-  if (!Number.isInteger(b) || !Number.isInteger(end) || b! < 0 || end! < b! || end! > dataLen) {
-    throw new SafetensorsError(`tensor ${name}: data_offsets ${JSON.stringify(e.data_offsets)} outside the ${dataLen}-byte data section`);
-  }
-  const dtype = e.dtype as SafetensorsDtype;
-  const expected = e.shape.reduce((a, d) => a * d, 1) * DTYPE_BYTES[dtype];
-  if (end! - b! !== expected) throw new SafetensorsError(`tensor ${name}: ${end! - b!} bytes for shape [${e.shape}] of ${dtype} (expected ${expected})`);
-  return dtype;
-}
-
 /** Parses a safetensors buffer; throws SafetensorsError naming the tensor and reason when malformed. */
 export function parseSafetensors(buf: Uint8Array): SafeTensors {
-  if (buf.byteLength < 8) throw new SafetensorsError(`file too short (${buf.byteLength} bytes) for the 8-byte header length`);
-  const headerLen = Number(new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true));
-  if (headerLen > MAX_HEADER_BYTES || 8 + headerLen > buf.byteLength) throw new SafetensorsError(`header length ${headerLen} exceeds the file (${buf.byteLength} bytes)`);
-  let header: Record<string, HeaderEntry>;
-  try {
-    header = JSON.parse(new TextDecoder().decode(buf.subarray(8, 8 + headerLen))) as Record<string, HeaderEntry>;
-  } catch (e) {
-    throw new SafetensorsError(`header is not valid JSON: ${(e as Error).message}`);
-  }
+  const headerLen = safetensorsHeaderLength(buf.subarray(0, 8));
+  if (8 + headerLen > buf.byteLength) throw new SafetensorsError(`header length ${headerLen} exceeds the file (${buf.byteLength} bytes)`);
   const data = buf.subarray(8 + headerLen);
   const out: SafeTensors = new Map();
-  for (const [name, entry] of Object.entries(header)) {
-    if (name === "__metadata__") continue;
-    const dtype = checkEntry(name, entry, data.byteLength);
-    const bytes = data.subarray(entry.data_offsets[0], entry.data_offsets[1]);
-    const n = entry.shape.reduce((a, d) => a * d, 1);
-    out.set(name, { name, dtype, shape: entry.shape, bytes, toFloat32: () => toFloat32(dtype, bytes, n) });
+  for (const { name, dtype, shape, offsets } of parseSafetensorsHeader(buf.subarray(8, 8 + headerLen), data.byteLength).tensors) {
+    const bytes = data.subarray(offsets[0], offsets[1]);
+    const n = shape.reduce((a, d) => a * d, 1);
+    out.set(name, { name, dtype, shape, bytes, toFloat32: () => toFloat32(dtype, bytes, n) });
   }
   return out;
 }

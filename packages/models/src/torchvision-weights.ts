@@ -152,3 +152,13 @@ export async function exportTorchvisionWeights(model: LayersModel): Promise<Map<
   }
   return out;
 }
+
+/** The model's tensors as torchvision names and shapes, in layer order (no values read). */
+export function torchvisionTensorShapes(model: LayersModel): Array<{ name: string; shape: number[] }> {
+  const out: Array<{ name: string; shape: number[] }> = [];
+  for (const layer of model.layers) {
+    const kind = kindOf(layer);
+    if (kind) for (const s of slotsOf(layer, kind)) out.push({ name: s.torchName, shape: torchShape(s) });
+  }
+  return out;
+}
