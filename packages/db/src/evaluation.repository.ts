@@ -70,11 +70,17 @@ export interface EvaluationTarget {
   scenario: Record<string, unknown>;
   images: string[];
   labels: number[];
+  /** Binarised: the multiclass trial compared with, and its classes (label order). */
+  compareTrialId: string | null;
+  compareClasses: string[] | null;
 }
 
 export async function evaluationTarget(db: Db, id: string): Promise<EvaluationTarget | null> {
   const { rows } = await db.pool.query<EvaluationTarget>(
-    `SELECT ev.dataset_version_id::text AS "datasetVersionId", v.storage_path AS "storagePath", ev.scenario, ev.images, ev.labels
+    `SELECT ev.dataset_version_id::text AS "datasetVersionId", v.storage_path AS "storagePath", ev.scenario, ev.images, ev.labels,
+            ev.compare_trial_id::text AS "compareTrialId",
+            (SELECT ARRAY(SELECT jsonb_array_elements_text(s.scenario->'classes')) FROM trials c JOIN sweeps s ON s.id = c.sweep_id
+             WHERE c.id = ev.compare_trial_id) AS "compareClasses"
      FROM evaluations ev JOIN dataset_versions v ON v.id = ev.dataset_version_id WHERE ev.id = $1`,
     [id],
   );
@@ -84,30 +90,30 @@ export async function evaluationTarget(db: Db, id: string): Promise<EvaluationTa
 export interface EvaluationOutcome {
   /** Metrics, confusion matrix, intervals (and the binarised comparison), as scored by the worker. */
   result: Record<string, unknown>;
-  predictions: { images: string[]; labels: number[]; probs: number[][] };
   backend?: string;
 }
 
 /**
  * Records an evaluation's result once, in one statement with its run's and attempt's end and the event; only
  * the attempt that holds the lease may (the same fence as recordResult). Throws LeaseLostError otherwise.
+ * Its predictions are the run's trial_predictions (split test), written before by recordPredictions.
  */
 export async function recordEvaluationResult(db: Db, id: string, attempt: number, r: EvaluationOutcome): Promise<void> {
   const { rows } = await db.pool.query<{ n: number }>(
     `WITH t AS (
        UPDATE trials SET status = 'succeeded', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL, error = NULL,
-         error_reason = NULL, backend = COALESCE($5, backend), metrics = $3::jsonb
+         error_reason = NULL, backend = COALESCE($4, backend), metrics = $3::jsonb
        WHERE id = $1 AND current_attempt = $2 AND status = 'running' AND stage = 'evaluate'
        RETURNING id, sweep_id, team_id),
-     a AS (UPDATE attempts SET status = 'succeeded', finished_at = now(), backend = COALESCE($5, backend)
+     a AS (UPDATE attempts SET status = 'succeeded', finished_at = now(), backend = COALESCE($4, backend)
            WHERE trial_id IN (SELECT id FROM t) AND number = $2 RETURNING id),
-     ev AS (UPDATE evaluations SET result = $3::jsonb, predictions = $4::jsonb, finished_at = now()
+     ev AS (UPDATE evaluations SET result = $3::jsonb, finished_at = now()
             WHERE id IN (SELECT id FROM t) RETURNING id),
      note AS (
        SELECT pg_notify('${EVENTS_CHANNEL}', json_build_object('type', 'trial.finished', 'teamId', team_id, 'sweepId', sweep_id,
          'trialId', id, 'status', 'succeeded')::text) FROM t)
      SELECT (SELECT count(*) FROM ev)::int + 0 * (SELECT count(*) FROM a)::int + 0 * (SELECT count(*) FROM note)::int AS n`,
-    [id, attempt, JSON.stringify(r.result), JSON.stringify(r.predictions), r.backend ?? null],
+    [id, attempt, JSON.stringify(r.result), r.backend ?? null],
   );
   if ((rows[0]?.n ?? 0) === 0) throw new LeaseLostError(id, attempt);
 }
@@ -156,14 +162,4 @@ export async function listEvaluations(db: Db, teamId: string, filter: { trialId?
     [teamId, filter.trialId ?? null, filter.limit ?? 200],
   );
   return rows;
-}
-
-/** The stored predictions of an evaluation ({ images, labels, probs }), or null while it has none. */
-export async function evaluationPredictions(db: Db, teamId: string, id: string): Promise<{ classes: string[]; predictions: EvaluationOutcome["predictions"] | null }> {
-  const { rows } = await db.pool.query<{ scenario: { classes: string[] }; predictions: EvaluationOutcome["predictions"] | null }>(
-    `SELECT scenario, predictions FROM evaluations WHERE id = $1 AND team_id = $2`,
-    [id, teamId],
-  );
-  if (!rows[0]) throw new NotFoundError("evaluation", id);
-  return { classes: rows[0].scenario.classes, predictions: rows[0].predictions };
 }

@@ -18,3 +18,4 @@ export {
 } from "./classification.ts";
 export { bootstrapAuc, bootstrapCi, bootstrapCis, type BootstrapCi, type BootstrapMetric, type NumericKeys, type BootstrapOptions } from "./bootstrap.ts";
 export type { ScoreMatrix } from "./inputs.ts";
+export { readAsBinary, readAsBinaryReport, type BinaryReading, type BinaryReadingReport } from "./binarised.ts";

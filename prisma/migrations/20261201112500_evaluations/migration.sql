@@ -14,7 +14,6 @@ CREATE TABLE "evaluations" (
     "labels" INTEGER[] NOT NULL,
     "compare_trial_id" UUID,
     "result" JSONB,
-    "predictions" JSONB,
     "created_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "finished_at" TIMESTAMP(3),
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { evaluationPredictions, getEvaluation, listEvaluations, NotFoundError } from "@hypersweep/db";
+import { getEvaluation, listEvaluations, NotFoundError, trialPredictions } from "@hypersweep/db";
 import type { AppDeps } from "../deps.ts";
 import { CreateEvaluationBody, createEvaluationFor } from "../evaluation.service.ts";
 import { assertId, IdParams } from "./sweeps.routes.ts";
@@ -37,9 +37,10 @@ export function evaluationRoutes(deps: AppDeps) {
       schema: { params: IdParams, tags: ["evaluations"], summary: "The scored images' probabilities: { classes, images, labels, probs }" },
     }, async (req) => {
       assertId("evaluation", req.params.id);
-      const { classes, predictions } = await evaluationPredictions(deps.db, req.team.id, req.params.id);
-      if (!predictions) throw new NotFoundError("predictions of evaluation", req.params.id);
-      return { classes, ...predictions };
+      const ev = await getEvaluation(deps.db, req.team.id, req.params.id);
+      const test = (await trialPredictions(deps.db, req.team.id, req.params.id))?.find((p) => p.split === "test");
+      if (!test) throw new NotFoundError("predictions of evaluation", req.params.id);
+      return { classes: (ev.scenario as { classes: string[] }).classes, images: test.images, labels: test.labels, probs: test.probs };
     });
   };
 }
