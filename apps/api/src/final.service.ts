@@ -4,7 +4,7 @@
  * `finalEpochs` with early stopping (`patience`) and scored on the test set, with bootstrap intervals.
  */
 import { selectBest, type SweepSpec, type Task } from "@hypersweep/core";
-import { addFinalTrials, ConflictError, getSweep, type Db } from "@hypersweep/db";
+import { addFinalTrials, ConflictError, getSweep, searchTrials, type Db } from "@hypersweep/db";
 import { enqueueTrials, type TrialQueue } from "@hypersweep/queue";
 
 export interface FinalResult {
@@ -15,10 +15,7 @@ export interface FinalResult {
 
 export async function startFinalTraining(deps: { db: Db; queue: TrialQueue }, teamId: string, sweepId: string, architectures?: string[]): Promise<FinalResult> {
   const sweep = await getSweep(deps.db, teamId, sweepId);
-  const search = await deps.db.trial.findMany({
-    where: { sweepId, stage: "search" },
-    select: { id: true, position: true, status: true, valAuc: true, valF1: true, valLoss: true, architecture: true, spec: true, task: true },
-  });
+  const search = await searchTrials(deps.db, sweepId);
   const owed = search.filter((t) => t.status === "queued" || t.status === "running").length;
   if (owed) throw new ConflictError(`the search of sweep ${sweepId} is still running (${owed} trial(s) not finished): final training starts from its winners`);
   const spec = sweep.spec as SweepSpec;

@@ -1,5 +1,5 @@
 import client from "prom-client";
-import type { Db } from "@hypersweep/db";
+import { recentEpochDurations, trialCountsByStatus, type Db } from "@hypersweep/db";
 import type { TrialQueue } from "@hypersweep/queue";
 
 export interface ApiMetrics {
@@ -38,9 +38,9 @@ export function createMetrics(deps: { db: Db; queue: TrialQueue }): ApiMetrics {
     registers: [registry],
     async collect() {
       try {
-        const rows = await deps.db.trial.groupBy({ by: ["status"], _count: { _all: true } });
+        const rows = await trialCountsByStatus(deps.db);
         for (const s of ["queued", "running", "succeeded", "failed", "cancelled"]) this.set({ status: s }, 0);
-        for (const r of rows) this.set({ status: r.status }, r._count._all);
+        for (const r of rows) this.set({ status: r.status }, r.count);
       } catch {
         // Postgres unreachable.
       }
@@ -53,12 +53,9 @@ export function createMetrics(deps: { db: Db; queue: TrialQueue }): ApiMetrics {
     registers: [registry],
     async collect() {
       try {
-        const rows = await deps.db.$queryRaw<Array<{ p50: number | null; p95: number | null }>>`
-          SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) / 1000.0 AS p50,
-                 percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) / 1000.0 AS p95
-          FROM epochs WHERE created_at > now() - interval '15 minutes'`;
-        this.set({ quantile: "0.5" }, rows[0]?.p50 ?? 0);
-        this.set({ quantile: "0.95" }, rows[0]?.p95 ?? 0);
+        const d = await recentEpochDurations(deps.db, 15);
+        this.set({ quantile: "0.5" }, d.p50 ?? 0);
+        this.set({ quantile: "0.95" }, d.p95 ?? 0);
       } catch {
         // Postgres unreachable.
       }

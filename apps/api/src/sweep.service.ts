@@ -7,7 +7,7 @@ import { randomInt } from "node:crypto";
 import { z } from "zod";
 import { Architecture, SweepOverrides, planTrials, resolveSweepSpec, type PlannedTrial } from "@hypersweep/core";
 import { resolveScenario, type ResolvedScenario } from "@hypersweep/data";
-import { createSweep, type Db, type CreatedSweep } from "@hypersweep/db";
+import { createSweep, findPlanningVersion, type Db, type CreatedSweep } from "@hypersweep/db";
 import { enqueueTrials, type TrialQueue } from "@hypersweep/queue";
 import { badRequest } from "./errors.ts";
 
@@ -36,19 +36,9 @@ export const CreateSweepBody = z.strictObject({
 });
 export type CreateSweepBody = z.output<typeof CreateSweepBody>;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 async function findVersion(db: Db, teamId: string, dataset: string, versionId?: string) {
-  const ds = await db.dataset.findFirst({
-    where: { teamId, ...(UUID.test(dataset) ? { id: dataset } : { name: dataset }) },
-    select: { id: true, name: true },
-  });
+  const { dataset: ds, version } = await findPlanningVersion(db, teamId, dataset, versionId);
   if (!ds) throw badRequest(`unknown dataset '${dataset}'`, [{ path: "dataset", message: `unknown dataset '${dataset}'` }]);
-  const version = await db.datasetVersion.findFirst({
-    where: { datasetId: ds.id, ...(versionId ? { id: versionId } : {}) },
-    orderBy: { createdAt: "desc" },
-    select: { id: true, manifest: true, contentHash: true },
-  });
   if (!version) {
     const why = versionId ? `unknown version '${versionId}' of dataset '${dataset}'` : `dataset '${dataset}' has no version yet`;
     throw badRequest(why, [{ path: versionId ? "datasetVersion" : "dataset", message: why }]);

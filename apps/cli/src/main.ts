@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** The `hypersweep` command. Every command but `demo` speaks the HTTP API. */
+/** The `hypersweep` command: a pure HTTP client of the API (the demo, which runs a whole stack, is apps/demo). */
 import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { ApiError, HypersweepClient } from "./client.ts";
@@ -102,11 +102,6 @@ export function buildCli(): Command {
   });
 
   program.addCommand(datasetsCommand());
-
-  program.command("demo").description("run the demo sweep end to end on this machine").action(async () => {
-    const { runDemo } = await import("./commands/demo.ts");
-    process.exitCode = await runDemo();
-  });
 
   return program;
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import { pingDatabase } from "@hypersweep/db";
 import type { AppDeps } from "../deps.ts";
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -7,7 +8,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 export async function checkPostgres(deps: AppDeps): Promise<{ ok: boolean; error?: string }> {
   try {
-    await withTimeout(deps.db.$queryRaw`SELECT 1`, 2000, "postgres");
+    await withTimeout(pingDatabase(deps.db), 2000, "postgres");
     return { ok: true };
   } catch (err) {
     return { ok: false, error: (err as Error).message.split("\n")[0] };

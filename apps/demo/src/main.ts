@@ -1,24 +1,21 @@
 /**
- * `hypersweep demo` — the main job, end to end on this machine: migrate the database, start the API and a
- * worker, create a team, synthesise and import a small Data-Stock-shaped dataset, submit a sweep of the
- * paper's protocol at demo scale (real TensorFlow.js training of the small architecture), follow it with
- * progress bars, print the trials and the leaderboard, then retrain the winner (final training, early stopping)
- * and score it on the test set with bootstrap intervals.
+ * `npm run demo` — the main job, end to end on this machine: migrate the database, start the API and a worker
+ * (in this process; the worker runs each trial in its own trainer process), create a team through the admin HTTP
+ * route, synthesise and upload a small Data-Stock-shaped dataset, submit a sweep of the paper's protocol at demo
+ * scale (real TensorFlow.js training of the small architecture), follow it with progress bars, print the trials
+ * and the leaderboard, then retrain the winner (final training, early stopping) and score it on the test set with
+ * bootstrap intervals. Everything after the start speaks HTTP, as a user's client would.
  */
-import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { cpus } from "node:os";
-import { join, resolve } from "node:path";
-import pg from "pg";
-import { parseEnv, commonEnv } from "@hypersweep/config";
-import { createDb, createTeam } from "@hypersweep/db";
-import { synthDataset } from "@hypersweep/data";
+import { resolve } from "node:path";
 import { z } from "zod";
-import { startApi } from "../../../api/src/main.ts";
-import { startWorker, REPO_ROOT } from "../../../worker/src/main.ts";
-import { HypersweepClient } from "../client.ts";
-import { importViaApi } from "./datasets.ts";
-import { leaderboardTable, trialsTable, withInterval } from "../render.ts";
-import { watchSweep } from "./watch.ts";
+import { parseEnv, commonEnv } from "@hypersweep/config";
+import { ensureDatabase, migrateDatabase } from "@hypersweep/db";
+import { synthDataset } from "@hypersweep/data";
+import { startApi } from "@hypersweep/api";
+import { startWorker } from "@hypersweep/worker";
+import { HypersweepClient, importViaApi, leaderboardTable, trialsTable, watchSweep, withInterval } from "@hypersweep/cli";
 
 const demoEnv = z.object({
   ...commonEnv,
@@ -30,25 +27,6 @@ const demoEnv = z.object({
   DEMO_IMAGE_SIZE: z.coerce.number().int().min(16).default(32),
 });
 
-export async function ensureDatabase(url: string): Promise<void> {
-  const u = new URL(url);
-  const name = decodeURIComponent(u.pathname.slice(1));
-  const admin = new URL(url);
-  admin.pathname = "/postgres";
-  const c = new pg.Client({ connectionString: admin.toString() });
-  await c.connect();
-  try {
-    const r = await c.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
-    if (!r.rowCount) await c.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
-  } finally {
-    await c.end();
-  }
-}
-
-export function migrate(url: string): void {
-  execFileSync("npx", ["prisma", "migrate", "deploy"], { cwd: REPO_ROOT, env: { ...process.env, DATABASE_URL: url, CHECKPOINT_DISABLE: "1" }, stdio: ["ignore", "ignore", "inherit"] });
-}
-
 const say = (s: string) => process.stdout.write(`${s}\n`);
 
 export async function runDemo(env: Record<string, string | undefined> = process.env): Promise<number> {
@@ -57,17 +35,22 @@ export async function runDemo(env: Record<string, string | undefined> = process.
   say("Hypersweep demo: a random search of the Data Stock protocol, at demo scale, on this machine.\n");
   say(`1/7 database ${cfg.DATABASE_URL.replace(/:[^:@/]*@/, ":***@")}: creating if missing, migrating`);
   await ensureDatabase(cfg.DATABASE_URL);
-  migrate(cfg.DATABASE_URL);
+  migrateDatabase(cfg.DATABASE_URL);
 
   const concurrency = String(Math.max(1, Math.min(2, cpus().length)));
-  const shared = { ...env, PORT: env.PORT ?? "0", HYPERSWEEP_CONCURRENCY: env.HYPERSWEEP_CONCURRENCY ?? concurrency, LOG_LEVEL: env.LOG_LEVEL ?? "warn" };
+  // The demo is its own operator: a one-off admin token unless one is given.
+  const adminToken = env.HYPERSWEEP_ADMIN_TOKEN || randomBytes(24).toString("hex");
+  const shared = { ...env, PORT: env.PORT ?? "0", HYPERSWEEP_ADMIN_TOKEN: adminToken, HYPERSWEEP_CONCURRENCY: env.HYPERSWEEP_CONCURRENCY ?? concurrency, LOG_LEVEL: env.LOG_LEVEL ?? "warn" };
   const api = await startApi(shared);
-  const worker = await startWorker(shared);
+  const worker = await startWorker(shared).catch(async (err) => {
+    await api.close();
+    throw err;
+  });
   say(`2/7 API at ${api.address} (docs at ${api.address}/docs); worker ${worker.node.id} with ${shared.HYPERSWEEP_CONCURRENCY} trainer process(es)`);
 
-  const db = createDb(cfg.DATABASE_URL, { poolSize: 2 });
   try {
-    const { team, apiKey } = await createTeam(db, `demo-${new Date().toISOString().replace(/[:.]/g, "-")}`);
+    const admin = new HypersweepClient({ url: api.address, apiKey: adminToken });
+    const { team, apiKey } = await admin.request("POST", "/v1/admin/teams", { name: `demo-${new Date().toISOString().replace(/[:.]/g, "-")}` });
     say(`3/7 team '${team.name}' created; its API key: ${apiKey}`);
 
     const synthDir = resolve(".hypersweep/demo", `synth-${cfg.DEMO_IMAGES}`);
@@ -111,8 +94,19 @@ export async function runDemo(env: Record<string, string | undefined> = process.
     say(`\nDone in ${Math.round((Date.now() - started) / 1000)} s (final trainings: ${final.trials.length}).`);
     return finalStatus === "succeeded" ? 0 : 1;
   } finally {
-    await db.$disconnect();
     await worker.close();
     await api.close();
   }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  runDemo().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`demo failed: ${err instanceof Error && "describe" in err ? (err as { describe(): string }).describe() : err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
 }
