@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import { selectEvaluationRows, seenImages, type ModelScenario, type Selection } from "@hypersweep/data";
-import { createEvaluation, getDatasetVersion, NotFoundError, type Db } from "@hypersweep/db";
+import { createEvaluation, evaluationSourceTrial, findPlanningVersion, getDatasetVersion, multiclassFinalTrials, NotFoundError, type Db } from "@hypersweep/db";
 import { enqueueTrials, type TrialQueue } from "@hypersweep/queue";
 import { badRequest } from "./errors.ts";
 
@@ -59,13 +59,7 @@ const invalid = (path: string, message: string) => badRequest(`${path}: ${messag
 /** A final trial of the team with its model, sweep scenario and dataset version; 404 for anything else's id. */
 async function finalModel(db: Db, teamId: string, id: string, path: string) {
   if (!UUID.test(id)) throw new NotFoundError("trial", id);
-  const t = await db.trial.findFirst({
-    where: { id, teamId },
-    select: {
-      id: true, stage: true, status: true, task: true, architecture: true, bestEpoch: true, weightsPath: true, spec: true, datasetId: true,
-      sweep: { select: { scenario: true, datasetVersionId: true, datasetVersion: { select: { manifest: true, storagePath: true } } } },
-    },
-  });
+  const t = await evaluationSourceTrial(db, teamId, id);
   if (!t) throw new NotFoundError("trial", id);
   if (t.stage !== "final") throw invalid(path, `trial ${id} is a ${t.stage} trial: only a final training's model can be evaluated (POST /v1/sweeps/:id/final)`);
   if (t.status !== "succeeded" || !t.weightsPath || !t.bestEpoch) throw invalid(path, `final trial ${id} has not succeeded (status ${t.status}): it has no model yet`);
@@ -75,13 +69,10 @@ async function finalModel(db: Db, teamId: string, id: string, path: string) {
 async function targetVersion(db: Db, teamId: string, body: CreateEvaluationBody, fallback: string): Promise<string> {
   if (body.datasetVersion) return body.datasetVersion;
   if (!body.dataset) return fallback;
-  const ds = await db.dataset.findFirst({
-    where: { teamId, ...(UUID.test(body.dataset) ? { id: body.dataset } : { name: body.dataset }) },
-    select: { versions: { orderBy: { createdAt: "desc" }, take: 1, select: { id: true } } },
-  });
-  if (!ds) throw new NotFoundError("dataset", body.dataset);
-  if (!ds.versions[0]) throw invalid("dataset", `dataset '${body.dataset}' has no version yet`);
-  return ds.versions[0].id;
+  const found = await findPlanningVersion(db, teamId, body.dataset);
+  if (!found.dataset) throw new NotFoundError("dataset", body.dataset);
+  if (!found.version) throw invalid("dataset", `dataset '${body.dataset}' has no version yet`);
+  return found.version.id;
 }
 
 /** The model's scenario, with the request's modality and filters; a task or classes that differ are refused. */
@@ -102,11 +93,7 @@ async function multiclassPeer(db: Db, teamId: string, binary: Awaited<ReturnType
     if (m.scenario.task !== "multiclass") throw invalid("compareTrial", `trial ${named} is a ${m.scenario.task} model, not a multiclass one`);
     return m;
   }
-  const peers = await db.trial.findMany({
-    where: { teamId, stage: "final", status: "succeeded", task: "multiclass", architecture: binary.architecture, sweep: { datasetVersionId: binary.sweep.datasetVersionId } },
-    orderBy: { finishedAt: "desc" },
-    select: { id: true, sweep: { select: { scenario: true } } },
-  });
+  const peers = await multiclassFinalTrials(db, teamId, binary.architecture, binary.sweep.datasetVersionId);
   const peer = peers.find((p) => (p.sweep.scenario as unknown as StoredScenario).modality === binary.scenario.modality);
   if (!peer) {
     throw invalid("binarise", `no succeeded multiclass final model of ${binary.architecture} on this dataset version and modality (${binary.scenario.modality}) to compare with: train one, or name it in compareTrial`);

@@ -63,6 +63,26 @@ export async function createEvaluation(db: Db, teamId: string, e: NewEvaluation)
   });
 }
 
+/** A team's trial with what an evaluation of its model needs (its sweep's scenario and dataset version), or null. */
+export async function evaluationSourceTrial(db: Db, teamId: string, trialId: string) {
+  return db.trial.findFirst({
+    where: { id: trialId, teamId },
+    select: {
+      id: true, stage: true, status: true, task: true, architecture: true, bestEpoch: true, weightsPath: true, spec: true, datasetId: true,
+      sweep: { select: { scenario: true, datasetVersionId: true, datasetVersion: { select: { manifest: true, storagePath: true } } } },
+    },
+  });
+}
+
+/** The team's succeeded multiclass final trials of an architecture on a dataset version, newest first. */
+export async function multiclassFinalTrials(db: Db, teamId: string, architecture: string, datasetVersionId: string) {
+  return db.trial.findMany({
+    where: { teamId, stage: "final", status: "succeeded", task: "multiclass", architecture, sweep: { datasetVersionId } },
+    orderBy: { finishedAt: "desc" },
+    select: { id: true, sweep: { select: { scenario: true } } },
+  });
+}
+
 /** Where an evaluation's rows come from (the worker builds the trainer's data from it). */
 export interface EvaluationTarget {
   datasetVersionId: string;
