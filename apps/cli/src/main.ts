@@ -5,6 +5,7 @@ import { Command, Option } from "commander";
 import { ApiError, HypersweepClient } from "./client.ts";
 import { leaderboardTable, trialsTable, withInterval } from "./render.ts";
 import { datasetsCommand } from "./commands/datasets.ts";
+import { evaluateCommand, evaluationsCommand } from "./commands/evaluate.ts";
 import { watchSweep } from "./commands/watch.ts";
 
 function client(cmd: Command): HypersweepClient {
@@ -102,6 +103,8 @@ export function buildCli(): Command {
   });
 
   program.addCommand(datasetsCommand());
+  program.addCommand(evaluateCommand());
+  program.addCommand(evaluationsCommand());
 
   return program;
 }
