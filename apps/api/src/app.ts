@@ -36,9 +36,17 @@ export async function buildApp(
   });
   const events = new EventHub(base.config.DATABASE_URL, (m) => app.log.warn(m));
   const deps: AppDeps = { ...base, events, metrics: createMetrics(base) };
-  app.setValidatorCompiler(validatorCompiler);
+  // Fastify hands a missing body to the validator as null; as undefined, a body schema's default applies.
+  app.setValidatorCompiler((route) => {
+    const validate = validatorCompiler(route as Parameters<typeof validatorCompiler>[0]);
+    return route.httpPart === "body" ? (data: unknown) => validate(data ?? undefined) : validate;
+  });
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);
+  // An empty JSON body is no body (so a body schema's default applies); otherwise fastify's own JSON parser.
+  const json = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => (body === "" ? done(null, undefined) : json(req, body as string, done)));
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: "NOT_FOUND", message: `no route ${req.method} ${req.url.split("?")[0]}` }));
 
   app.addHook("onResponse", async (req, reply) => {

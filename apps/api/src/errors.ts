@@ -4,17 +4,25 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
-import { isConnectionError } from "@hypersweep/db";
+import type { ConfigError } from "@hypersweep/config";
+import type { CoreErrorCode } from "@hypersweep/core";
+import type { DataErrorCode } from "@hypersweep/data";
+import { isConnectionError, type RepositoryErrorCode } from "@hypersweep/db";
+import type { MetricErrorCode } from "@hypersweep/metrics";
 
 export interface Issue {
   path: string;
   message: string;
 }
 
+/** Codes the HTTP layer itself answers with (each HttpError carries its own status). */
+export type HttpErrorCode =
+  | "INVALID" | "UNAUTHORIZED" | "NOT_FOUND" | "TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNAVAILABLE" | "INTERNAL";
+
 export class HttpError extends Error {
   constructor(
     readonly statusCode: number,
-    readonly code: string,
+    readonly code: HttpErrorCode | ErrorCode | (string & {}),
     message: string,
     readonly issues?: Issue[],
   ) {
@@ -27,21 +35,32 @@ export const badRequest = (message: string, issues?: Issue[]) => new HttpError(4
 export const unauthorized = (message = "missing or invalid API key") => new HttpError(401, "UNAUTHORIZED", message);
 export const unavailable = (what: string) => new HttpError(503, "UNAVAILABLE", `${what} is unavailable; try again shortly`);
 
-/** Status for each stable error code thrown below the HTTP layer (repositories, core, data). */
-const STATUS_BY_CODE: Record<string, number> = {
+/** Every stable code thrown below the HTTP layer: the union of what each package declares. */
+export type ErrorCode = CoreErrorCode | DataErrorCode | RepositoryErrorCode | MetricErrorCode | ConfigError["code"];
+
+/** A status for every code: a code added to a package's union without a status here does not compile. */
+export type StatusMap = { readonly [C in ErrorCode]: number };
+
+export const STATUS_BY_CODE = {
   NOT_FOUND: 404,
   INVALID: 400,
   SPEC_INVALID: 400,
+  SCHEDULE_INVALID: 400,
   SCENARIO_INVALID: 400,
   DATASET_INVALID: 400,
-  MANIFEST_INVALID: 400,
   ARCHIVE_INVALID: 400,
   SPLIT_LEAKAGE: 400,
+  // The data cannot give the metric (e.g. an AUC over a single class): understood, but not computable.
+  METRIC_INPUT: 422,
   CONFLICT: 409,
   LEASE_LOST: 409,
-  UNAUTHORIZED: 401,
-  UNAVAILABLE: 503,
-};
+  // Server-side faults, answered without their details (which name server paths); the log has them.
+  CACHE_INVALID: 500,
+  CONFIG_INVALID: 500,
+} as const satisfies StatusMap;
+
+/** Own keys only: an error whose code is "constructor" or "toString" is no known code. */
+export const isErrorCode = (code: string): code is ErrorCode => Object.hasOwn(STATUS_BY_CODE, code);
 
 function codeOf(err: unknown): string | undefined {
   const c = (err as { code?: unknown })?.code;
@@ -76,9 +95,11 @@ export function toHttpError(err: unknown): HttpError {
   if (isConnectionError(err)) return unavailable("the database");
   if (isRedisUnavailable(err)) return unavailable("the queue (Redis)");
   const code = codeOf(err);
-  if (code && STATUS_BY_CODE[code]) {
+  if (code && isErrorCode(code)) {
+    const status = STATUS_BY_CODE[code];
+    if (status >= 500) return new HttpError(status, code, `internal error (${code})`);
     const issues = (err as { issues?: Issue[] }).issues;
-    return new HttpError(STATUS_BY_CODE[code], code, (err as Error).message, Array.isArray(issues) ? issues : undefined);
+    return new HttpError(status, code, (err as Error).message, Array.isArray(issues) ? issues : undefined);
   }
   if (fe?.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
     return new HttpError(fe.statusCode, fe.code ?? "INVALID", fe.message);

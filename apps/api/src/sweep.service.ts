@@ -5,16 +5,16 @@
  */
 import { randomInt } from "node:crypto";
 import { z } from "zod";
-import { Architecture, SweepOverrides, planTrials, resolveSweepSpec, type PlannedTrial } from "@hypersweep/core";
+import { Architecture, SweepOverrides, planTrials, resolveSweepSpec, text, type PlannedTrial } from "@hypersweep/core";
 import { resolveScenario, type ResolvedScenario } from "@hypersweep/data";
 import { createSweep, findPlanningVersion, type Db, type CreatedSweep } from "@hypersweep/db";
 import { enqueueTrials, type TrialQueue } from "@hypersweep/queue";
 import { badRequest } from "./errors.ts";
 
 export const CreateSweepBody = z.strictObject({
-  name: z.string().min(1).max(200).optional(),
+  name: text({ max: 200 }).optional(),
   /** Dataset id or name (of the caller's team). */
-  dataset: z.string().min(1).max(200),
+  dataset: text({ max: 200 }),
   /** A version id; default: the dataset's newest version. */
   datasetVersion: z.string().uuid().optional(),
   scenario: z.strictObject({
@@ -29,7 +29,7 @@ export const CreateSweepBody = z.strictObject({
     minPerClass: z.number().int().min(0).optional(),
   }),
   architectures: z.array(Architecture).min(1).max(6),
-  preset: z.string().min(1).default("data-stock-2020"),
+  preset: text({ max: 100 }).default("data-stock-2020"),
   overrides: SweepOverrides.optional(),
   /** Seed of the plan (and of every trial's training). Default: drawn at random and stored. */
   seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),

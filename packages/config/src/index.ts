@@ -5,7 +5,7 @@
 import { z } from "zod";
 
 export class ConfigError extends Error {
-  readonly code = "CONFIG_INVALID";
+  readonly code = "CONFIG_INVALID" as const;
   constructor(readonly problems: Array<{ variable: string; message: string }>) {
     super(`invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join("\n")}`);
     this.name = "ConfigError";

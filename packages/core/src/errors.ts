@@ -21,3 +21,6 @@ export class ScheduleError extends RangeError {
     this.name = "ScheduleError";
   }
 }
+
+/** Every code this package's errors carry (the API maps each to a status; the compiler checks that map). */
+export type CoreErrorCode = SpecError["code"] | ScheduleError["code"];

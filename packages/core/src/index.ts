@@ -1,6 +1,7 @@
 export * from "./trainer-contract.ts";
 export * from "./trial-data.ts";
 export * from "./errors.ts";
+export * from "./text.ts";
 export * from "./rng.ts";
 export * from "./search-space.ts";
 export * from "./presets.ts";

@@ -63,8 +63,9 @@ export function presetNames(): string[] {
   return Object.keys(PRESETS);
 }
 
+/** The preset of that name, or undefined: only the table's own keys count ("constructor" or "__proto__" are no preset). */
 export function getPreset(name: string): Readonly<Preset> | undefined {
-  return PRESETS[name];
+  return Object.hasOwn(PRESETS, name) ? PRESETS[name] : undefined;
 }
 
 // Every architecture has a batch size in every preset (checked once, at load).

@@ -32,10 +32,13 @@ export function problem(p: Omit<Problem, "message"> & { message?: string }): Pro
   return { ...p, message: p.message ?? `${where ? `${where}: ` : ""}${found}expected ${p.expected}` };
 }
 
+/** Every code this package's errors carry (the API maps each to a status; the compiler checks that map). */
+export type DataErrorCode = "DATASET_INVALID" | "SCENARIO_INVALID" | "SPLIT_LEAKAGE" | "ARCHIVE_INVALID" | "CACHE_INVALID";
+
 /** Base of every error this package throws; `code` is stable. */
 export class DataError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: DataErrorCode;
+  constructor(code: DataErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;

@@ -1,7 +1,10 @@
+/** Every code the repositories' errors carry (the API maps each to a status; the compiler checks that map). */
+export type RepositoryErrorCode = "NOT_FOUND" | "LEASE_LOST" | "INVALID" | "CONFLICT";
+
 /** Errors the repositories throw; the API maps each code to a status in one place (apps/api/src/errors.ts). */
 export class RepositoryError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: RepositoryErrorCode,
     message: string,
     options?: { cause?: unknown },
   ) {

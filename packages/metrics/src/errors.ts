@@ -4,6 +4,7 @@
  * finer, also stable, classification for callers that want to tell cases apart.
  */
 export const METRIC_INPUT = "METRIC_INPUT" as const;
+export type MetricErrorCode = typeof METRIC_INPUT;
 
 export type MetricInputReason =
   | "length_mismatch" // two inputs that must align do not

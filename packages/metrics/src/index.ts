@@ -4,7 +4,7 @@
  * row-major); confusion matrices have true labels in rows and predictions in columns; every input error is a
  * MetricInputError (code METRIC_INPUT) naming the argument and row.
  */
-export { MetricInputError, METRIC_INPUT, type MetricInputReason } from "./errors.ts";
+export { MetricInputError, METRIC_INPUT, type MetricErrorCode, type MetricInputReason } from "./errors.ts";
 export { rocAuc, oneVsRestAuc, type OneVsRestAuc } from "./auc.ts";
 export { confusionMatrix, classScores, accuracyOf, type ClassScores } from "./confusion.ts";
 export {

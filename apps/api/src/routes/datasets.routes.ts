@@ -16,12 +16,13 @@ import multipart from "@fastify/multipart";
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { text } from "@hypersweep/core";
 import { ArchiveError, importDataset, MODALITIES, resolveScenario, type VersionRow } from "@hypersweep/data";
 import { getDataset, getDatasetVersion, listDatasets, recordDatasetVersion } from "@hypersweep/db";
 import type { AppDeps } from "../deps.ts";
 import { badRequest, HttpError } from "../errors.ts";
 
-const IdParams = z.object({ id: z.string().min(1).max(200) });
+const IdParams = z.object({ id: text({ max: 200 }) });
 const ScenarioQuery = z.strictObject({
   modality: z.enum(MODALITIES),
   task: z.enum(["binary", "multiclass"]),

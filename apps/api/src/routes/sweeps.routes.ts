@@ -6,10 +6,11 @@ import { removeTrialJobs } from "@hypersweep/queue";
 import type { AppDeps } from "../deps.ts";
 import { CreateSweepBody, submitSweep } from "../sweep.service.ts";
 import { startFinalTraining } from "../final.service.ts";
-import { Architecture } from "@hypersweep/core";
+import { Architecture, text } from "@hypersweep/core";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const IdParams = z.object({ id: z.string() });
+/** An id in a path: malformed ids answer 404 (assertId), a NUL 400 like any text field. */
+export const IdParams = z.object({ id: text() });
 
 /** A malformed id names nothing that exists: answer 404 like for another team's id. */
 export function assertId(what: string, id: string): void {
