@@ -7,6 +7,7 @@
  * The rows are chosen once, here, and stored with the evaluation; the worker scores exactly them.
  */
 import { z } from "zod";
+import { text } from "@hypersweep/core";
 import { selectEvaluationRows, seenImages, type ModelScenario, type Selection } from "@hypersweep/data";
 import { createEvaluation, evaluationSourceTrial, findPlanningVersion, getDatasetVersion, multiclassFinalTrials, NotFoundError, type Db } from "@hypersweep/db";
 import { enqueueTrials, type TrialQueue } from "@hypersweep/queue";
@@ -16,23 +17,23 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const CreateEvaluationBody = z.strictObject({
   /** The final trial whose model is scored. */
-  trial: z.string().min(1).max(100),
+  trial: text({ max: 100 }),
   /** Cross-dataset: the dataset version to score on (an id), or `dataset` (id or name: its newest version). */
   datasetVersion: z.string().uuid().optional(),
-  dataset: z.string().min(1).max(200).optional(),
+  dataset: text().optional(),
   /** Which rows of the target: the model's scenario, with another modality or filters; task and classes must match. */
   scenario: z
     .strictObject({
       modality: z.enum(["ct", "radiograph"]).optional(),
       task: z.enum(["binary", "multiclass"]).optional(),
-      classes: z.array(z.string().min(1).max(50)).min(2).max(20).optional(),
+      classes: z.array(text({ max: 50 })).min(2).max(20).optional(),
       filters: z
         .strictObject({ lungPresence: z.array(z.enum(["full", "partial", "none"])).min(1).optional(), suitable: z.boolean().optional() })
         .optional(),
     })
     .optional(),
   /** Sample the rows to this balance: "equal", or a relative weight per class (classes left out are not scored). */
-  classBalance: z.union([z.literal("equal"), z.record(z.string().min(1).max(50), z.number().positive().finite())]).optional(),
+  classBalance: z.union([z.literal("equal"), z.record(text({ max: 50 }), z.number().positive().finite())]).optional(),
   /** Seed of the balance sampling. @defaultValue 0 */
   seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
   /** Binarised (Table 17): the binary model on the multiclass test set of its own dataset version and modality. */
