@@ -22,6 +22,7 @@ import { evaluationRoutes } from "./routes/evaluations.routes.ts";
 import { healthRoutes } from "./routes/health.routes.ts";
 import { sweepRoutes } from "./routes/sweeps.routes.ts";
 import { trialRoutes } from "./routes/trials.routes.ts";
+import { predictionRoutes } from "./routes/predictions.routes.ts";
 import { workerRoutes } from "./routes/workers.routes.ts";
 
 export type { AppDeps, V1Plugin } from "./deps.ts";
@@ -72,6 +73,7 @@ export async function buildApp(
         await team.register(teamAuth(deps.db));
         await team.register(sweepRoutes(deps));
         await team.register(trialRoutes(deps));
+        await team.register(predictionRoutes(deps));
         await team.register(bestRoutes(deps));
         await team.register(workerRoutes(deps));
         await team.register(datasetRoutes(deps));

@@ -11,4 +11,5 @@ export * from "./dataset.repository.ts";
 export * from "./database-admin.ts";
 export * from "./ops.repository.ts";
 export * from "./planning.repository.ts";
+export * from "./predictions.repository.ts";
 export * from "./evaluation.repository.ts";
