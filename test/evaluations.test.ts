@@ -26,7 +26,7 @@ describe("evaluations of a final model", () => {
     const pick = (split: Row["split"], n: number) => first.filter((r) => r.split === split && inScenario(r)).slice(0, n);
     const shared = [...pick("train", 3), ...pick("valid", 2), ...pick("test", 2)];
     expect(shared.map((r) => r.split)).toEqual(["train", "train", "train", "valid", "valid", "test", "test"]);
-    second = { ...(await datasetSharing(s, "second", join(s.tmp, "synth-stock"), shared)), shared };
+    second = { ...(await datasetSharing(s, "second", join(s.tmp, "synth-stock"), shared, { images: 160 })), shared };
   }, 240_000);
   afterAll(async () => {
     await s?.close();
@@ -37,6 +37,8 @@ describe("evaluations of a final model", () => {
     expect(res.status).toBe(201);
     expect(res.body.kind).toBe("cross_dataset");
     expect(res.body.selection.removed).toEqual({ training: 3, validation: 2, total: 5 });
+    expect(res.body.selection.available.covid19).toBeGreaterThan(2);
+    expect(res.body.selection.available.other).toBeGreaterThan(2);
     const target = (await versionRows(s, second.versionId)).filter((r) => r.split === "test" && inScenario(r));
     expect(res.body.selection.testRows).toBe(target.length);
 

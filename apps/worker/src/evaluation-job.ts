@@ -84,15 +84,16 @@ export async function recordEvaluation(db: Db, c: ClaimedTrial, attempt: number,
  */
 async function binarisedComparison(db: Db, c: ClaimedTrial, e: EvaluationTarget, seed: number) {
   if (!e.compareTrialId) return null;
-  const stored = (await trialPredictions(db, c.teamId, e.compareTrialId))?.find((s) => s.split === "test");
-  if (!stored) throw new EvaluationResultError(`the multiclass trial ${e.compareTrialId} has no stored test predictions to compare with`);
+  const compared = await trialPredictions(db, c.teamId, e.compareTrialId);
+  const stored = compared?.splits.find((s) => s.split === "test");
+  if (!compared || !stored) throw new EvaluationResultError(`the multiclass trial ${e.compareTrialId} has no stored test predictions to compare with`);
   const at = new Map(stored.images.map((h, i) => [h, i]));
   const rows = e.images.map((h) => at.get(h));
   const missing = rows.findIndex((i) => i === undefined);
   if (missing >= 0) throw new EvaluationResultError(`image ${e.images[missing]} is not in the stored test predictions of trial ${e.compareTrialId}`);
   const labels = rows.map((i) => stored.labels[i!]!);
   const scores = toSplitScores({ labels, probs: rows.map((i) => stored.probs[i!]!) });
-  const classes = e.compareClasses ?? [];
-  const pos = classes.indexOf("covid19");
+  const { classes, positiveClass } = compared.trial;
+  const pos = classes.indexOf(positiveClass);
   return { trialId: e.compareTrialId, classes, ...readAsBinaryReport(scores.labels, scores.probs, pos, seed) };
 }

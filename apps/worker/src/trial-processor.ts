@@ -192,8 +192,8 @@ export async function processTrial(db: Db, runner: TrialRunner, trialId: string,
       } catch (err) {
         if (!(err instanceof EvaluationResultError || err instanceof MetricInputError)) throw err;
         const message = `the trainer's evaluation result was refused: ${err.message}`;
-        const { retry } = await whileDbDown(() => failAttempt(db, trialId, attempt, { reason: "internal", message, maxAttempts: cfg.maxAttempts, retryable: false }));
-        return { kind: "failed", attempt, retry, reason: "internal", message };
+        const { retry } = await whileDbDown(() => failAttempt(db, trialId, attempt, { reason: "protocol", message, maxAttempts: cfg.maxAttempts, retryable: false }));
+        return { kind: "failed", attempt, retry, reason: "protocol", message };
       }
     }
     if (outcome.kind === "result") {

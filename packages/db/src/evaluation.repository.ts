@@ -90,17 +90,14 @@ export interface EvaluationTarget {
   scenario: Record<string, unknown>;
   images: string[];
   labels: number[];
-  /** Binarised: the multiclass trial compared with, and its classes (label order). */
+  /** Binarised: the multiclass trial compared with. */
   compareTrialId: string | null;
-  compareClasses: string[] | null;
 }
 
 export async function evaluationTarget(db: Db, id: string): Promise<EvaluationTarget | null> {
   const { rows } = await db.pool.query<EvaluationTarget>(
     `SELECT ev.dataset_version_id::text AS "datasetVersionId", v.storage_path AS "storagePath", ev.scenario, ev.images, ev.labels,
-            ev.compare_trial_id::text AS "compareTrialId",
-            (SELECT ARRAY(SELECT jsonb_array_elements_text(s.scenario->'classes')) FROM trials c JOIN sweeps s ON s.id = c.sweep_id
-             WHERE c.id = ev.compare_trial_id) AS "compareClasses"
+            ev.compare_trial_id::text AS "compareTrialId"
      FROM evaluations ev JOIN dataset_versions v ON v.id = ev.dataset_version_id WHERE ev.id = $1`,
     [id],
   );

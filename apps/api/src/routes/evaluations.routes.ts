@@ -38,7 +38,7 @@ export function evaluationRoutes(deps: AppDeps) {
     }, async (req) => {
       assertId("evaluation", req.params.id);
       const ev = await getEvaluation(deps.db, req.team.id, req.params.id);
-      const test = (await trialPredictions(deps.db, req.team.id, req.params.id))?.find((p) => p.split === "test");
+      const test = (await trialPredictions(deps.db, req.team.id, req.params.id))?.splits.find((p) => p.split === "test");
       if (!test) throw new NotFoundError("predictions of evaluation", req.params.id);
       return { classes: (ev.scenario as { classes: string[] }).classes, images: test.images, labels: test.labels, probs: test.probs };
     });
