@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { scoreTest, toSplitScores } from "@hypersweep/metrics";
+import { readAsBinaryReport, scoreTest, toSplitScores } from "@hypersweep/metrics";
 import { eventually, startStack, type Stack } from "./helpers/stack.ts";
 import { datasetSharing, evaluationDone, finalModel, versionRows, type Row } from "./helpers/evaluations.ts";
 
@@ -18,7 +18,7 @@ describe("evaluations of a final model", () => {
   let first: Row[];
   let second: { versionId: string; shared: Row[] };
   beforeAll(async () => {
-    s = await startStack("evaluations", { images: 80 });
+    s = await startStack("evaluations", { images: 240 });
     await s.startWorker();
     model = await finalModel(s, s.dataset.id, { modality: "ct", task: "binary" });
     first = await versionRows(s, s.dataset.versionId);
@@ -102,6 +102,11 @@ describe("evaluations of a final model", () => {
     expect(classes.status).toBe(400);
     expect(classes.body.issues[0].path).toBe("scenario.classes");
 
+    const noPeer = await post({ trial: model.finalId, binarise: true });
+    expect(noPeer.status).toBe(400);
+    expect(noPeer.body.issues[0].path).toBe("binarise");
+    expect(noPeer.body.message).toMatch(/no succeeded multiclass final model of small_cnn/);
+
     const balance = await post({ trial: model.finalId, dataset: "second", classBalance: { viral: 1 } });
     expect(balance.status).toBe(400);
     expect(balance.body.issues[0].path).toBe("classBalance");
@@ -124,6 +129,44 @@ describe("evaluations of a final model", () => {
     expect(evaluations).toBeGreaterThan(0);
     expect(await s.db.evaluation.count({ where: { datasetVersionId: theirs.versionId } })).toBe(0);
   }, 120_000);
+
+  it("binarised (Table 17): the binary model on the multiclass test set, next to the multiclass model read as COVID-19 vs rest", async () => {
+    await s.stopWorkers();
+    await s.startWorker({ FAKE_TEST_PREDICTIONS: "1" });
+    const mc = await finalModel(s, s.dataset.id, { modality: "ct", task: "multiclass" });
+    const wrong = await s.http("POST", "/v1/evaluations", { trial: mc.finalId, binarise: true });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.issues[0].path).toBe("binarise");
+
+    const res = await s.http("POST", "/v1/evaluations", { trial: model.finalId, binarise: true });
+    expect(res.status).toBe(201);
+    expect(res.body.kind).toBe("binarised");
+    expect(res.body.compareTrialId).toBe(mc.finalId);
+    expect(res.body.selection.removed.total).toBe(0);
+    const done = await evaluationDone(s, res.body.id);
+    expect(done.status).toBe("succeeded");
+
+    // The rows are the multiclass model's test set, labels binarised.
+    const mcPred = (await s.http("GET", `/v1/trials/${mc.finalId}/predictions`)).body;
+    const mcTest = mcPred.splits ? mcPred.splits.find((x: { split: string }) => x.split === "test") : mcPred.test;
+    const p = (await s.http("GET", `/v1/evaluations/${res.body.id}/predictions`)).body;
+    expect(p.classes).toEqual(["other", "covid19"]);
+    expect([...p.images].sort()).toEqual([...mcTest.images].sort());
+    const mcClasses: string[] = mcPred.classes ?? mcPred.trial.classes;
+    const byHash = new Map<string, number>(mcTest.images.map((h: string, i: number) => [h, mcTest.labels[i]]));
+    expect(p.labels).toEqual(p.images.map((h: string) => (mcClasses[byHash.get(h)!] === "covid19" ? 1 : 0)));
+
+    // Both rows recompute from stored predictions: the binary model's, and the multiclass model's (argmax = COVID-19).
+    const seed = done.result.intervals.auc.seed;
+    expect(done.result.metrics).toEqual(scoreTest(toSplitScores(p), { task: "binary", classes: p.classes, positiveClass: "covid19" }, seed).metrics);
+    const rows = p.images.map((h: string) => mcTest.images.indexOf(h));
+    const mcScores = toSplitScores({ labels: rows.map((i: number) => mcTest.labels[i]), probs: rows.map((i: number) => mcTest.probs[i]) });
+    const reading = readAsBinaryReport(mcScores.labels, mcScores.probs, mcClasses.indexOf("covid19"), seed);
+    expect(done.result.comparison.trialId).toBe(mc.finalId);
+    expect(done.result.comparison.metrics).toEqual(reading.metrics);
+    expect(done.result.comparison.intervals).toEqual(reading.intervals);
+    expect(done.result.comparison.n).toBe(done.result.n);
+  }, 180_000);
 
   it("a worker killed mid-evaluation: another worker finishes it, with one result and one set of predictions", async () => {
     await s.stopWorkers();
