@@ -9,6 +9,7 @@
 import { inTransaction, type Db } from "./client.ts";
 import { LeaseLostError, NotFoundError } from "./errors.ts";
 import { EVENTS_CHANNEL } from "./events.ts";
+import { finishSweepIfDone } from "./lease.repository.ts";
 
 export interface NewEvaluation {
   /** The final trial whose model is scored. */
@@ -116,7 +117,7 @@ export interface EvaluationOutcome {
  * Its predictions are the run's trial_predictions (split test), written before by recordPredictions.
  */
 export async function recordEvaluationResult(db: Db, id: string, attempt: number, r: EvaluationOutcome): Promise<void> {
-  const { rows } = await db.pool.query<{ n: number }>(
+  const { rows } = await db.pool.query<{ n: number; sweep_id: string; team_id: string }>(
     `WITH t AS (
        UPDATE trials SET status = 'succeeded', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL, error = NULL,
          error_reason = NULL, backend = COALESCE($4, backend), metrics = $3::jsonb
@@ -129,10 +130,14 @@ export async function recordEvaluationResult(db: Db, id: string, attempt: number
      note AS (
        SELECT pg_notify('${EVENTS_CHANNEL}', json_build_object('type', 'trial.finished', 'teamId', team_id, 'sweepId', sweep_id,
          'trialId', id, 'status', 'succeeded')::text) FROM t)
-     SELECT (SELECT count(*) FROM ev)::int + 0 * (SELECT count(*) FROM a)::int + 0 * (SELECT count(*) FROM note)::int AS n`,
+     SELECT (SELECT count(*) FROM ev)::int + 0 * (SELECT count(*) FROM a)::int + 0 * (SELECT count(*) FROM note)::int AS n,
+            (SELECT sweep_id::text FROM t) AS sweep_id, (SELECT team_id::text FROM t) AS team_id`,
     [id, attempt, JSON.stringify(r.result), r.backend ?? null],
   );
-  if ((rows[0]?.n ?? 0) === 0) throw new LeaseLostError(id, attempt);
+  const r0 = rows[0];
+  if (!r0 || r0.n === 0) throw new LeaseLostError(id, attempt);
+  // A sweep still running its final stage may have waited on this evaluation: end it if nothing else is owed.
+  await inTransaction(db, (c) => finishSweepIfDone(c, r0.sweep_id, r0.team_id));
 }
 
 const VIEW = `SELECT ev.id::text, ev.trial_id::text AS "trialId", ev.kind, ev.dataset_version_id::text AS "datasetVersionId",
