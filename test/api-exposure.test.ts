@@ -2,7 +2,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, startStack, type Stack } from "./helpers/stack.ts";
 
-describe("API: admin keys", () => {
+/** Any absolute path of two or more segments that is not an API route. */
+const SERVER_PATH = /(^|[\s'"(=])\/(?!v1\/)[^\s/'"]+\/[^\s'"]+/;
+
+describe("API: admin keys, and no server paths in answers", () => {
   let s: Stack;
   beforeAll(async () => {
     s = await startStack("exposure");
@@ -30,5 +33,64 @@ describe("API: admin keys", () => {
     for (const t of ["short", ADMIN_TOKEN.slice(0, -1), `${ADMIN_TOKEN}x`]) {
       expect((await s.http("POST", `/v1/admin/teams/${s.team.id}/keys`, {}, t)).status).toBe(401);
     }
+  });
+
+  it("keeps server paths out of error messages", async () => {
+    const form = new FormData();
+    form.append("name", "broken");
+    // Zip magic followed by garbage: the archive library fails naming the temporary file it was reading.
+    form.append("file", new Blob([Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(2048, 7)])]), "broken.zip");
+    const res = await fetch(`${s.url}/v1/datasets`, { method: "POST", headers: { authorization: `Bearer ${s.team.apiKey}` }, body: form });
+    const text = await res.text();
+    expect(res.status).toBe(400);
+    expect(text).not.toContain(s.tmp);
+    expect(text).not.toMatch(SERVER_PATH);
+  });
+
+  it("shows datasets without their storage path", async () => {
+    const list = await s.http("GET", "/v1/datasets");
+    const one = await s.http("GET", `/v1/datasets/${s.dataset.id}`);
+    expect(list.status).toBe(200);
+    expect(one.status).toBe(200);
+    expect(one.body.versions[0].contentHash).toMatch(/^[0-9a-f]{16,}$/);
+    for (const body of [list.body, one.body]) {
+      const text = JSON.stringify(body);
+      expect(text).not.toContain("storagePath");
+      expect(text).not.toContain(s.tmp);
+      expect(text).not.toMatch(SERVER_PATH);
+    }
+  });
+});
+
+describe("API: /metrics", () => {
+  let off: Stack;
+  let guarded: Stack;
+  const METRICS_TOKEN = "metrics-token-0123456789";
+  beforeAll(async () => {
+    off = await startStack("metrics-off");
+    guarded = await startStack("metrics-token", { apiEnv: { HYPERSWEEP_METRICS_TOKEN: METRICS_TOKEN } });
+  });
+  afterAll(async () => {
+    await off?.close();
+    await guarded?.close();
+  });
+
+  it("is off unless configured, saying how to turn it on", async () => {
+    const r = await fetch(`${off.url}/metrics`);
+    expect(r.status).toBe(404);
+    const body = (await r.json()) as { error: string; message: string };
+    expect(body.error).toBe("NOT_FOUND");
+    expect(body.message).toContain("HYPERSWEEP_METRICS_TOKEN");
+  });
+
+  it("needs the metrics token when one is set (not a team's key, not the admin token)", async () => {
+    for (const key of [null, "wrong-token-0123456789", guarded.team.apiKey, ADMIN_TOKEN]) {
+      const r = await fetch(`${guarded.url}/metrics`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
+      expect(r.status, String(key)).toBe(401);
+      expect(((await r.json()) as { message: string }).message).toContain("metrics token");
+    }
+    const ok = await fetch(`${guarded.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toMatch(/hypersweep_trials\{status="queued"\} \d+/);
   });
 });

@@ -7,7 +7,7 @@ describe("API: bad input, auth and team isolation", () => {
   let other: { id: string; apiKey: string };
   let sweepId: string;
   beforeAll(async () => {
-    s = await startStack("input", { apiEnv: { HYPERSWEEP_BODY_LIMIT: "4096" } });
+    s = await startStack("input", { apiEnv: { HYPERSWEEP_BODY_LIMIT: "4096", HYPERSWEEP_METRICS_PUBLIC: "true" } });
     other = await s.newTeam("other-team");
     const r = await s.http("POST", "/v1/sweeps", sweepBody(s.dataset.id));
     sweepId = r.body.id;

@@ -22,8 +22,11 @@ import { evaluationRoutes } from "./routes/evaluations.routes.ts";
 import { healthRoutes } from "./routes/health.routes.ts";
 import { sweepRoutes } from "./routes/sweeps.routes.ts";
 import { trialRoutes } from "./routes/trials.routes.ts";
+import { weightsRoutes } from "./routes/weights.routes.ts";
 import { predictionRoutes } from "./routes/predictions.routes.ts";
 import { workerRoutes } from "./routes/workers.routes.ts";
+import { dashboardRoutes } from "./routes/dashboard.routes.ts";
+import { webPlugin } from "./plugins/web.ts";
 
 export type { AppDeps, V1Plugin } from "./deps.ts";
 
@@ -65,6 +68,7 @@ export async function buildApp(
   await app.register(swaggerUi, { routePrefix: "/docs" });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
+  await webPlugin(app, base.config);
   await app.register(healthRoutes(deps));
   await app.register(
     async (v1) => {
@@ -77,6 +81,8 @@ export async function buildApp(
         await team.register(bestRoutes(deps));
         await team.register(workerRoutes(deps));
         await team.register(datasetRoutes(deps));
+        await team.register(weightsRoutes(deps));
+        await team.register(dashboardRoutes(deps));
         await team.register(evaluationRoutes(deps));
         for (const plugin of opts.extraV1 ?? []) await team.register(plugin(deps));
       });

@@ -112,8 +112,18 @@ export function isRedisUnavailable(err: unknown): boolean {
   return /Stream isn't writeable|enableOfflineQueue|Connection is closed|ECONNREFUSED.*6379|Reached the max retries per request|ETIMEDOUT|connect ECONNREFUSED/i.test(msg);
 }
 
+/** An absolute server path (two or more segments, not an API route): what the caller gets is its last segment. */
+const SERVER_PATH = /(?<![\w.~/-])\/(?!v1\/)(?:[^\s/'"`<>|,;:()[\]{}]+\/)+[^\s/'"`<>|,;:()[\]{}]*/g;
+
+/** Keeps the server's directory layout out of answers: "cannot unpack /srv/data/tmp/u-1/upload.zip" → "… upload.zip". */
+export function hidePaths(message: string): string {
+  return message.replace(SERVER_PATH, (path) => path.split("/").filter(Boolean).pop() ?? "");
+}
+
 export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply): void {
   const http = toHttpError(err);
   if (http.statusCode >= 500) req.log.error({ err }, "request failed");
-  void reply.status(http.statusCode).send({ error: http.code, message: http.message, ...(http.issues ? { issues: http.issues } : {}) });
+  else if (hidePaths(http.message) !== http.message) req.log.info({ err }, "answered without server paths");
+  const issues = http.issues?.map((i) => ({ path: hidePaths(i.path), message: hidePaths(i.message) }));
+  void reply.status(http.statusCode).send({ error: http.code, message: hidePaths(http.message), ...(issues ? { issues } : {}) });
 }

@@ -10,6 +10,7 @@ import { resolveScenario, type ResolvedScenario } from "@hypersweep/data";
 import { createSweep, findPlanningVersion, type Db, type CreatedSweep } from "@hypersweep/db";
 import { enqueueTrials, type TrialQueue } from "@hypersweep/queue";
 import { badRequest } from "./errors.ts";
+import { resolvePretrained } from "./pretrained.ts";
 
 export const CreateSweepBody = z.strictObject({
   name: text({ max: 200 }).optional(),
@@ -93,6 +94,7 @@ export async function submitSweep(
     task: body.scenario.task,
     modality: body.scenario.modality,
     seed,
+    pretrained: await resolvePretrained(db, teamId, body.overrides?.pretrained, body.architectures),
   });
   const plan = planTrials(spec);
   const created = await createSweep(db, {

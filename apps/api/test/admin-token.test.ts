@@ -1,6 +1,6 @@
 /** The admin token check compares digests: every guess costs one constant-time comparison of 32 bytes. */
 import { describe, expect, it } from "vitest";
-import { sameToken } from "../src/routes/admin.routes.ts";
+import { sameToken } from "../src/plugins/auth.ts";
 
 describe("admin token comparison", () => {
   const token = "test-admin-token-0123456789";

@@ -7,6 +7,7 @@ import { leaderboardTable, trialsTable, withInterval } from "./render.ts";
 import { datasetsCommand } from "./commands/datasets.ts";
 import { evaluateCommand, evaluationsCommand } from "./commands/evaluate.ts";
 import { watchSweep } from "./commands/watch.ts";
+import { weightsCommand } from "./commands/weights.ts";
 
 function client(cmd: Command): HypersweepClient {
   const o = cmd.optsWithGlobals() as { url: string; apiKey?: string };
@@ -103,6 +104,7 @@ export function buildCli(): Command {
   });
 
   program.addCommand(datasetsCommand());
+  program.addCommand(weightsCommand());
   program.addCommand(evaluateCommand());
   program.addCommand(evaluationsCommand());
 

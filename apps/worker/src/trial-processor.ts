@@ -8,7 +8,7 @@
  *     unreachable, writes wait and retry: a result in hand is never dropped for a passing outage.
  */
 import { join, resolve } from "node:path";
-import { TrainerSpec, type TrainerMessage } from "@hypersweep/core";
+import { selectionScores, TrainerSpec, weightsRelativePath, type TrainerMessage } from "@hypersweep/core";
 import {
   claimTrial, failAttempt, heartbeat, isConnectionError, LeaseLostError, markAttemptStarted, recordEpoch, recordPredictions, recordResult, releaseAttempt,
   type ClaimedTrial, type Db, type EpochRecord,
@@ -25,6 +25,8 @@ export interface ProcessorConfig {
   maxAttempts: number;
   runsDir: string;
   cacheDir: string;
+  /** The data root (shared with the API): imported pretrained weights live under it. */
+  dataDir: string;
   backend?: TrainerSpec["backend"];
 }
 
@@ -61,12 +63,17 @@ export async function whileDbDown<T>(fn: () => Promise<T>, maxMs = 15 * 60_000):
   }
 }
 
-/** The trainer spec for this attempt: the planned spec plus where the data, checkpoints and weights live. */
+/**
+ * The trainer spec for this attempt: the planned spec plus where the data, checkpoints and weights live. A trial
+ * planned with pretrained weights (name + sha256) gets the path of their content-addressed file.
+ */
 export function trainerSpecFor(c: ClaimedTrial, cfg: ProcessorConfig): TrainerSpec {
+  const { pretrainedWeights, ...planned } = c.spec as Record<string, unknown> & { pretrainedWeights?: { sha256: string } };
   const scenario = c.scenario as { key: string; modality: "ct" | "radiograph"; task: "binary" | "multiclass"; classes: string[]; positiveClass: string; filters?: Record<string, unknown>; minPerClass?: number };
   const runDir = resolve(cfg.runsDir, c.trialId);
   return TrainerSpec.parse({
-    ...c.spec,
+    ...planned,
+    ...(pretrainedWeights ? { pretrained: resolve(cfg.dataDir, weightsRelativePath(pretrainedWeights.sha256)) } : {}),
     trialId: c.trialId,
     attempt: c.attempt,
     data: {
@@ -84,15 +91,13 @@ export function trainerSpecFor(c: ClaimedTrial, cfg: ProcessorConfig): TrainerSp
   });
 }
 
-/** Selection and tie-break scores, as selectBest ranks them: the task's metric first, then the other one. */
-export function scores(spec: Pick<TrainerSpec, "selectionMetric">, metrics: Record<string, unknown>) {
+/**
+ * Selection and tie-break scores, as selectBest ranks them: the sweep's selection metric first, then its
+ * tie-break metric, both oriented so that higher is better (core's selectionScores).
+ */
+export function scores(spec: Pick<TrainerSpec, "selectionMetric" | "task">, metrics: Record<string, unknown>) {
   const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : null);
-  const auc = num(metrics.auc);
-  const f1 = num(metrics.f1);
-  const valLoss = num(metrics.valLoss);
-  return spec.selectionMetric === "auc"
-    ? { valAuc: auc, valF1: f1, valLoss, selectionScore: auc, tiebreakScore: f1 }
-    : { valAuc: auc, valF1: f1, valLoss, selectionScore: f1, tiebreakScore: auc };
+  return { valAuc: num(metrics.auc), valF1: num(metrics.f1), valLoss: num(metrics.valLoss), ...selectionScores(spec.selectionMetric, metrics, spec.task) };
 }
 
 /** The backend as recorded on the attempt: its name, and the wasm pool's threads where the trainer says. */

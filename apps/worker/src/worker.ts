@@ -76,6 +76,7 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
     maxAttempts: cfg.HYPERSWEEP_MAX_ATTEMPTS,
     runsDir: cfg.HYPERSWEEP_RUNS_DIR,
     cacheDir: cfg.HYPERSWEEP_CACHE_DIR,
+    dataDir: cfg.HYPERSWEEP_DATA_DIR,
     backend: cfg.HYPERSWEEP_BACKEND,
   };
 

@@ -158,3 +158,9 @@ export function checkPretrainedTensors(arch: Architecture, tensors: readonly Fil
   if (extra) return { tensor: extra.name, kind: "extra", message: `tensor ${extra.name} is not part of ${arch}: the file holds other weights` };
   return null;
 }
+
+/** Where imported weights live under the data root: content-addressed, shared by the API and every worker. */
+export function weightsRelativePath(sha256: string): string {
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`not a sha256: ${JSON.stringify(sha256)}`);
+  return `weights/${sha256}.safetensors`;
+}

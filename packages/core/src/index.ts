@@ -8,6 +8,7 @@ export * from "./presets.ts";
 export * from "./spec.ts";
 export * from "./plan.ts";
 export * from "./selection.ts";
+export * from "./epoch-selection.ts";
 export * from "./schedules.ts";
 export * from "./safetensors-header.ts";
 export * from "./architecture-tensors.ts";

@@ -8,8 +8,8 @@
 import { createHash } from "node:crypto";
 import { streamFor } from "./rng.ts";
 import { allSubsets, sampleSubsets, subsetDimension } from "./search-space.ts";
-import type { SweepSpec } from "./spec.ts";
-import type { Architecture, Augmentation } from "./trainer-contract.ts";
+import type { PretrainedRef, SweepSpec } from "./spec.ts";
+import type { Architecture, Augmentation, SelectionMetric } from "./trainer-contract.ts";
 
 export interface PlannedTrial {
   position: number;
@@ -25,7 +25,9 @@ export interface PlannedTrial {
   imageSize: number;
   schedule: { stepSize: number; gamma: number };
   augmentationParams: SweepSpec["augmentationParams"];
-  selectionMetric: "auc" | "f1";
+  selectionMetric: SelectionMetric;
+  /** The imported weights this trial starts from (only when the sweep names some for its architecture). */
+  pretrainedWeights?: PretrainedRef;
 }
 
 export interface Plan {
@@ -65,6 +67,7 @@ export function planTrials(spec: SweepSpec): Plan {
           schedule: { ...spec.schedule },
           augmentationParams: { ...spec.augmentationParams },
           selectionMetric: spec.selectionMetric,
+          ...(spec.pretrained?.[architecture] ? { pretrainedWeights: { ...spec.pretrained[architecture] } } : {}),
         });
       }
     }

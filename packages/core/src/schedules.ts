@@ -1,4 +1,5 @@
 /** Learning-rate schedules and early stopping, as pure functions and a small state machine. */
+import { epochImproves } from "./epoch-selection.ts";
 import { ScheduleError } from "./errors.ts";
 
 function check(ok: boolean, message: string): void {
@@ -35,6 +36,8 @@ export interface EarlyStoppingOptions {
 export interface EarlyStoppingState {
   bestEpoch: number;
   bestValue: number | null;
+  /** The best epoch's validation loss (what breaks a tie on the monitored value); absent in older states. */
+  bestValLoss?: number | null;
   epochsWithoutImprovement: number;
 }
 
@@ -45,9 +48,10 @@ export interface EarlyStoppingDecision {
 }
 
 /**
- * Says continue/stop after each epoch and remembers the best epoch. A value that is not finite (NaN from a
- * diverged model, or an undefined metric) never counts as an improvement but does count towards patience.
- * Ties with the best value are not improvements, so the earliest of equal epochs stays the best.
+ * Says continue/stop after each epoch and remembers the best epoch, by the epoch rule of epoch-selection.ts: an
+ * improvement beats the best value by more than minDelta, or ties it (within minDelta) while the validation
+ * loss (when given) falls. A value that is not finite (NaN from a diverged model, or an undefined metric) never
+ * beats a finite one but does count towards patience. Without losses, ties keep the earliest epoch.
  */
 export class EarlyStopping {
   state: EarlyStoppingState;
@@ -65,16 +69,18 @@ export class EarlyStopping {
   /** Accepts a state read back from a checkpoint (older ones may hold ±Infinity or null for "no value yet"). */
   private static restore(s: EarlyStoppingState): EarlyStoppingState {
     const hasValue = typeof s.bestValue === "number" && Number.isFinite(s.bestValue);
-    return { bestEpoch: hasValue ? s.bestEpoch : 0, bestValue: hasValue ? s.bestValue : null, epochsWithoutImprovement: s.epochsWithoutImprovement };
+    const bestValLoss = typeof s.bestValLoss === "number" && Number.isFinite(s.bestValLoss) ? s.bestValLoss : null;
+    return { bestEpoch: hasValue ? s.bestEpoch : 0, bestValue: hasValue ? s.bestValue : null, bestValLoss: hasValue ? bestValLoss : null, epochsWithoutImprovement: s.epochsWithoutImprovement };
   }
 
-  /** Feed one epoch's monitored value. */
-  update(epoch: number, value: number | null | undefined): EarlyStoppingDecision {
-    const d = this.opts.minDelta ?? 0;
-    const best = this.state.bestValue;
+  /** Feed one epoch's monitored value, and its validation loss when the loss should break ties. */
+  update(epoch: number, value: number | null | undefined, valLoss?: number | null): EarlyStoppingDecision {
     const finite = typeof value === "number" && Number.isFinite(value);
-    const improved = finite && (best === null || (this.opts.mode === "max" ? value > best + d : value < best - d));
-    if (improved) this.state = { bestEpoch: epoch, bestValue: value, epochsWithoutImprovement: 0 };
+    // Oriented so that higher is better; an epoch without a finite value never starts the record.
+    const sign = this.opts.mode === "max" ? 1 : -1;
+    const best = this.state.bestValue === null ? null : { value: sign * this.state.bestValue, valLoss: this.state.bestValLoss ?? null };
+    const improved = finite && epochImproves({ value: sign * value, valLoss: valLoss ?? null }, best, this.opts.minDelta ?? 0);
+    if (improved) this.state = { bestEpoch: epoch, bestValue: value, bestValLoss: valLoss ?? null, epochsWithoutImprovement: 0 };
     else this.state = { ...this.state, epochsWithoutImprovement: this.state.epochsWithoutImprovement + 1 };
     return { improved, stop: this.state.epochsWithoutImprovement >= this.opts.patience, bestEpoch: this.state.bestEpoch };
   }

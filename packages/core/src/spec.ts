@@ -4,8 +4,9 @@
  */
 import { z } from "zod";
 import { SpecError } from "./errors.ts";
+import { text } from "./text.ts";
 import { getPreset, presetNames } from "./presets.ts";
-import { Architecture, Augmentation, AUGMENTATIONS, Task } from "./trainer-contract.ts";
+import { Architecture, Augmentation, AUGMENTATIONS, SelectionMetric, Task } from "./trainer-contract.ts";
 
 const positive = z.number().finite().positive();
 
@@ -34,7 +35,15 @@ export const SweepOverrides = z.strictObject({
     })
     .optional(),
   schedule: z.strictObject({ stepSize: z.number().int().min(1).max(1000).optional(), gamma: z.number().gt(0).max(1).optional() }).optional(),
-  selectionMetric: z.enum(["auc", "f1"]).optional(),
+  /**
+   * What decides the best epoch of a trial and the best trial of the sweep: the paper's (default: "auc" for
+   * binary, "f1" of COVID-19 for multiclass), "macroF1", "accuracy", "macroAuc", or "valLoss" (lower is better).
+   */
+  selectionMetric: SelectionMetric.optional(),
+  /** Train each architecture's winner to convergence and score it on the test set once its search ends. @defaultValue true */
+  final: z.boolean().optional(),
+  /** Pretrained weights per architecture, by the name they were imported under (POST /v1/weights), e.g. { resnet18: "imagenet" }. */
+  pretrained: z.partialRecord(Architecture, text({ max: 128 })).optional(),
 });
 export type SweepOverrides = z.infer<typeof SweepOverrides>;
 
@@ -58,7 +67,17 @@ export interface SweepSpec {
   schedule: { stepSize: number; gamma: number };
   optimizer: "adam";
   loss: "cross_entropy";
-  selectionMetric: "auc" | "f1";
+  selectionMetric: SelectionMetric;
+  /** Present (false) only when the sweep skips the automatic final stage; absent means it runs. */
+  final?: false;
+  /** Present only when the sweep names pretrained weights: each architecture's start, as resolved at submission. */
+  pretrained?: Partial<Record<Architecture, PretrainedRef>>;
+}
+
+/** Imported weights a trial starts from (the head is replaced for the scenario's classes). */
+export interface PretrainedRef {
+  name: string;
+  sha256: string;
 }
 
 export interface ResolveInput {
@@ -68,6 +87,8 @@ export interface ResolveInput {
   task: Task;
   modality: "ct" | "radiograph";
   seed: number;
+  /** The weights `overrides.pretrained` names, looked up by the caller (the team's weights of that name and architecture). */
+  pretrained?: Partial<Record<Architecture, PretrainedRef>>;
 }
 
 function fail(path: string, message: string): never {
@@ -103,6 +124,7 @@ export function resolveSweepSpec(input: ResolveInput): SweepSpec {
   if (!(o.allSubsets ?? preset.allSubsets) && subsetsPerRate > total) {
     fail("overrides.subsetsPerRate", `asks for ${subsetsPerRate} distinct augmentation subsets per learning rate but only ${total} exist (2^${augmentations.length} subsets of ${augmentations.length} augmentations)`);
   }
+  const pretrained = resolvePretrained(o.pretrained, architectures, input.pretrained);
   return {
     preset: preset.name,
     seed: input.seed,
@@ -128,5 +150,23 @@ export function resolveSweepSpec(input: ResolveInput): SweepSpec {
     optimizer: preset.optimizer,
     loss: preset.loss,
     selectionMetric: o.selectionMetric ?? preset.selectionMetric[input.task],
+    // Stored only when false, so that default sweeps keep their spec (and plan hash) as before.
+    ...(o.final === false ? { final: false as const } : {}),
+    ...(pretrained ? { pretrained } : {}),
   };
+}
+
+/** Each architecture `overrides.pretrained` names must be in the sweep and resolved to imported weights. */
+function resolvePretrained(names: SweepOverrides["pretrained"], architectures: Architecture[], resolved: ResolveInput["pretrained"]): SweepSpec["pretrained"] {
+  const entries = Object.entries(names ?? {}) as Array<[Architecture, string]>;
+  if (!entries.length) return undefined;
+  const out: Partial<Record<Architecture, PretrainedRef>> = {};
+  for (const [arch, name] of entries) {
+    const path = `overrides.pretrained.${arch}`;
+    if (!architectures.includes(arch)) fail(path, `${arch} is not one of this sweep's architectures (${architectures.join(", ")})`);
+    const ref = resolved?.[arch];
+    if (!ref || ref.name !== name) fail(path, `no weights named '${name}' for ${arch}`);
+    out[arch] = { name: ref.name, sha256: ref.sha256 };
+  }
+  return out;
 }

@@ -23,6 +23,14 @@ export const AUGMENTATIONS = ["rotation", "brightness", "hflip", "center_crop", 
 export const Augmentation = z.enum(AUGMENTATIONS);
 export type Augmentation = z.infer<typeof Augmentation>;
 
+/**
+ * Metrics a run can be selected by: keys of the epoch metrics (auc and f1 of the positive class, macroF1,
+ * accuracy, macroAuc) and valLoss (lower is better).
+ */
+export const SELECTION_METRICS = ["auc", "f1", "macroF1", "accuracy", "macroAuc", "valLoss"] as const;
+export const SelectionMetric = z.enum(SELECTION_METRICS);
+export type SelectionMetric = z.infer<typeof SelectionMetric>;
+
 export const Task = z.enum(["binary", "multiclass"]);
 export type Task = z.infer<typeof Task>;
 
@@ -96,8 +104,12 @@ export const TrainerSpec = z.strictObject({
   earlyStopping: z
     .strictObject({ patience: z.number().int().min(1), minDelta: z.number().min(0).default(0) })
     .optional(),
-  /** "auc" for binary, "f1" for multiclass by default: the metric the best epoch is chosen by. */
-  selectionMetric: z.enum(["auc", "f1"]),
+  /**
+   * The metric the best epoch is chosen by ("auc" for binary, "f1" for multiclass by default; also "macroF1",
+   * "accuracy", "macroAuc", "valLoss"), with the epoch rule of core's epoch-selection.ts: an epoch improves when
+   * the metric rises by more than minDelta, or ties it (within minDelta) and the validation loss falls.
+   */
+  selectionMetric: SelectionMetric,
   data: TrainerData,
   /** Directory for this trial's checkpoints; a restarted attempt resumes from the last one found here. */
   checkpointDir: z.string(),

@@ -3,6 +3,8 @@ export type ProblemCode =
   | "manifest_missing"
   | "manifest_empty"
   | "missing_column"
+  | "duplicate_column"
+  | "manifest_too_large"
   | "invalid_value"
   | "unsafe_path"
   | "duplicate_file_name"
@@ -45,22 +47,35 @@ export class DataError extends Error {
   }
 }
 
-/** The dataset was rejected whole; `.problems` lists every problem found (all of them, not the first). */
+/** Lists of problems shown to a team (errors, excluded rows) hold at most this many, with a count of the rest. */
+export const MAX_LISTED = 100;
+
+/**
+ * The dataset was rejected whole. `.problems` lists the first MAX_LISTED problems found, `.problemCount` counts
+ * them all (a manifest of 50,000 bad rows answers with a bounded body).
+ */
 export class DatasetInvalidError extends DataError {
   readonly problems: Problem[];
+  readonly problemCount: number;
   constructor(problems: Problem[], message?: string) {
     const head = problems.slice(0, 5).map((p) => `  - ${p.message}`).join("\n");
     const more = problems.length > 5 ? `\n  … and ${problems.length - 5} more` : "";
     super("DATASET_INVALID", message ?? `dataset rejected: ${problems.length} problem(s)\n${head}${more}`);
-    this.problems = problems;
+    this.problems = problems.slice(0, MAX_LISTED);
+    this.problemCount = problems.length;
   }
 
-  /** The problems as `{ path, message }` issues (the API's error shape): path "row 7.diagnosis", "manifest". */
+  /**
+   * The problems as `{ path, message }` issues (the API's error shape): path "row 7.diagnosis", "manifest";
+   * past MAX_LISTED, one last issue (path "manifest") counts the problems not listed.
+   */
   get issues(): { path: string; message: string }[] {
-    return this.problems.map((p) => ({
+    const listed = this.problems.map((p) => ({
       path: p.row === null ? (p.column ?? "manifest") : `row ${p.row}${p.column ? `.${p.column}` : ""}`,
       message: `${p.code}: ${p.value !== null ? `${JSON.stringify(p.value)}: ` : ""}expected ${p.expected}`,
     }));
+    const rest = this.problemCount - listed.length;
+    return rest > 0 ? [...listed, { path: "manifest", message: `${rest} more problem(s) not listed (the first ${listed.length} are above)` }] : listed;
   }
 }
 

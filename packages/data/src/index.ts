@@ -1,9 +1,11 @@
 export * from "./schema.ts";
 export * from "./errors.ts";
-export { parseManifest, normaliseHeader, MANIFEST_COLUMNS, type ParsedManifest } from "./manifest.ts";
+export { parseManifest, readManifest, normaliseHeader, MANIFEST_COLUMNS, type ParsedManifest } from "./manifest.ts";
 export { assignSplits, groupRows, findPatientLeakage, splitProportions, type SplitOptions, type SplitReport, type SplitResult } from "./split.ts";
 export { resolveScenario, defaultFilters, BINARY_CLASSES, type ScenarioFilters, type ScenarioOptions, type ScenarioTask, type ResolvedScenario } from "./scenario.ts";
-export { importDataset, hashVersion, type ImportOptions, type ImportProgress, type ImportResult } from "./import.ts";
+export { importDataset, stageDataset, hashVersion, type ImportOptions, type ImportProgress, type ImportResult, type StagedImport } from "./import.ts";
+export { uploadLimits, NO_LIMITS, UNPACK_FLOOR_BYTES, ENTRY_FLOOR, ENTRY_BYTES, type UnpackLimits, type UploadCaps } from "./archive.ts";
+export { cleanOrphans, type OrphanOptions } from "./orphans.ts";
 export type { DatasetSummary } from "./summary.ts";
 export { synthDataset, type SynthOptions, type SynthResult, type BrokenKind } from "./synth.ts";
 export { ensureCache, normStats, decodeSquare, readVersionManifest, type CacheHandle, type CacheIndex, type CacheOptions, type NormStats } from "./cache.ts";

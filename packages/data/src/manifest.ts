@@ -1,4 +1,6 @@
 import { posix } from "node:path";
+import { createReadStream } from "node:fs";
+import { parse as parseStream } from "csv-parse";
 import { parse } from "csv-parse/sync";
 import { problem, type Problem } from "./errors.ts";
 import {
@@ -60,28 +62,61 @@ export interface ParsedManifest {
   fileNames: Map<number, string>;
 }
 
+/** Cells longer than this end the parse (a manifest row is a few hundred bytes; this bounds memory). */
+const MAX_RECORD_CHARS = 64 * 1024;
+const CSV_OPTIONS = { bom: true, skip_empty_lines: true, relax_column_count: true, trim: true, max_record_size: MAX_RECORD_CHARS } as const;
+
 /**
  * Parses manifest.csv text. Never throws on bad content: every problem is collected (row, column, value,
  * expected) so a team fixes its manifest in one pass. Rows with any problem are left out of `rows`.
  */
-export function parseManifest(csvText: string): ParsedManifest {
+export function parseManifest(csvText: string, maxRows = Infinity): ParsedManifest {
   let records: string[][];
   try {
-    records = parse(csvText, { bom: true, skip_empty_lines: true, relax_column_count: true, trim: true }) as string[][];
+    records = parse(csvText, Number.isFinite(maxRows) ? { ...CSV_OPTIONS, to: maxRows + 2 } : CSV_OPTIONS) as string[][];
   } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    return { rows: [], problems: [problem({ code: "manifest_empty", row: null, column: null, value: null, expected: `valid CSV (${msg})` })], fileNames: new Map() };
+    return invalidCsv(err);
   }
+  return parseRecords(records, maxRows);
+}
+
+/**
+ * Reads manifest.csv from disk as a stream: at most `maxRows` data rows are kept (the parse stops at the first
+ * row past it), so a huge manifest costs neither memory nor time.
+ */
+export async function readManifest(path: string, maxRows = Infinity): Promise<ParsedManifest> {
+  const records: string[][] = [];
+  const input = createReadStream(path);
+  const parser = input.pipe(parseStream({ ...CSV_OPTIONS }));
+  try {
+    for await (const record of parser) {
+      records.push(record as string[]);
+      if (records.length > maxRows + 1) break;
+    }
+  } catch (err) {
+    return invalidCsv(err);
+  } finally {
+    input.destroy();
+    parser.destroy();
+  }
+  return parseRecords(records, maxRows);
+}
+
+function invalidCsv(err: unknown): ParsedManifest {
+  const msg = (err instanceof Error ? err.message : String(err)).replace(/(\/[^\s'"`:,]+)+/g, (p) => p.split("/").pop()!);
+  return { rows: [], problems: [problem({ code: "manifest_empty", row: null, column: null, value: null, expected: `valid CSV (${msg})` })], fileNames: new Map() };
+}
+
+function parseRecords(records: string[][], maxRows: number): ParsedManifest {
   if (records.length === 0) {
     return { rows: [], problems: [problem({ code: "manifest_empty", row: null, column: null, value: null, expected: "a header row and at least one image row" })], fileNames: new Map() };
   }
-  const header = records[0]!.map(normaliseHeader);
-  const problems: Problem[] = [];
-  for (const col of MANIFEST_COLUMNS) {
-    if (!OPTIONAL_COLUMNS.has(col) && !header.includes(col)) {
-      problems.push(problem({ code: "missing_column", row: 1, column: col, value: null, expected: `a column named ${col}` }));
-    }
+  if (records.length - 1 > maxRows) {
+    const p = problem({ code: "manifest_too_large", row: null, column: null, value: null, expected: `at most ${maxRows} image rows in manifest.csv (the most allowed)` });
+    return { rows: [], problems: [p], fileNames: new Map() };
   }
+  const header = records[0]!.map(normaliseHeader);
+  const problems: Problem[] = headerProblems(records[0]!, header);
   if (problems.length > 0) return { rows: [], problems, fileNames: new Map() };
   if (records.length === 1) {
     problems.push(problem({ code: "manifest_empty", row: null, column: null, value: null, expected: "at least one image row" }));
@@ -92,9 +127,13 @@ export function parseManifest(csvText: string): ParsedManifest {
   for (let i = 1; i < records.length; i++) {
     const rowNo = i + 1;
     const cells = Object.fromEntries(header.map((h, j) => [h, records[i]![j] ?? ""]));
-    fileNames.set(rowNo, cells.file_name ?? "");
+    fileNames.set(rowNo, (cells.file_name ?? "").replaceAll("\0", ""));
     const rowProblems: Problem[] = [];
-    const parsed = parseRow(rowNo, cells, header, rowProblems);
+    const nul = header.filter((h) => cells[h]!.includes("\0"));
+    for (const column of nul) {
+      rowProblems.push(problem({ code: "invalid_value", row: rowNo, column, value: cells[column]!.replaceAll("\0", "\\0"), expected: "text without NUL (0x00) bytes" }));
+    }
+    const parsed = nul.length > 0 ? null : parseRow(rowNo, cells, header, rowProblems);
     if (parsed) {
       const first = seen.get(parsed.fileName);
       if (first !== undefined) {
@@ -107,6 +146,28 @@ export function parseManifest(csvText: string): ParsedManifest {
     if (parsed && rowProblems.length === 0) rows.push(parsed);
   }
   return { rows, problems, fileNames };
+}
+
+/** Missing, duplicated or NUL-carrying column names: the whole manifest is refused for any of them. */
+function headerProblems(raw: string[], header: string[]): Problem[] {
+  const problems: Problem[] = [];
+  header.forEach((h, j) => {
+    if (h.includes("\0")) problems.push(problem({ code: "invalid_value", row: 1, column: `column ${j + 1}`, value: raw[j]!.replaceAll("\0", "\\0"), expected: "a column name without NUL (0x00) bytes" }));
+  });
+  const firstAt = new Map<string, number>();
+  header.forEach((h, j) => {
+    const first = firstAt.get(h);
+    if (first === undefined) firstAt.set(h, j);
+    else if (h !== "") {
+      problems.push(problem({ code: "duplicate_column", row: 1, column: h, value: raw[j]!, expected: `each column once (${h} is already column ${first + 1}; column ${j + 1} repeats it)` }));
+    }
+  });
+  for (const col of MANIFEST_COLUMNS) {
+    if (!OPTIONAL_COLUMNS.has(col) && !header.includes(col)) {
+      problems.push(problem({ code: "missing_column", row: 1, column: col, value: null, expected: `a column named ${col}` }));
+    }
+  }
+  return problems;
 }
 
 function parseRow(rowNo: number, cells: Record<string, string>, header: string[], out: Problem[]): ManifestRow | null {

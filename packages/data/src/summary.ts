@@ -1,4 +1,4 @@
-import type { Problem } from "./errors.ts";
+import { MAX_LISTED, type Problem } from "./errors.ts";
 import { DIAGNOSES, MODALITIES, SECTIONS, SPLITS, type Split, type VersionRow } from "./schema.ts";
 import type { SplitReport } from "./split.ts";
 
@@ -16,8 +16,10 @@ export interface DatasetSummary {
   /** Figures 3–4: modality → diagnosis → split → count. */
   splitTable: Record<string, Record<string, Record<Split, number>>>;
   split: SplitReport;
-  /** Rows left out because excludeBadRows was set, with the problems that excluded them. */
+  /** Rows left out because excludeBadRows was set, with the problems that excluded them (the first 100). */
   excluded: { row: number; fileName: string | null; problems: Problem[] }[];
+  /** How many rows were left out in all (excluded lists only the first 100). */
+  excludedCount: number;
 }
 
 const count = <T>(xs: readonly T[], f: (x: T) => string) => {
@@ -54,6 +56,7 @@ export function summarise(rows: readonly VersionRow[], split: SplitReport, exclu
     table,
     splitTable,
     split,
-    excluded,
+    excluded: excluded.slice(0, MAX_LISTED),
+    excludedCount: excluded.length,
   };
 }

@@ -3,9 +3,10 @@
  * checks that catch one image filed under two patients or two subsets (a leak between training and evaluation).
  */
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
-import { extname, join } from "node:path";
-import sharp from "sharp";
+import { createReadStream } from "node:fs";
+import { open, stat } from "node:fs/promises";
+import { basename, extname, join } from "node:path";
+import sharp, { type Metadata } from "sharp";
 import { problem, type Problem } from "./errors.ts";
 import { IMAGE_EXTENSIONS, type ManifestRow, type Split } from "./schema.ts";
 
@@ -14,45 +15,72 @@ export interface CheckedFile {
   bytes: number;
 }
 
-/** Reads and fully decodes one image; returns its hash, or the problems found. Never throws for bad content. */
+/**
+ * Checks one image from disk; returns its hash, or the problems found. Never throws for bad content, and never
+ * holds the file in memory: the header (sharp metadata) gives format and dimensions, libvips decodes from the
+ * file a shrunk copy (to catch truncation), and the hash is streamed.
+ */
 export async function checkImageFile(root: string, row: ManifestRow): Promise<CheckedFile | Problem[]> {
   const at = { row: row.row, column: "file_name", value: row.fileName };
-  let buf: Buffer;
-  try {
-    buf = await readFile(join(root, row.fileName));
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const expected = code === "EISDIR" ? "a file, found a directory" : "an existing file in the dataset";
-    return [problem({ code: "missing_file", ...at, expected })];
+  const path = join(root, row.fileName);
+  const st = await stat(path).catch(() => null);
+  if (!st || !st.isFile()) {
+    return [problem({ code: "missing_file", ...at, expected: st?.isDirectory() ? "a file, found a directory" : "an existing file in the dataset" })];
   }
-  if (buf.length === 0) return [problem({ code: "undecodable_image", ...at, expected: "an image, found a zero-byte file" })];
+  if (st.size === 0) return [problem({ code: "undecodable_image", ...at, expected: "an image, found a zero-byte file" })];
   const ext = extname(row.fileName).slice(1).toLowerCase();
   const wanted = IMAGE_EXTENSIONS[ext];
   if (!wanted) return [problem({ code: "wrong_extension", ...at, expected: "a .png, .jpg, .jpeg or .gif file" })];
-  let format: string | undefined;
+  let meta: Metadata;
   try {
-    format = (await sharp(buf).metadata()).format;
+    meta = await sharp(path).metadata();
   } catch (err) {
     return [problem({ code: "undecodable_image", ...at, expected: `a decodable ${wanted} image (${reason(err)})` })];
   }
-  if (format !== wanted) {
-    return [problem({ code: "wrong_extension", ...at, expected: `a .${ext} file to hold ${wanted} data, found ${format ?? "unknown"} data` })];
+  if (meta.format !== wanted) {
+    return [problem({ code: "wrong_extension", ...at, expected: `a .${ext} file to hold ${wanted} data, found ${meta.format ?? "unknown"} data` })];
+  }
+  const pixels = (meta.width ?? 0) * (meta.height ?? 0);
+  if (!(pixels > 0) || pixels > MAX_PIXELS) {
+    return [problem({ code: "undecodable_image", ...at, expected: `an image of at most ${MAX_PIXELS} pixels, found ${meta.width ?? "?"}×${meta.height ?? "?"}` })];
   }
   // libpng tolerates a stream cut inside its last chunk; every complete PNG has an IEND chunk near its end.
-  if (format === "png" && buf.subarray(Math.max(0, buf.length - 64)).indexOf("IEND", 0, "latin1") < 0) {
+  if (meta.format === "png" && (await tail(path, st.size, 64)).indexOf("IEND", 0, "latin1") < 0) {
     return [problem({ code: "undecodable_image", ...at, expected: "a complete png image (truncated: no IEND chunk at the end)" })];
   }
   try {
-    // A full decode (shrunk on load where the codec allows): header-only checks miss truncated files.
-    await sharp(buf, { failOn: "truncated" }).resize(32, 32, { fit: "inside" }).raw().toBuffer();
+    // A full decode from the file (shrunk on load where the codec allows): header-only checks miss truncation.
+    await sharp(path, { failOn: "truncated", sequentialRead: true }).resize(32, 32, { fit: "inside" }).raw().toBuffer();
   } catch (err) {
     return [problem({ code: "undecodable_image", ...at, expected: `a complete ${wanted} image (${reason(err)})` })];
   }
-  return { sha256: createHash("sha256").update(buf).digest("hex"), bytes: buf.length };
+  return { sha256: await sha256File(path), bytes: st.size };
+}
+
+/** sharp's own default limit on input pixels (0x3FFF²): larger images are refused before any decoding. */
+const MAX_PIXELS = 0x3fff * 0x3fff;
+
+async function tail(path: string, size: number, n: number): Promise<Buffer> {
+  const fh = await open(path, "r");
+  try {
+    const buf = Buffer.alloc(Math.min(n, size));
+    await fh.read(buf, 0, buf.length, size - buf.length);
+    return buf;
+  } finally {
+    await fh.close();
+  }
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
 }
 
 function reason(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split("\n")[0]!.slice(0, 160);
+  // libvips names the file in some messages: keep server paths out of what the team reads.
+  const msg = (err instanceof Error ? err.message : String(err)).split("\n")[0]!;
+  return msg.replace(/(\/[^\s'"`:,]+)+/g, (p) => basename(p)).slice(0, 160);
 }
 
 /**

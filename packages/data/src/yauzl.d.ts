@@ -4,6 +4,8 @@ declare module "yauzl" {
   export interface Entry {
     fileName: string;
     uncompressedSize: number;
+    /** The high 16 bits hold the Unix mode when the archive was made on Unix. */
+    externalFileAttributes: number;
   }
   export interface ZipFile {
     readEntry(): void;

@@ -151,10 +151,10 @@ describe("importDataset", () => {
     const root = join(tmp.path, "root-bomb");
     const tgz = join(tmp.path, "clean-bomb.tar.gz");
     await tar.c({ gzip: true, file: tgz, cwd: tmp.path }, ["clean"]);
-    await expect(importDataset(tgz, { dataRoot: root, maxExtractedBytes: 10_000 })).rejects.toThrow(/unpacks to more than 10000 bytes/);
+    await expect(importDataset(tgz, { dataRoot: root, limits: { maxTotalBytes: 10_000 } })).rejects.toThrow(/unpacks to more than 9.8 KiB/);
     const zip = join(tmp.path, "clean-bomb.zip");
     execFileSync("zip", ["-qr", zip, "."], { cwd: clean });
-    await expect(importDataset(zip, { dataRoot: root, maxExtractedBytes: 10_000 })).rejects.toThrow(/unpacks to more than 10000 bytes/);
+    await expect(importDataset(zip, { dataRoot: root, limits: { maxTotalBytes: 10_000 } })).rejects.toThrow(/unpacks to more than 9.8 KiB/);
     expect(await listDir(join(root, "tmp"))).toEqual([]);
     expect(await listDir(join(root, "versions"))).toEqual([]);
   });

@@ -1,6 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseManifest } from "../src/index.ts";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parseManifest, readManifest } from "../src/index.ts";
+import { tempDir } from "./helpers.ts";
 
 const HEADER = "patient_id,file_name,modality,section,diagnosis,marks,split,lung_presence,origin,suitable";
 const good = (over: Partial<Record<string, string>> = {}) => {
@@ -77,5 +80,39 @@ describe("parseManifest", () => {
 
   it("rejects a manifest with a header only", () => {
     expect(parseManifest(`${HEADER}\n`).problems.map((p) => p.code)).toEqual(["manifest_empty"]);
+  });
+
+  it("refuses a column given twice, naming it (the last one would silently win)", () => {
+    const csv = `${HEADER},Patient ID\n${good()},P0\n${good({ file_name: "b.png", patient_id: "P2" })},P0\n`;
+    const { rows, problems } = parseManifest(csv);
+    expect(rows).toEqual([]);
+    expect(problems.map((p) => [p.code, p.row, p.column, p.value])).toEqual([["duplicate_column", 1, "patient_id", "Patient ID"]]);
+    expect(problems[0]!.message).toMatch(/column patient_id.*already column 1; column 11 repeats it/);
+  });
+
+  it("refuses a NUL byte in a cell, naming the row and column (Postgres cannot store it)", () => {
+    const { rows, problems } = parseManifest([HEADER, good(), good({ file_name: "b.png", origin: "o\u0000x" }), good({ file_name: "c.png" })].join("\n"));
+    expect(rows.map((r) => r.fileName)).toEqual(["a.png", "c.png"]);
+    expect(problems.map((p) => [p.code, p.row, p.column, p.value])).toEqual([["invalid_value", 3, "origin", "o\\0x"]]);
+    expect(JSON.stringify(problems)).not.toContain("\\u0000");
+    const header = parseManifest(`${HEADER},sca\u0000nner\n${good()},GE\n`);
+    expect(header.problems.map((p) => [p.row, p.column])).toEqual([[1, "column 11"]]);
+  });
+
+  it("stops reading at the row limit: a 100,000-row manifest is one problem, not 100,000 rows", async () => {
+    const tmp = await tempDir("manifest");
+    try {
+      const file = join(tmp.path, "manifest.csv");
+      const lines = [HEADER];
+      for (let i = 0; i < 100_000; i++) lines.push(good({ file_name: `i${i}.png` }));
+      await writeFile(file, lines.join("\n"));
+      const capped = await readManifest(file, 50_000);
+      expect(capped.rows).toEqual([]);
+      expect(capped.problems.map((p) => [p.code, p.row, p.expected])).toEqual([["manifest_too_large", null, "at most 50000 image rows in manifest.csv (the most allowed)"]]);
+      expect(parseManifest(lines.slice(0, 12).join("\n"), 10).problems.map((p) => p.code)).toEqual(["manifest_too_large"]);
+      expect(parseManifest(lines.slice(0, 11).join("\n"), 10).rows).toHaveLength(10);
+    } finally {
+      await tmp.cleanup();
+    }
   });
 });

@@ -23,11 +23,11 @@ export interface DatasetVersionInput {
   manifest: unknown;
 }
 
+/** A version as the API shows it: where it lives on the server's disk (storagePath) is not part of it. */
 export interface DatasetVersionInfo {
   id: string;
   datasetId: string;
   contentHash: string;
-  storagePath: string;
   imageCount: number;
   summary: unknown;
   createdAt: Date;
@@ -41,11 +41,12 @@ export interface DatasetInfo {
   latestVersion: DatasetVersionInfo | null;
 }
 
-const versionSelect = { id: true, datasetId: true, contentHash: true, storagePath: true, imageCount: true, summary: true, createdAt: true } as const;
+const versionSelect = { id: true, datasetId: true, contentHash: true, imageCount: true, summary: true, createdAt: true } as const;
 
 const isUniqueViolation = (err: unknown) => (err as { code?: unknown })?.code === "P2002";
 
-function checkName(name: string): void {
+/** Refuses a dataset name that could not be stored (InvalidRequestError naming the field `name`). */
+export function checkDatasetName(name: string): void {
   if (!/^[\w.-][\w .-]{0,127}$/.test(name)) {
     throw new InvalidRequestError(`invalid dataset name ${JSON.stringify(name)}`, [
       { path: "name", message: "1–128 characters: letters, digits, space, '.', '_' or '-'" },
@@ -59,29 +60,47 @@ export async function recordDatasetVersion(
   teamId: string,
   name: string,
   input: DatasetVersionInput,
+  /** publish: moves the version's files into place; run inside the transaction that inserts the row. */
+  opts: { publish?: () => Promise<unknown> } = {},
 ): Promise<{ dataset: { id: string; name: string; createdAt: Date }; version: DatasetVersionInfo; created: boolean }> {
-  checkName(name);
+  checkDatasetName(name);
   const dataset = await upsertDataset(db, teamId, name);
   const existing = await db.datasetVersion.findUnique({ where: { datasetId_contentHash: { datasetId: dataset.id, contentHash: input.contentHash } }, select: versionSelect });
-  if (existing) return { dataset, version: existing, created: false };
+  if (existing) {
+    await opts.publish?.();
+    return { dataset, version: existing, created: false };
+  }
   try {
-    const version = await db.datasetVersion.create({
-      data: {
-        datasetId: dataset.id,
-        contentHash: input.contentHash,
-        storagePath: input.storagePath,
-        imageCount: input.imageCount,
-        summary: input.summary as Prisma.InputJsonValue,
-        manifest: input.manifest as Prisma.InputJsonValue,
-      },
-      select: versionSelect,
-    });
+    // The files move into place inside the transaction: a row never exists without its directory, and a crash
+    // between the move and the commit leaves a directory without a row (removed at the next start).
+    const version = await db.$transaction(async (tx) => {
+      const created = await tx.datasetVersion.create({
+        data: {
+          datasetId: dataset.id,
+          contentHash: input.contentHash,
+          storagePath: input.storagePath,
+          imageCount: input.imageCount,
+          summary: input.summary as Prisma.InputJsonValue,
+          manifest: input.manifest as Prisma.InputJsonValue,
+        },
+        select: versionSelect,
+      });
+      await opts.publish?.();
+      return created;
+    }, { maxWait: 10_000, timeout: 120_000 }); // a 50,000-row manifest is a large JSON value
     return { dataset, version, created: true };
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
     const raced = await db.datasetVersion.findUniqueOrThrow({ where: { datasetId_contentHash: { datasetId: dataset.id, contentHash: input.contentHash } }, select: versionSelect });
+    await opts.publish?.();
     return { dataset, version: raced, created: false };
   }
+}
+
+/** Which of these content hashes some dataset version (of any team) was recorded with. */
+export async function referencedContentHashes(db: Db, hashes: readonly string[]): Promise<Set<string>> {
+  const rows = await db.datasetVersion.findMany({ where: { contentHash: { in: [...hashes] } }, select: { contentHash: true }, distinct: ["contentHash"] });
+  return new Set(rows.map((r) => r.contentHash));
 }
 
 async function upsertDataset(db: Db, teamId: string, name: string) {

@@ -8,6 +8,8 @@ export * from "./reconcile.repository.ts";
 export * from "./best.repository.ts";
 export type { Prisma } from "./generated/client.ts";
 export * from "./dataset.repository.ts";
+export * from "./dashboard.repository.ts";
+export * from "./weights.repository.ts";
 export * from "./database-admin.ts";
 export * from "./ops.repository.ts";
 export * from "./planning.repository.ts";

@@ -25,6 +25,6 @@ export async function findPlanningVersion(db: Db, teamId: string, dataset: strin
 export async function searchTrials(db: Db, sweepId: string) {
   return db.trial.findMany({
     where: { sweepId, stage: "search" },
-    select: { id: true, position: true, status: true, valAuc: true, valF1: true, valLoss: true, architecture: true, spec: true, task: true },
+    select: { id: true, position: true, status: true, valAuc: true, valF1: true, valLoss: true, metrics: true, architecture: true, spec: true, task: true },
   });
 }

@@ -28,18 +28,20 @@ export async function createTeam(db: Db, name: string): Promise<CreatedTeam> {
   return { team: { id: team.id, name: team.name, createdAt: team.createdAt }, apiKey: key };
 }
 
-export async function createApiKey(db: Db, teamId: string, name = "default"): Promise<{ id: string; apiKey: string }> {
+export type KeyScope = "read" | "write";
+
+export async function createApiKey(db: Db, teamId: string, name = "default", scope: KeyScope = "write"): Promise<{ id: string; apiKey: string; scope: KeyScope }> {
   const team = await db.team.findUnique({ where: { id: teamId } });
   if (!team) throw new NotFoundError("team", teamId);
   const { key, prefix } = generateApiKey();
-  const row = await db.apiKey.create({ data: { teamId, name, prefix, hash: hashApiKey(key) } });
-  return { id: row.id, apiKey: key };
+  const row = await db.apiKey.create({ data: { teamId, name, prefix, hash: hashApiKey(key), scope } });
+  return { id: row.id, apiKey: key, scope };
 }
 
-/** The team a key belongs to, or null for an unknown or revoked key. */
-export async function findTeamByApiKey(db: Db, key: string): Promise<{ id: string; name: string } | null> {
-  const { rows } = await db.pool.query<{ id: string; name: string }>(
-    `SELECT t.id::text, t.name FROM api_keys k JOIN teams t ON t.id = k.team_id WHERE k.hash = $1 AND k.revoked_at IS NULL`,
+/** The team a key belongs to and the key's scope, or null for an unknown or revoked key. */
+export async function findTeamByApiKey(db: Db, key: string): Promise<{ id: string; name: string; scope: KeyScope } | null> {
+  const { rows } = await db.pool.query<{ id: string; name: string; scope: KeyScope }>(
+    `SELECT t.id::text, t.name, k.scope FROM api_keys k JOIN teams t ON t.id = k.team_id WHERE k.hash = $1 AND k.revoked_at IS NULL`,
     [hashApiKey(key)],
   );
   return rows[0] ?? null;

@@ -44,6 +44,13 @@ export function classScores(cm: readonly (readonly number[])[], c: number): Clas
   return { precision: ratio(tp, predicted), recall: ratio(tp, actual), f1: ratio(2 * tp, predicted + actual) };
 }
 
+/** Unweighted mean of every class's F1 (scikit-learn's `f1_score(average='macro')`, zero_division = 0). */
+export function macroF1Of(cm: readonly (readonly number[])[]): number {
+  let sum = 0;
+  for (let c = 0; c < cm.length; c++) sum += classScores(cm, c).f1;
+  return cm.length ? sum / cm.length : 0;
+}
+
 /** Fraction of all samples on the diagonal. */
 export function accuracyOf(cm: readonly (readonly number[])[]): number {
   let total = 0;

@@ -6,7 +6,7 @@
  */
 export { MetricInputError, METRIC_INPUT, type MetricErrorCode, type MetricInputReason } from "./errors.ts";
 export { rocAuc, oneVsRestAuc, type OneVsRestAuc } from "./auc.ts";
-export { confusionMatrix, classScores, accuracyOf, type ClassScores } from "./confusion.ts";
+export { confusionMatrix, classScores, accuracyOf, macroF1Of, type ClassScores } from "./confusion.ts";
 export {
   binaryMetrics,
   multiclassMetrics,

@@ -1,15 +1,15 @@
 /**
  * The one scorer: a model's probabilities on a split (labels + n × k softmax rows) to the metrics every trainer's
  * epochs and results are stored with (paper, section 3.3), whichever trainer produced them.
- * - binary: binaryMetrics on the positive class's probability (threshold 0.5);
- * - multiclass: multiclassMetrics (argmax) with the positive class's index, plus macroAuc.
+ * - binary: binaryMetrics on the positive class's probability (threshold 0.5), plus macroF1;
+ * - multiclass: multiclassMetrics (argmax) with the positive class's index, plus macroAuc and macroF1.
  * Every value is a finite number or null (an AUC when the split holds a single class). The test report adds the
  * confusion matrix (in class order), the cross-entropy and seeded 95% bootstrap intervals.
  */
 import { rocAuc } from "./auc.ts";
 import { bootstrapCi, type BootstrapCi } from "./bootstrap.ts";
 import { binariseLabels, binaryMetrics, multiclassMetrics, positiveScores } from "./classification.ts";
-import { accuracyOf, classScores, confusionMatrix } from "./confusion.ts";
+import { accuracyOf, classScores, confusionMatrix, macroF1Of } from "./confusion.ts";
 import { MetricInputError } from "./errors.ts";
 
 /** A split's predictions: true class indices and row-major n × k probabilities (float32 as trainers send). */
@@ -28,7 +28,7 @@ export interface ScoringContext {
 export type MetricValues = Record<string, number | null>;
 
 export interface SplitEvaluation {
-  /** auc, f1, precision, recall, accuracy (+ macroAuc for multiclass): finite numbers or null. */
+  /** auc, f1, precision, recall, accuracy, macroF1 (+ macroAuc for multiclass): finite numbers or null. */
   metrics: MetricValues;
   /** Rows: true class, columns: predicted class, both in `classes` order. */
   confusion: number[][];
@@ -88,20 +88,20 @@ function fallbackMetrics(p: Prepared, ctx: ScoringContext): SplitEvaluation {
   const auc = orNull(() => rocAuc(p.isPositive, p.positiveScore));
   if (ctx.task === "binary") {
     const cm = confusionMatrix(p.isPositive, Int32Array.from(p.positiveScore, (s) => (s >= 0.5 ? 1 : 0)), 2);
-    return { metrics: { ...classScores(cm, 1), accuracy: accuracyOf(cm), auc }, confusion: binaryToClassOrder(cm, p.pos) };
+    return { metrics: { ...classScores(cm, 1), accuracy: accuracyOf(cm), auc, macroF1: macroF1Of(cm) }, confusion: binaryToClassOrder(cm, p.pos) };
   }
   const cm = confusionMatrix(p.labels, argmaxOfRows(p.probs, p.k), p.k);
-  return { metrics: { ...classScores(cm, p.pos), accuracy: accuracyOf(cm), auc, macroAuc: null }, confusion: cm };
+  return { metrics: { ...classScores(cm, p.pos), accuracy: accuracyOf(cm), auc, macroAuc: null, macroF1: macroF1Of(cm) }, confusion: cm };
 }
 
 function computeMetrics(p: Prepared, ctx: ScoringContext): SplitEvaluation {
   if (ctx.task === "binary") {
     const m = binaryMetrics(p.isPositive, p.positiveScore);
-    const metrics = { auc: m.auc, f1: m.f1, precision: m.precision, recall: m.recall, accuracy: m.accuracy };
+    const metrics = { auc: m.auc, f1: m.f1, precision: m.precision, recall: m.recall, accuracy: m.accuracy, macroF1: macroF1Of(m.confusion) };
     return { metrics, confusion: binaryToClassOrder(m.confusion, p.pos) };
   }
   const m = multiclassMetrics(p.labels, p.probs, p.pos);
-  const metrics = { auc: m.auc, f1: m.f1, precision: m.precision, recall: m.recall, accuracy: m.accuracy, macroAuc: m.macroAuc };
+  const metrics = { auc: m.auc, f1: m.f1, precision: m.precision, recall: m.recall, accuracy: m.accuracy, macroAuc: m.macroAuc, macroF1: macroF1Of(m.confusion) };
   return { metrics, confusion: m.confusion };
 }
 
@@ -135,9 +135,18 @@ function bootstrapAll(p: Prepared, ctx: ScoringContext, seed: number): TestInter
       accuracy: ci((y, s: Float64Array) => m(y, s).accuracy, p.isPositive, p.positiveScore),
     };
   }
-  const m = (y: Int32Array, s: Float32Array) => multiclassMetrics(y, s, p.pos);
-  const keys = ["auc", "f1", "precision", "recall", "accuracy", "macroAuc"] as const;
-  return Object.fromEntries(keys.map((k) => [k, ci((y, s: Float32Array) => m(y, s)[k], p.labels, p.probs)]));
+  // Each metric on its own, so that a class absent from the test set (no macroAuc) still leaves the others'
+  // intervals: the threshold metrics need only the argmax confusion, the AUC only the positive column.
+  const cm = (y: Int32Array, s: Float32Array) => confusionMatrix(y, argmaxOfRows(s, p.k), p.k);
+  const counts = (key: "f1" | "precision" | "recall") => (y: Int32Array, s: Float32Array) => classScores(cm(y, s), p.pos)[key];
+  return {
+    auc: ci((y, s: Float64Array) => rocAuc(y, s), p.isPositive, p.positiveScore),
+    f1: ci(counts("f1"), p.labels, p.probs),
+    precision: ci(counts("precision"), p.labels, p.probs),
+    recall: ci(counts("recall"), p.labels, p.probs),
+    accuracy: ci((y, s: Float32Array) => accuracyOf(cm(y, s)), p.labels, p.probs),
+    macroAuc: ci((y, s: Float32Array) => multiclassMetrics(y, s, p.pos).macroAuc, p.labels, p.probs),
+  };
 }
 
 /** Mean cross-entropy of the true classes' probabilities (a zero probability counts as float32's smallest). */

@@ -2,12 +2,11 @@
  * The bookkeeping of a trial between epochs: learning-rate schedule, best epoch, early stopping. All of it is
  * plain data (TrialProgress) so that it goes into a checkpoint as JSON and a resumed trial continues exactly.
  *
- * Early stopping is kept here rather than in @hypersweep/core's EarlyStopping class because its state starts at
- * bestValue = −Infinity, which JSON.stringify turns into null (a resumed trial would compare against null); here
- * "no value yet / undefined metric" is an explicit null, and the same rule also picks the search stage's best
- * epoch (ties: the earlier epoch).
+ * The best epoch and early stopping follow core's epoch rule (advanceEpochSelection): an epoch improves when the
+ * selection metric rises by more than minDelta, or ties it (within minDelta) and the validation loss falls. The
+ * same rule picks a search trial's best epoch (minDelta 0) and a final training's, whose weights are restored.
  */
-import { stepLearningRate, type EpochRecord, type TrainerSpec } from "@hypersweep/core";
+import { advanceEpochSelection, epochStanding, stepLearningRate, type EpochRecord, type SelectionMetric, type Task, type TrainerSpec } from "@hypersweep/core";
 
 export type MetricValues = Record<string, number | null>;
 
@@ -20,6 +19,8 @@ export interface TrialProgress {
   /** Best epoch by the selection metric so far (0 = none yet) and its value (null: the metric was undefined). */
   bestEpoch: number;
   bestValue: number | null;
+  /** The best epoch's validation loss (what breaks a tie on the metric); absent in older checkpoints. */
+  bestValLoss?: number | null;
   /** Completed epochs since the last improvement (early stopping's counter). */
   wait: number;
   /** True once early stopping fired; no further epochs run. */
@@ -28,7 +29,7 @@ export interface TrialProgress {
 }
 
 export function initialProgress(): TrialProgress {
-  return { epoch: 0, bestEpoch: 0, bestValue: null, wait: 0, stopped: false, history: [] };
+  return { epoch: 0, bestEpoch: 0, bestValue: null, bestValLoss: null, wait: 0, stopped: false, history: [] };
 }
 
 /**
@@ -46,25 +47,23 @@ export function stoppingRule(spec: TrainerSpec): { patience: number; minDelta: n
 }
 
 /**
- * Records a completed epoch. The best epoch changes only when the selection metric beats the best so far by more
- * than minDelta (0 for search trials), so ties keep the EARLIER epoch; an undefined metric (null) never improves.
+ * Records a completed epoch under the epoch rule (minDelta 0 for search trials). The first epoch always starts
+ * the record, so a trial always has a best epoch; an undefined metric (null) never beats a defined one.
+ * `bestValue` is the metric's oriented score (a validation loss is stored negated).
  */
 export function recordEpoch(
   p: TrialProgress,
   rec: EpochRecord,
-  selectionMetric: string,
+  selectionMetric: SelectionMetric,
   rule: { patience: number; minDelta: number } | null,
+  task?: Task,
 ): TrialProgress {
-  const value = rec.metrics[selectionMetric] ?? null;
-  const improved =
-    p.bestEpoch === 0 || (value !== null && (p.bestValue === null || value > p.bestValue + (rule?.minDelta ?? 0)));
-  const wait = improved ? 0 : p.wait + 1;
+  const state = { bestEpoch: p.bestEpoch, bestValue: p.bestValue, bestValLoss: p.bestValLoss ?? null, wait: p.wait };
+  const next = advanceEpochSelection(state, rec.epoch, epochStanding(selectionMetric, rec, task), rule?.minDelta ?? 0).state;
   return {
     epoch: rec.epoch,
-    bestEpoch: improved ? rec.epoch : p.bestEpoch,
-    bestValue: improved ? value : p.bestValue,
-    wait,
-    stopped: rule !== null && wait >= rule.patience,
+    ...next,
+    stopped: rule !== null && next.wait >= rule.patience,
     history: [...p.history, rec],
   };
 }

@@ -5,8 +5,9 @@
  * - Model: buildModel(tf, architecture, { numClasses, imageSize, seed }) with the initialisers seeded from the
  *   trial seed; Adam (β 0.9/0.999, ε 1e-8 as in PyTorch) at spec.learningRate; StepLR per epoch.
  * - Search stage: exactly spec.epochs epochs; final stage: up to spec.epochs with early stopping when
- *   spec.earlyStopping is given. The result is the best epoch by spec.selectionMetric (ties: the earlier one),
- *   and its weights are published to spec.outputDir.
+ *   spec.earlyStopping is given. The result is the best epoch by spec.selectionMetric under core's epoch rule
+ *   (a rise by more than minDelta, or a tie within minDelta with a lower validation loss), and its weights are
+ *   published to spec.outputDir (and restored before the test set is scored).
  * - After every epoch: an `epoch` message, then a checkpoint, then a `checkpoint` message.
  * - Randomness: initial weights from deriveSeed(seed, 1); augmentation draws from a Mulberry32 seeded with
  *   deriveSeed(seed, 2) whose state is checkpointed; batch order from TrialData by (seed, epoch).
@@ -192,9 +193,9 @@ export async function trainTrial(spec: TrainerSpec, data: TrialData, opts: Train
     const rule = stoppingRule(spec);
     while (shouldContinue(progress, spec.epochs)) {
       const { rec, predictions } = await runEpoch(ctx, metricsCtx, progress.epoch + 1);
-      progress = recordEpoch(progress, rec, spec.selectionMetric, rule);
+      progress = recordEpoch(progress, rec, spec.selectionMetric, rule, spec.task);
       emit({ type: "epoch", ...rec, ...(predictions ? { predictions } : {}) });
-      log(`epoch ${rec.epoch}: train ${rec.trainLoss.toFixed(4)} val ${rec.valLoss.toFixed(4)} ${spec.selectionMetric} ${String(rec.metrics[spec.selectionMetric])} (${rec.durationMs} ms)`);
+      log(`epoch ${rec.epoch}: train ${rec.trainLoss.toFixed(4)} val ${rec.valLoss.toFixed(4)} ${spec.selectionMetric} ${String(spec.selectionMetric === "valLoss" ? rec.valLoss : rec.metrics[spec.selectionMetric])} (${rec.durationMs} ms)`);
       const dir = await writeCheckpoint(spec.checkpointDir, {
         tf, model, optimizer,
         state: { fingerprint: trialFingerprint(spec), epoch: rec.epoch, rngState: rng.state, progress },

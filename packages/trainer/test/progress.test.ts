@@ -57,3 +57,25 @@ describe("seeded randomness", () => {
     expect(deriveSeed(7, 1)).toBe(deriveSeed(7, 1));
   });
 });
+
+describe("the epoch rule in a trial's progress", () => {
+  const at = (epoch: number, auc: number, valLoss: number): EpochRecord => ({ epoch, trainLoss: 1, valLoss, lr: 1e-3, durationMs: 1, metrics: { auc, f1: 0.5 } });
+  const feed = (p: TrialProgress, recs: EpochRecord[], rule: { patience: number; minDelta: number } | null) =>
+    recs.reduce((q, r) => recordEpoch(q, r, "auc", rule), p);
+
+  it("a saturated metric with a falling loss moves the best epoch on and keeps training going", () => {
+    const recs = [at(1, 0.9, 0.6), at(2, 1, 0.4), at(3, 1, 0.3), at(4, 1, 0.2), at(5, 1, 0.25), at(6, 1, 0.3)];
+    expect(feed(initialProgress(), recs, { patience: 3, minDelta: 0 })).toMatchObject({ bestEpoch: 4, bestValLoss: 0.2, wait: 2, stopped: false });
+    expect(feed(initialProgress(), [...recs, at(7, 1, 0.35)], { patience: 3, minDelta: 0 })).toMatchObject({ bestEpoch: 4, stopped: true });
+  });
+
+  it("resumes from a checkpoint written before the loss was kept: the next epoch with a lower loss wins a tie", () => {
+    const legacy = { epoch: 2, bestEpoch: 2, bestValue: 1, wait: 0, stopped: false, history: [] } as TrialProgress;
+    expect(recordEpoch(legacy, at(3, 1, 0.1), "auc", null).bestEpoch).toBe(3);
+  });
+
+  it("validation loss as the metric: the lowest loss wins, stored negated", () => {
+    const p = [at(1, 0.5, 0.9), at(2, 0.5, 0.3), at(3, 0.9, 0.5)].reduce((q, r) => recordEpoch(q, r, "valLoss", null), initialProgress());
+    expect(p).toMatchObject({ bestEpoch: 2, bestValue: -0.3 });
+  });
+});

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TrainerMessage } from "@hypersweep/core";
+import { bestEpochOf, TrainerMessage } from "@hypersweep/core";
 import { buildModel, encodeSafetensors, exportTorchvisionWeights } from "@hypersweep/models";
 import { BadSpecError, DivergedError, loadBackend, loadModelFromDir, PretrainedWeightsError } from "../src/index.ts";
 import { predictSplit, evaluateSplit } from "../src/evaluate.ts";
@@ -45,9 +45,10 @@ describe("trainTrial (search stage)", () => {
     expect(tensorsAtCheckpoint[2]).toBe(tensorsAtCheckpoint[0]);
     expect(tf.memory().numTensors).toBe(before);
 
-    // The result is the best epoch by AUC (earliest on ties), and its weights are what was published.
-    const bestAuc = Math.max(...eps.map((e) => e.metrics.auc!));
-    const best = eps.find((e) => e.metrics.auc === bestAuc)!;
+    // The result is the best epoch by AUC under the epoch rule (ties: the lower loss), and its weights are what
+    // was published.
+    const best = eps.find((e) => e.epoch === bestEpochOf(eps, "auc", { task: "binary" }).bestEpoch)!;
+    const bestAuc = best.metrics.auc!;
     expect(run.result).toMatchObject({ type: "result", bestEpoch: best.epoch, metrics: { ...best.metrics, valLoss: best.valLoss } });
     expect(run.result!.weightsPath).toBe(path.join(spec.outputDir, "model.json"));
     const model = await loadModelFromDir(tf, spec.outputDir);
@@ -107,9 +108,8 @@ describe("trainTrial (final stage)", () => {
     // Early stopping: the run ends exactly `patience` epochs after the best one, before the maximum.
     expect(eps.length).toBeLessThan(8);
     expect(eps.length).toBe(result.bestEpoch + 1);
-    const bestF1 = Math.max(...eps.map((e) => e.metrics.f1!));
-    expect(result.bestEpoch).toBe(eps.find((e) => e.metrics.f1 === bestF1)!.epoch);
-    for (const e of eps) expect(Object.keys(e.metrics).sort()).toEqual(["accuracy", "auc", "f1", "macroAuc", "precision", "recall"]);
+    expect(result.bestEpoch).toBe(bestEpochOf(eps, "f1", { task: "multiclass", patience: 1 }).bestEpoch);
+    for (const e of eps) expect(Object.keys(e.metrics).sort()).toEqual(["accuracy", "auc", "f1", "macroAuc", "macroF1", "precision", "recall"]);
 
     const test = result.test as {
       n: number; metrics: Record<string, number | null>; confusionMatrix: number[][];

@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -6,14 +5,7 @@ import { text } from "@hypersweep/core";
 import { createApiKey, createTeam, listTeams } from "@hypersweep/db";
 import type { AppDeps } from "../deps.ts";
 import { unauthorized } from "../errors.ts";
-import { bearer } from "../plugins/auth.ts";
-
-const digest = (s: string) => createHash("sha256").update(s).digest();
-
-/** Compares the SHA-256 digests (always 32 bytes) in constant time: neither the content nor the length leaks. */
-export function sameToken(given: string, token: string, equal: (a: Buffer, b: Buffer) => boolean = timingSafeEqual): boolean {
-  return equal(digest(given), digest(token));
-}
+import { bearer, sameToken } from "../plugins/auth.ts";
 
 /** Teams and keys, behind the admin token from HYPERSWEEP_ADMIN_TOKEN. Keys are returned once, stored hashed. */
 export function adminRoutes(deps: AppDeps) {
@@ -30,8 +22,8 @@ export function adminRoutes(deps: AppDeps) {
       return reply.status(201).send({ team, apiKey, note: "the API key is shown once; store it now" });
     });
     r.get("/teams", { schema: { tags: ["admin"] } }, async () => ({ teams: await listTeams(deps.db) }));
-    r.post("/teams/:id/keys", { schema: { tags: ["admin"], params: z.object({ id: z.string().uuid() }), body: z.strictObject({ name: text({ max: 100 }).default("default") }).default({ name: "default" }) } }, async (req, reply) => {
-      const key = await createApiKey(deps.db, req.params.id, req.body.name);
+    r.post("/teams/:id/keys", { schema: { tags: ["admin"], params: z.object({ id: z.string().uuid() }), body: z.strictObject({ name: text({ max: 100 }).default("default"), scope: z.enum(["read", "write"]).default("write") }).default({ name: "default", scope: "write" }) } }, async (req, reply) => {
+      const key = await createApiKey(deps.db, req.params.id, req.body.name, req.body.scope);
       return reply.status(201).send({ ...key, note: "the API key is shown once; store it now" });
     });
   };

@@ -2,23 +2,27 @@
  * Datasets: upload (multipart, streamed to disk, size-limited), list, show, and a scenario preview.
  *
  * POST /v1/datasets takes multipart/form-data: optional fields `name`, `excludeBadRows` (true|false),
- * `splitSeed` (integer) first, then one `file` part (.zip, .tar or .tar.gz). The upload is streamed to a
- * temporary file under HYPERSWEEP_DATA_DIR/tmp, imported (validated, split, stored content-addressed) and
- * recorded; the temporary file is removed on every path. 201 for a new version, 200 when the same content was
- * imported before. A rejected dataset answers 400 DATASET_INVALID with one issue per problem (row, column).
+ * `splitSeed` (integer) first, then one `file` part (.zip, .tar or .tar.gz). Cheap checks come first (the
+ * fields and the dataset name, before the file is stored); the upload is streamed to a temporary file under
+ * HYPERSWEEP_DATA_DIR/tmp, unpacked under limits that scale with its size (HYPERSWEEP_UPLOAD_MAX_*), validated
+ * and staged; the version directory moves into place inside the transaction that records the version. Every
+ * temporary file is removed on every path, and what a crash leaves behind is removed at the next start.
+ * 201 for a new version, 200 when the same content was imported before. A rejected dataset answers 400
+ * DATASET_INVALID with one issue per problem (row, column), the first 100 and a count of the rest.
  */
 import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { mkdir, open, rename, rm } from "node:fs/promises";
+import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import multipart from "@fastify/multipart";
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
+import type { ApiConfig } from "@hypersweep/config";
 import { text } from "@hypersweep/core";
-import { ArchiveError, importDataset, MODALITIES, resolveScenario, type VersionRow } from "@hypersweep/data";
-import { getDataset, getDatasetVersion, listDatasets, recordDatasetVersion } from "@hypersweep/db";
+import { ArchiveError, cleanOrphans, MAX_LISTED, MODALITIES, resolveScenario, stageDataset, uploadLimits, type UploadCaps, type VersionRow } from "@hypersweep/data";
+import { checkDatasetName, getDataset, getDatasetVersion, listDatasets, recordDatasetVersion, referencedContentHashes } from "@hypersweep/db";
 import type { AppDeps } from "../deps.ts";
 import { badRequest, HttpError } from "../errors.ts";
 
@@ -29,6 +33,8 @@ const ScenarioQuery = z.strictObject({
   minPerClass: z.coerce.number().int().min(0).optional(),
   version: z.string().uuid().optional(),
 });
+
+type Parts = AsyncIterableIterator<import("@fastify/multipart").Multipart>;
 
 interface UploadFields {
   name?: string;
@@ -42,30 +48,23 @@ export function datasetRoutes(deps: AppDeps) {
     const r = app.withTypeProvider<ZodTypeProvider>();
     const dataRoot = resolve(deps.config.HYPERSWEEP_DATA_DIR);
 
+    await cleanOrphans(dataRoot, { referenced: (hashes) => referencedContentHashes(deps.db, hashes) }).then(
+      (removed) => removed.length > 0 && app.log.info({ removed }, "removed what interrupted imports left behind"),
+      (err: unknown) => app.log.warn({ err }, "could not clean orphaned import directories"),
+    );
+
     r.post("/datasets", { schema: { tags: ["datasets"], summary: "Upload a dataset archive (multipart: name, excludeBadRows, splitSeed, then file)", consumes: ["multipart/form-data"] } }, async (req, reply) => {
       if (!req.isMultipart()) throw badRequest("expected multipart/form-data with a `file` part (.zip, .tar or .tar.gz)");
       const scratch = join(dataRoot, "tmp", `upload-${randomBytes(6).toString("hex")}`);
       await mkdir(scratch, { recursive: true });
+      let answer: { status: number; body: unknown };
       try {
-        const { fields, archive, fileName } = await receive(req.parts(), scratch, deps.config.HYPERSWEEP_UPLOAD_LIMIT);
-        const name = fields.name ?? fileName.replace(/\.(tar\.gz|tgz|tar|zip)$/i, "");
-        // Images are already compressed, so a real dataset unpacks to about its archive's size; 4× is generous.
-        const maxExtractedBytes = 4 * deps.config.HYPERSWEEP_UPLOAD_LIMIT;
-        const result = await importDataset(archive, { dataRoot, excludeBadRows: fields.excludeBadRows, splitSeed: fields.splitSeed, maxExtractedBytes }).catch((err: unknown) => {
-          if (err instanceof ArchiveError) throw badRequest(err.message, [{ path: "file", message: err.message }]);
-          throw err;
-        });
-        const { dataset, version, created } = await recordDatasetVersion(deps.db, req.team.id, name, {
-          contentHash: result.contentHash,
-          storagePath: result.storagePath,
-          imageCount: result.rows.length,
-          summary: result.summary,
-          manifest: result.rows,
-        });
-        return reply.status(created ? 201 : 200).send({ dataset, version, created, summary: result.summary, problems: result.problems });
+        answer = await importUpload(deps, req.team.id, req.parts(), scratch, dataRoot);
       } finally {
+        // Before answering: a client that sees the answer sees no temporary file left.
         await rm(scratch, { recursive: true, force: true });
       }
+      return reply.status(answer.status).send(answer.body);
     });
 
     r.get("/datasets", { schema: { tags: ["datasets"], summary: "The team's datasets with their latest version" } }, async (req) => ({
@@ -92,15 +91,79 @@ export function datasetRoutes(deps: AppDeps) {
   };
 }
 
-/** Reads the multipart stream: small fields first, then exactly one file, streamed to `scratch`. */
-async function receive(parts: AsyncIterableIterator<import("@fastify/multipart").Multipart>, scratch: string, limit: number) {
+/** Receives, stages and records one upload; the staged files are removed before this returns. */
+async function importUpload(deps: AppDeps, teamId: string, parts: Parts, scratch: string, dataRoot: string) {
+  const { fields, archive, name } = await receive(parts, scratch, deps.config.HYPERSWEEP_UPLOAD_LIMIT);
+  const limits = uploadLimits((await stat(archive)).size, uploadCaps(deps.config));
+  const staged = await stageDataset(archive, {
+    dataRoot,
+    excludeBadRows: fields.excludeBadRows,
+    splitSeed: fields.splitSeed,
+    limits,
+    maxRows: deps.config.HYPERSWEEP_UPLOAD_MAX_ROWS,
+  }).catch((err: unknown) => {
+    if (err instanceof ArchiveError) throw badRequest(err.message, [{ path: "file", message: err.message }]);
+    throw err;
+  });
+  try {
+    const { dataset, version, created } = await recordDatasetVersion(
+      deps.db,
+      teamId,
+      name,
+      { contentHash: staged.contentHash, storagePath: staged.storagePath, imageCount: staged.rows.length, summary: staged.summary, manifest: staged.rows },
+      { publish: () => staged.publish() },
+    );
+    const problems = staged.problems.slice(0, MAX_LISTED);
+    return { status: created ? 201 : 200, body: { dataset, version, created, summary: staged.summary, problems, problemCount: staged.problems.length } };
+  } finally {
+    await staged.discard();
+  }
+}
+
+function uploadCaps(c: ApiConfig): UploadCaps {
+  return { ratio: c.HYPERSWEEP_UPLOAD_MAX_RATIO, maxEntries: c.HYPERSWEEP_UPLOAD_MAX_ENTRIES, maxEntryBytes: c.HYPERSWEEP_UPLOAD_MAX_FILE, maxTotalBytes: c.HYPERSWEEP_UPLOAD_MAX_UNPACKED };
+}
+
+/**
+ * Reads the multipart stream: small fields first, then exactly one file, streamed to `scratch`. The dataset
+ * name is checked when the file part starts, so a bad name costs no disk. A body that is not valid multipart
+ * (no boundary, garbage, cut short) is a 400.
+ */
+async function receive(parts: Parts, scratch: string, limit: number) {
+  try {
+    return await receiveParts(parts, scratch, limit);
+  } catch (err) {
+    throw malformed(err);
+  }
+}
+
+/**
+ * Errors of the multipart parser become 400; ours (HttpError, or a stable code like INVALID from the name check)
+ * and the file system's (errno) pass through.
+ */
+function malformed(err: unknown): unknown {
+  const e = err as { statusCode?: unknown; errno?: unknown; message?: unknown; code?: unknown };
+  if (err instanceof HttpError || typeof e?.errno === "number") return err;
+  if (typeof e?.code === "string" && /^[A-Z][A-Z_]+$/.test(e.code)) return err;
+  if (typeof e?.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) return err;
+  const why = typeof e?.message === "string" ? e.message : String(err);
+  return badRequest(`malformed multipart/form-data body: ${why}`, [{ path: "body", message: why }]);
+}
+
+async function receiveParts(parts: Parts, scratch: string, limit: number) {
   const fields: UploadFields = {};
   let archive: string | null = null;
-  let fileName = "dataset";
+  let name = "";
   for await (const part of parts) {
     if (part.type === "file") {
       if (archive) throw badRequest("send exactly one `file` part");
-      fileName = part.filename || fileName;
+      name = fields.name ?? (part.filename || "dataset").replace(/\.(tar\.gz|tgz|tar|zip)$/i, "");
+      try {
+        checkDatasetName(name);
+      } catch (err) {
+        part.file.resume(); // read past the file (no disk) so the client gets the answer
+        throw err;
+      }
       const raw = join(scratch, "upload.bin");
       await pipeline(part.file, createWriteStream(raw));
       // Busboy stops at the limit and marks the stream truncated (it does not throw for streamed files).
@@ -113,7 +176,8 @@ async function receive(parts: AsyncIterableIterator<import("@fastify/multipart")
     }
   }
   if (!archive) throw badRequest("missing the `file` part (a .zip, .tar or .tar.gz of the dataset)", [{ path: "file", message: "required" }]);
-  return { fields, archive, fileName };
+  if (fields.name !== undefined && fields.name !== name) checkDatasetName((name = fields.name)); // sent after the file
+  return { fields, archive, name };
 }
 
 function parseField(name: string, value: string, out: UploadFields): void {

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import { pingDatabase } from "@hypersweep/db";
 import type { AppDeps } from "../deps.ts";
+import { HttpError, unauthorized } from "../errors.ts";
+import { bearer, sameToken } from "../plugins/auth.ts";
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms).unref())]);
@@ -32,7 +34,13 @@ export function healthRoutes(deps: AppDeps) {
       const ok = postgres.ok && redis.ok;
       return reply.status(ok ? 200 : 503).send({ ok, postgres, redis });
     });
-    app.get("/metrics", { schema: { tags: ["health"], summary: "Prometheus metrics", hide: false } }, async (_req, reply) => {
+    app.get("/metrics", { schema: { tags: ["health"], summary: "Prometheus metrics (Bearer HYPERSWEEP_METRICS_TOKEN; off unless configured)", hide: false } }, async (req, reply) => {
+      const { HYPERSWEEP_METRICS_TOKEN: token, HYPERSWEEP_METRICS_PUBLIC: open } = deps.config;
+      if (!token && !open) throw new HttpError(404, "NOT_FOUND", "metrics are off: set HYPERSWEEP_METRICS_TOKEN (then scrape with Authorization: Bearer <token>) or HYPERSWEEP_METRICS_PUBLIC=true");
+      if (token) {
+        const given = bearer(req);
+        if (!given || !sameToken(given, token)) throw unauthorized("missing or invalid metrics token (HYPERSWEEP_METRICS_TOKEN)");
+      }
       const body = await deps.metrics.registry.metrics();
       return reply.header("content-type", deps.metrics.registry.contentType).send(body);
     });

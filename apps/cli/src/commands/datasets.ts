@@ -43,7 +43,10 @@ export function datasetsCommand(): Command {
       out(`dataset ${res.dataset.name} (${res.dataset.id}): version ${res.version.id} ${res.created ? "created" : "already imported (same content)"}`);
       out(`content ${res.version.contentHash.slice(0, 16)}…, ${res.version.imageCount} images`);
       out(summaryTable(res.summary));
-      if (res.summary?.excluded?.length) out(`${res.summary.excluded.length} row(s) excluded: ${res.summary.excluded.map((e: { row: number }) => e.row).join(", ")}`);
+      if (res.summary?.excluded?.length) {
+        const more = (res.summary.excludedCount ?? 0) > res.summary.excluded.length ? `, … (${res.summary.excludedCount} in all)` : "";
+        out(`${res.summary.excludedCount ?? res.summary.excluded.length} row(s) excluded: ${res.summary.excluded.map((e: { row: number }) => e.row).join(", ")}${more}`);
+      }
     });
 
   connectionOptions(cmd.command("list"))

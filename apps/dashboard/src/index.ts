@@ -1,0 +1,1 @@
+export { buildDashboard, dashboardIsBuilt, ensureDashboardBuilt, DASHBOARD_DIST, DASHBOARD_WEB } from "./build.ts";

@@ -1,0 +1,59 @@
+/**
+ * Charts are Apache ECharts (tree-shaken: only the chart types and components used here). Every chart lives in
+ * a container marked `data-chart="<name>"`; once ECharts has drawn it the container gets `data-drawn`, and its
+ * instance is reachable as `container.hsChart` (tests and the benchmark read the option from there).
+ * Tooltips are drawn on the canvas (richText), never as HTML, so no data string is ever parsed as markup.
+ */
+import * as echarts from "echarts/core";
+import { BarChart, CustomChart, HeatmapChart, LineChart, ParallelChart, ScatterChart } from "echarts/charts";
+import { GridComponent, LegendComponent, ParallelComponent, TitleComponent, TooltipComponent, VisualMapComponent, MarkLineComponent } from "echarts/components";
+import { CanvasRenderer } from "echarts/renderers";
+import { h } from "./dom.ts";
+
+echarts.use([BarChart, CustomChart, HeatmapChart, LineChart, ParallelChart, ScatterChart, GridComponent, LegendComponent, ParallelComponent, TitleComponent, TooltipComponent, VisualMapComponent, MarkLineComponent, CanvasRenderer]);
+
+export type EChartsOption = echarts.EChartsCoreOption;
+export type Chart = echarts.ECharts;
+export interface ChartHost extends HTMLDivElement {
+  hsChart?: Chart;
+}
+
+export const PALETTE = ["#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d"];
+
+const live = new Set<Chart>();
+let observer: ResizeObserver | null = null;
+
+/** A chart container of the given name and height (CSS px). The chart is created by `draw`. */
+export function chartBox(name: string, height = 300, label?: string): ChartHost {
+  return h("div", { class: "chart", "data-chart": name, role: "img", "aria-label": label ?? name, style: `height:${height}px` }) as ChartHost;
+}
+
+/** Draws (or redraws) `option` into the container; `notMerge` replaces the whole option. */
+export function draw(host: ChartHost, option: EChartsOption, notMerge = true): Chart {
+  let chart = host.hsChart;
+  if (!chart) {
+    chart = echarts.init(host, null, { renderer: "canvas" });
+    host.hsChart = chart;
+    live.add(chart);
+    chart.on("finished", () => host.setAttribute("data-drawn", ""));
+    observer ??= new ResizeObserver((entries) => {
+      for (const e of entries) (e.target as ChartHost).hsChart?.resize();
+    });
+    observer.observe(host);
+  }
+  chart.setOption({ animation: false, textStyle: { fontFamily: "inherit" }, ...option }, { notMerge, lazyUpdate: false });
+  return chart;
+}
+
+/** Disposes every chart inside `root` (when a page is left). */
+export function disposeCharts(root: Element): void {
+  root.querySelectorAll<ChartHost>("[data-chart]").forEach((host) => {
+    if (!host.hsChart) return;
+    observer?.unobserve(host);
+    live.delete(host.hsChart);
+    host.hsChart.dispose();
+    host.hsChart = undefined;
+  });
+}
+
+export const tooltip = (extra: Record<string, unknown> = {}) => ({ renderMode: "richText", confine: true, ...extra });

@@ -1,0 +1,89 @@
+/** The sweep page's data: trials and their curves, kept current from SSE events. */
+
+export interface TrialRow {
+  id: string; position: number; architecture: string; learningRate: number; augmentations: string[]; stage: "search" | "final";
+  status: string; attemptCount: number; backend: string | null; bestEpoch: number | null; epochsDone: number;
+  valAuc: number | null; valF1: number | null; valLoss: number | null; selectionScore: number | null; error: string | null;
+}
+
+export interface Curve {
+  epoch: number[];
+  trainLoss: Array<number | null>;
+  valLoss: Array<number | null>;
+  valAuc: Array<number | null>;
+  valF1: Array<number | null>;
+}
+
+export interface SweepSpecView {
+  architectures: string[]; learningRates: number[]; augmentations: string[]; searchEpochs: number; finalEpochs: number;
+  selectionMetric: "auc" | "f1"; task: string; subsetsPerRate: number;
+}
+
+export interface SweepEpochs {
+  trialIds: string[]; trial: number[]; epoch: number[]; trainLoss: number[]; valLoss: number[]; valAuc: Array<number | null>; valF1: Array<number | null>;
+}
+
+export const emptyCurve = (): Curve => ({ epoch: [], trainLoss: [], valLoss: [], valAuc: [], valF1: [] });
+
+export function curvesFrom(e: SweepEpochs): Map<string, Curve> {
+  const out = new Map<string, Curve>();
+  for (let i = 0; i < e.trial.length; i++) {
+    const id = e.trialIds[e.trial[i]];
+    let c = out.get(id);
+    if (!c) out.set(id, (c = emptyCurve()));
+    c.epoch.push(e.epoch[i]);
+    c.trainLoss.push(e.trainLoss[i]);
+    c.valLoss.push(e.valLoss[i]);
+    c.valAuc.push(e.valAuc[i]);
+    c.valF1.push(e.valF1[i]);
+  }
+  return out;
+}
+
+/** Records one epoch (a retried attempt may send an epoch again: it replaces the old point). */
+export function putEpoch(c: Curve, p: { epoch: number; trainLoss?: number | null; valLoss: number | null; valAuc: number | null; valF1: number | null }): void {
+  let i = c.epoch.indexOf(p.epoch);
+  if (i < 0) {
+    i = c.epoch.length;
+    while (i > 0 && c.epoch[i - 1] > p.epoch) i--;
+    c.epoch.splice(i, 0, p.epoch);
+    c.trainLoss.splice(i, 0, null);
+    c.valLoss.splice(i, 0, null);
+    c.valAuc.splice(i, 0, null);
+    c.valF1.splice(i, 0, null);
+  }
+  if (p.trainLoss !== undefined) c.trainLoss[i] = p.trainLoss;
+  c.valLoss[i] = p.valLoss;
+  c.valAuc[i] = p.valAuc;
+  c.valF1[i] = p.valF1;
+}
+
+/** The winner among an architecture's search trials, ranked as the API ranks them. */
+export function winnerOf(rows: TrialRow[], metric: "auc" | "f1"): TrialRow | null {
+  let best: TrialRow | null = null;
+  const other = (r: TrialRow) => (metric === "auc" ? r.valF1 : r.valAuc) ?? -Infinity;
+  for (const r of rows) {
+    if (r.status !== "succeeded" || r.selectionScore == null || r.stage !== "search") continue;
+    if (
+      !best ||
+      r.selectionScore > best.selectionScore! ||
+      (r.selectionScore === best.selectionScore &&
+        (other(r) > other(best) || (other(r) === other(best) && ((r.valLoss ?? Infinity) < (best.valLoss ?? Infinity) || ((r.valLoss ?? Infinity) === (best.valLoss ?? Infinity) && r.position < best.position)))))
+    )
+      best = r;
+  }
+  return best;
+}
+
+/** Quotes a CSV cell; a cell that a spreadsheet would run as a formula is prefixed with '. */
+export function csvCell(v: unknown): string {
+  let s = v == null ? "" : Array.isArray(v) ? v.join("+") : String(v);
+  if (/^[=+\-@\t\r]/.test(s) && !/^-?\d/.test(s)) s = `'${s}`;
+  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+export const EXPORT_COLUMNS: Array<keyof TrialRow> = ["id", "position", "architecture", "stage", "learningRate", "augmentations", "status", "epochsDone", "attemptCount", "backend", "valAuc", "valF1", "valLoss", "bestEpoch", "selectionScore", "error"];
+
+export function toCsv(rows: TrialRow[]): string {
+  return [EXPORT_COLUMNS.join(","), ...rows.map((r) => EXPORT_COLUMNS.map((c) => csvCell(r[c])).join(","))].join("\n") + "\n";
+}

@@ -1,0 +1,97 @@
+/**
+ * Reads shaped for dashboards: every sweep with its progress and best score in one query, and every epoch of a
+ * sweep at once (columnar) for drawing all learning curves.
+ */
+import type { Db } from "./client.ts";
+import { NotFoundError } from "./errors.ts";
+
+export interface SweepEpochs {
+  /** Trial ids; `trial[i]` indexes into this list. */
+  trialIds: string[];
+  trial: number[];
+  epoch: number[];
+  trainLoss: number[];
+  valLoss: number[];
+  valAuc: Array<number | null>;
+  valF1: Array<number | null>;
+}
+
+export async function listSweepEpochs(db: Db, teamId: string, sweepId: string): Promise<SweepEpochs> {
+  const { rows: sweep } = await db.pool.query(`SELECT 1 FROM sweeps WHERE id = $1::uuid AND team_id = $2::uuid`, [sweepId, teamId]);
+  if (!sweep.length) throw new NotFoundError("sweep", sweepId);
+  const { rows } = await db.pool.query<{ id: string; epoch: number; train_loss: number; val_loss: number; val_auc: number | null; val_f1: number | null }>(
+    `SELECT t.id::text AS id, e.epoch, e.train_loss, e.val_loss, e.val_auc, e.val_f1
+     FROM trials t JOIN epochs e ON e.trial_id = t.id
+     WHERE t.sweep_id = $1::uuid ORDER BY t.position, e.epoch`,
+    [sweepId],
+  );
+  const out: SweepEpochs = { trialIds: [], trial: [], epoch: [], trainLoss: [], valLoss: [], valAuc: [], valF1: [] };
+  let last = "";
+  for (const r of rows) {
+    if (r.id !== last) {
+      out.trialIds.push(r.id);
+      last = r.id;
+    }
+    out.trial.push(out.trialIds.length - 1);
+    out.epoch.push(r.epoch);
+    out.trainLoss.push(r.train_loss);
+    out.valLoss.push(r.val_loss);
+    out.valAuc.push(r.val_auc);
+    out.valF1.push(r.val_f1);
+  }
+  return out;
+}
+
+export interface SweepOverview {
+  id: string;
+  name: string | null;
+  status: string;
+  datasetId: string;
+  datasetName: string;
+  scenarioKey: string;
+  architectures: string[];
+  /** 'final' once final trainings were added, else 'search'. */
+  stage: "search" | "final";
+  trialCount: number;
+  counts: Record<"queued" | "running" | "succeeded" | "failed" | "cancelled", number>;
+  progress: { epochsDone: number; epochsPlanned: number; fraction: number };
+  etaSeconds: number | null;
+  /** The best selection score among the search stage's succeeded trials so far. */
+  bestScore: number | null;
+  createdAt: Date;
+  finishedAt: Date | null;
+}
+
+/** The team's sweeps, newest first, filtered by status and dataset (id or name), with progress and ETA. */
+export async function sweepOverview(db: Db, teamId: string, opts: { status?: string; dataset?: string; limit?: number } = {}): Promise<SweepOverview[]> {
+  const { rows } = await db.pool.query(
+    `SELECT s.id::text, s.name, s.status::text AS status, d.id::text AS "datasetId", d.name AS "datasetName", s.scenario_key AS "scenarioKey",
+            coalesce(ARRAY(SELECT jsonb_array_elements_text(s.spec->'architectures')), '{}') AS architectures,
+            s.trial_count AS "trialCount", s.created_at AS "createdAt", s.finished_at AS "finishedAt", a.*
+     FROM sweeps s JOIN datasets d ON d.id = s.dataset_id
+     CROSS JOIN LATERAL (
+       SELECT count(*) FILTER (WHERE t.status = 'queued')::int AS queued, count(*) FILTER (WHERE t.status = 'running')::int AS running,
+              count(*) FILTER (WHERE t.status = 'succeeded')::int AS succeeded, count(*) FILTER (WHERE t.status = 'failed')::int AS failed,
+              count(*) FILTER (WHERE t.status = 'cancelled')::int AS cancelled, count(*) FILTER (WHERE t.stage = 'final')::int AS finals,
+              coalesce(sum(CASE WHEN t.status IN ('queued', 'running') THEN t.epochs_done ELSE (t.spec->>'epochs')::int END), 0)::int AS "epochsDone",
+              coalesce(sum((t.spec->>'epochs')::int), 0)::int AS "epochsPlanned",
+              max(t.selection_score) FILTER (WHERE t.stage = 'search' AND t.status = 'succeeded') AS "bestScore",
+              avg(extract(epoch FROM t.finished_at - t.started_at) * 1000) FILTER (WHERE t.status = 'succeeded' AND t.started_at IS NOT NULL)::float8 AS "avgMs"
+       FROM trials t WHERE t.sweep_id = s.id) a
+     WHERE s.team_id = $1::uuid AND ($2::text IS NULL OR s.status::text = $2) AND ($3::text IS NULL OR d.name = $3 OR d.id::text = $3)
+     ORDER BY s.created_at DESC LIMIT $4`,
+    [teamId, opts.status ?? null, opts.dataset ?? null, Math.min(opts.limit ?? 100, 500)],
+  );
+  return rows.map((r) => {
+    const remaining = r.queued + r.running;
+    // The same estimate as a sweep's own view: mean succeeded-trial time × remaining trials ÷ trials in flight.
+    const etaSeconds = remaining === 0 ? 0 : r.avgMs == null ? null : Math.round((r.avgMs * remaining) / Math.max(1, r.running) / 1000);
+    return {
+      id: r.id, name: r.name, status: r.status, datasetId: r.datasetId, datasetName: r.datasetName, scenarioKey: r.scenarioKey,
+      architectures: r.architectures, stage: r.finals > 0 ? "final" : "search", trialCount: r.trialCount,
+      counts: { queued: r.queued, running: r.running, succeeded: r.succeeded, failed: r.failed, cancelled: r.cancelled },
+      progress: { epochsDone: r.epochsDone, epochsPlanned: r.epochsPlanned, fraction: r.epochsPlanned ? r.epochsDone / r.epochsPlanned : 0 },
+      etaSeconds, bestScore: r.bestScore, createdAt: r.createdAt, finishedAt: r.finishedAt,
+    };
+  });
+}
