@@ -188,6 +188,17 @@ describe("evaluations of a final model", () => {
     expect(done.result.metrics).toEqual(again.metrics);
   }, 120_000);
 
+  it("evaluations do not count among their sweep's trials nor change its progress", async () => {
+    const trial = (await s.http("GET", `/v1/trials/${model.finalId}`)).body;
+    const sweep = (await s.http("GET", `/v1/sweeps/${trial.sweepId}`)).body;
+    expect(sweep.status).toBe("succeeded");
+    expect(sweep.counts.succeeded).toBe(sweep.trialCount);
+    expect(sweep.progress.fraction).toBe(1);
+    const trials = (await s.http("GET", `/v1/sweeps/${trial.sweepId}/trials`)).body.trials as Array<{ stage: string }>;
+    expect(trials.map((t) => t.stage).sort()).toEqual(["final", "search"]);
+    expect(await s.db.trial.count({ where: { sweepId: trial.sweepId, stage: "evaluate" } })).toBeGreaterThan(3);
+  });
+
   it("Postgres is the truth: an evaluation whose job Redis lost is enqueued again by the reconciler", async () => {
     await s.stopWorkers();
     const res = await s.http("POST", "/v1/evaluations", { trial: model.finalId, dataset: "second", classBalance: "equal", seed: 77 });
