@@ -14,6 +14,7 @@ import type { AppDeps, V1Plugin } from "./deps.ts";
 import { errorHandler } from "./errors.ts";
 import { EventHub } from "./events.ts";
 import { teamAuth } from "./plugins/auth.ts";
+import { teamRateLimit } from "./limits.ts";
 import { adminRoutes } from "./routes/admin.routes.ts";
 import { bestRoutes } from "./routes/best.routes.ts";
 import { createMetrics } from "./metrics.ts";
@@ -75,6 +76,7 @@ export async function buildApp(
       await v1.register(adminRoutes(deps), { prefix: "/admin" });
       await v1.register(async (team) => {
         await team.register(teamAuth(deps.db));
+        await teamRateLimit(team, deps.config.HYPERSWEEP_RATE_LIMIT);
         await team.register(sweepRoutes(deps));
         await team.register(trialRoutes(deps));
         await team.register(predictionRoutes(deps));

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { inTransaction, type Db } from "./client.ts";
-import { ConflictError, NotFoundError } from "./errors.ts";
+import { ConflictError, LimitError, NotFoundError } from "./errors.ts";
 import { EVENTS_CHANNEL, notifyInTx } from "./events.ts";
 
 export interface NewTrial {
@@ -41,10 +41,19 @@ export interface CreatedSweep {
  * Trial ids are made here so that they can be enqueued (job id = trial id) right after the commit. The plan
  * goes in as one statement (jsonb_to_recordset), whatever its size.
  */
-export async function createSweep(db: Db, s: NewSweep): Promise<CreatedSweep> {
+export async function createSweep(db: Db, s: NewSweep, limits: { maxQueuedTrials?: number } = {}): Promise<CreatedSweep> {
   const sweepId = randomUUID();
   const trials = s.trials.map((t) => ({ ...t, id: randomUUID() }));
   const createdAt = await inTransaction(db, async (c) => {
+    if (limits.maxQueuedTrials !== undefined) {
+      // One submission per team at a time past this point, so two cannot both fit under the limit.
+      await c.query(`SELECT pg_advisory_xact_lock(hashtext('queued-trials'), hashtext($1))`, [s.teamId]);
+      const { rows: q } = await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM trials WHERE team_id = $1 AND status = 'queued'`, [s.teamId]);
+      const current = q[0].n;
+      if (current + trials.length > limits.maxQueuedTrials) {
+        throw new LimitError(limits.maxQueuedTrials, current, trials.length, `the team has ${current} queued trial(s) and this sweep adds ${trials.length}: over the limit of ${limits.maxQueuedTrials} queued trials per team`);
+      }
+    }
     const { rows } = await c.query<{ created_at: Date }>(
       `INSERT INTO sweeps (id, team_id, dataset_id, dataset_version_id, name, scenario_key, scenario, preset, spec, seed, plan_hash, trial_count)
        VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12) RETURNING created_at`,

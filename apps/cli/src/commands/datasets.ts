@@ -5,28 +5,16 @@
  * Import streams the archive as multipart/form-data (fields first, then the file) so neither side holds it in
  * memory; a directory is first packed into a temporary .tar.gz.
  */
-import { createReadStream } from "node:fs";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
-import { Readable } from "node:stream";
-import cliProgress from "cli-progress";
-import { Command, Option } from "commander";
+import { Command } from "commander";
 import * as tar from "tar";
 import { synthDataset } from "@hypersweep/data";
-import { ApiError, HypersweepClient } from "../client.ts";
+import { HypersweepClient } from "../client.ts";
+import { connection, connectionOptions, uploadMultipart } from "../upload.ts";
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
-
-function connection(cmd: Command): { url: string; apiKey?: string } {
-  const o = cmd.optsWithGlobals() as { url?: string; apiKey?: string };
-  return { url: o.url ?? "http://127.0.0.1:8080", apiKey: o.apiKey };
-}
-
-const connectionOptions = (c: Command) =>
-  c
-    .addOption(new Option("--url <url>", "API address").env("HYPERSWEEP_URL").default("http://127.0.0.1:8080"))
-    .addOption(new Option("--api-key <key>", "your team's API key").env("HYPERSWEEP_API_KEY"));
 
 export function datasetsCommand(): Command {
   const cmd = new Command("datasets").description("import, list and synthesise datasets");
@@ -114,55 +102,11 @@ export async function importViaApi(source: string, o: ImportViaApiOptions): Prom
   }
 }
 
-async function upload(file: string, name: string, o: ImportViaApiOptions): Promise<any> {
-  const size = (await stat(file)).size;
-  const boundary = `----hypersweep${Math.random().toString(16).slice(2)}`;
-  const field = (k: string, v: string) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`;
-  const head =
-    field("name", name) +
-    (o.excludeBadRows ? field("excludeBadRows", "true") : "") +
-    (o.splitSeed !== undefined ? field("splitSeed", String(o.splitSeed)) : "") +
-    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${basename(file).replace(/"/g, "")}"\r\nContent-Type: application/octet-stream\r\n\r\n`;
-  const tail = `\r\n--${boundary}--\r\n`;
-  const bar = o.progress === false ? null : new cliProgress.SingleBar({ format: "upload [{bar}] {percentage}% | {value}/{total} MB", stream: process.stderr }, cliProgress.Presets.shades_classic);
-  bar?.start(Math.max(0.01, Math.round(size / 1e4) / 100), 0);
-  let sent = 0;
-  async function* body() {
-    yield Buffer.from(head);
-    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
-      sent += (chunk as Buffer).length;
-      bar?.update(Math.round(sent / 1e4) / 100);
-      yield chunk as Buffer;
-    }
-    yield Buffer.from(tail);
-    bar?.stop();
-    if (o.progress !== false) process.stderr.write("uploaded; validating on the server…\n");
-  }
-  let res: Response;
-  try {
-    res = await fetch(new URL("/v1/datasets", o.url), {
-      method: "POST",
-      headers: {
-        "content-type": `multipart/form-data; boundary=${boundary}`,
-        "content-length": String(Buffer.byteLength(head) + size + Buffer.byteLength(tail)),
-        ...(o.apiKey ? { authorization: `Bearer ${o.apiKey}` } : {}),
-      },
-      body: Readable.toWeb(Readable.from(body())) as ReadableStream,
-      duplex: "half",
-    } as RequestInit);
-  } catch (err) {
-    bar?.stop();
-    throw new ApiError(0, "UNREACHABLE", `cannot reach the Hypersweep API at ${o.url}: ${(err as Error).message}`);
-  }
-  const text = await res.text();
-  let data: any;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    data = { message: text.slice(0, 300) };
-  }
-  if (!res.ok) throw new ApiError(res.status, data?.error ?? "HTTP_ERROR", data?.message ?? `HTTP ${res.status}`, data?.issues ?? []);
-  return data;
+function upload(file: string, name: string, o: ImportViaApiOptions): Promise<any> {
+  const fields: Record<string, string> = { name };
+  if (o.excludeBadRows) fields.excludeBadRows = "true";
+  if (o.splitSeed !== undefined) fields.splitSeed = String(o.splitSeed);
+  return uploadMultipart("/v1/datasets", fields, file, o);
 }
 
 /** The paper's Table 2 shape: diagnosis rows, modality × section columns, then the split counts. */
