@@ -181,7 +181,11 @@ describe("evaluations of a final model", () => {
     const done = await evaluationDone(s, id);
     expect(done.status).toBe("succeeded");
     const attempts = await s.db.attempt.findMany({ where: { trialId: id }, orderBy: { number: "asc" } });
-    expect(attempts.map((a) => [a.number, a.status])).toEqual([[1, "lost"], [2, "succeeded"]]);
+    // The killed worker's attempt is lost; exactly one attempt (the last) wrote the result. (Under heavy load a
+    // lease may lapse once more before it, which loses that attempt too and changes nothing else.)
+    expect(attempts[0]!.status).toBe("lost");
+    expect(attempts.filter((a) => a.status === "succeeded").map((a) => a.number)).toEqual([attempts.at(-1)!.number]);
+    expect(attempts.slice(1, -1).every((a) => a.status === "lost")).toBe(true);
     const p = (await s.http("GET", `/v1/evaluations/${id}/predictions`)).body;
     expect(p.images).toHaveLength(done.result.n);
     const again = scoreTest(toSplitScores(p), { task: "binary", classes: p.classes, positiveClass: "covid19" }, done.result.intervals.auc.seed);
