@@ -9,6 +9,7 @@ import { evaluateCommand, evaluationsCommand } from "./commands/evaluate.ts";
 import { watchSweep } from "./commands/watch.ts";
 import { pretrainedFlags, weightsCommand } from "./commands/weights.ts";
 import { EXIT_CODES_HELP, exitCodeFor, throwOnUsageErrors, watchExit } from "./exit-codes.ts";
+import { reportCommand } from "./commands/report.ts";
 
 function client(cmd: Command): HypersweepClient {
   const o = cmd.optsWithGlobals() as { url: string; apiKey?: string };
@@ -123,6 +124,7 @@ export function buildCli(): Command {
 
   program.addCommand(datasetsCommand());
   program.addCommand(weightsCommand());
+  program.addCommand(reportCommand(client));
   program.addCommand(evaluateCommand());
   program.addCommand(evaluationsCommand());
 
