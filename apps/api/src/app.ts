@@ -22,6 +22,7 @@ import { healthRoutes } from "./routes/health.routes.ts";
 import { sweepRoutes } from "./routes/sweeps.routes.ts";
 import { trialRoutes } from "./routes/trials.routes.ts";
 import { weightsRoutes } from "./routes/weights.routes.ts";
+import { predictionRoutes } from "./routes/predictions.routes.ts";
 import { workerRoutes } from "./routes/workers.routes.ts";
 import { dashboardRoutes } from "./routes/dashboard.routes.ts";
 import { webPlugin } from "./plugins/web.ts";
@@ -75,6 +76,7 @@ export async function buildApp(
         await team.register(teamAuth(deps.db));
         await team.register(sweepRoutes(deps));
         await team.register(trialRoutes(deps));
+        await team.register(predictionRoutes(deps));
         await team.register(bestRoutes(deps));
         await team.register(workerRoutes(deps));
         await team.register(datasetRoutes(deps));

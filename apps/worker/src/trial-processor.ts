@@ -10,10 +10,11 @@
 import { join, resolve } from "node:path";
 import { selectionScores, TrainerSpec, weightsRelativePath, type TrainerMessage } from "@hypersweep/core";
 import {
-  claimTrial, failAttempt, heartbeat, isConnectionError, LeaseLostError, markAttemptStarted, recordEpoch, recordResult, releaseAttempt,
+  claimTrial, failAttempt, heartbeat, isConnectionError, LeaseLostError, markAttemptStarted, recordEpoch, recordPredictions, recordResult, releaseAttempt,
   type ClaimedTrial, type Db, type EpochRecord,
 } from "@hypersweep/db";
 import type { RunOutcome, TrialRunner } from "./runner.ts";
+import { PredictionsMismatchError, scoreEpoch, scoreResult, type ScoredResult } from "./scoring.ts";
 
 export interface ProcessorConfig {
   workerId: string;
@@ -153,7 +154,7 @@ export async function processTrial(db: Db, runner: TrialRunner, trialId: string,
       }
       if (m.type === "epoch") {
         hooks.onEpoch?.(m.durationMs);
-        const rec: EpochRecord = { epoch: m.epoch, trainLoss: m.trainLoss, valLoss: m.valLoss, lr: m.lr, durationMs: m.durationMs, metrics: m.metrics };
+        const rec = scoreEpoch(spec, m);
         epochs.push(rec);
         await whileDbDown(() => recordEpoch(db, trialId, attempt, rec, cfg.leaseMs));
       }
@@ -182,8 +183,16 @@ export async function processTrial(db: Db, runner: TrialRunner, trialId: string,
       return { kind: "released", attempt };
     }
     if (outcome.kind === "result") {
-      const metrics = { ...outcome.result.metrics, ...(outcome.result.test ? { test: outcome.result.test } : {}) };
-      await whileDbDown(() => recordResult(db, trialId, attempt, { bestEpoch: outcome.result.bestEpoch, metrics, weightsPath: outcome.result.weightsPath, epochs, backend, ...scores(spec, outcome.result.metrics) }));
+      let scored: ScoredResult;
+      try {
+        scored = scoreResult(spec, outcome.result, epochs);
+      } catch (err) {
+        if (!(err instanceof PredictionsMismatchError)) throw err;
+        await whileDbDown(() => failAttempt(db, trialId, attempt, { reason: "protocol", message: err.message, maxAttempts: cfg.maxAttempts, retryable: false }));
+        return { kind: "failed", attempt, retry: false, reason: "protocol", message: err.message };
+      }
+      await whileDbDown(() => recordPredictions(db, trialId, attempt, scored.predictions));
+      await whileDbDown(() => recordResult(db, trialId, attempt, { bestEpoch: outcome.result.bestEpoch, metrics: scored.metrics, weightsPath: outcome.result.weightsPath, epochs, backend, ...scores(spec, scored.valMetrics) }));
       return { kind: "succeeded", attempt };
     }
     const { retry } = await whileDbDown(() => failAttempt(db, trialId, attempt, { reason: outcome.reason, message: outcome.message, maxAttempts: cfg.maxAttempts, retryable: outcome.retryable }));

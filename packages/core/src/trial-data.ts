@@ -24,5 +24,10 @@ export interface TrialData {
   trainBatches(epoch: number, batchSize: number, seed: number): AsyncIterable<Batch>;
   /** Validation or test batches in a fixed order. */
   evalBatches(split: "valid" | "test", batchSize: number): AsyncIterable<Batch>;
+  /**
+   * The sha256 of each image evalBatches(split) yields, in that order (the dataset version manifest's hashes):
+   * what a trainer's Predictions name images by. Optional: without it a trainer reports metrics only.
+   */
+  imageHashes?(split: "valid" | "test"): readonly string[];
   close?(): Promise<void>;
 }

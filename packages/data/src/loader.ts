@@ -62,6 +62,7 @@ export async function openTrialData(data: TrainerData, imageSize: number, opts: 
     evalBatches(split, batchSize) {
       return batches(pairs(split), batchSize, reader());
     },
+    imageHashes: (split) => scenario.rowIndices[split].map((row) => manifest.rows[row]!.sha256),
     close: () => fh.close(),
   };
 }

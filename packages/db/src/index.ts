@@ -13,3 +13,4 @@ export * from "./weights.repository.ts";
 export * from "./database-admin.ts";
 export * from "./ops.repository.ts";
 export * from "./planning.repository.ts";
+export * from "./predictions.repository.ts";

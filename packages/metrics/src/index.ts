@@ -18,3 +18,18 @@ export {
 } from "./classification.ts";
 export { bootstrapAuc, bootstrapCi, bootstrapCis, type BootstrapCi, type BootstrapMetric, type NumericKeys, type BootstrapOptions } from "./bootstrap.ts";
 export type { ScoreMatrix } from "./inputs.ts";
+export {
+  scoreSplit,
+  scoreTest,
+  crossEntropy,
+  toSplitScores,
+  float32Json,
+  argmaxOfRows,
+  type SplitScores,
+  type ScoringContext,
+  type SplitEvaluation,
+  type MetricValues,
+  type TestIntervals,
+  type TestReport,
+} from "./score.ts";
+export { binaryCurves, splitCurves, type BinaryCurves, type ClassCurves, type SplitCurves, type RocPoint, type PrPoint } from "./curves.ts";

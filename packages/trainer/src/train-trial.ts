@@ -13,7 +13,7 @@
  *   deriveSeed(seed, 2) whose state is checkpointed; batch order from TrialData by (seed, epoch).
  */
 import type * as tfTypes from "@tensorflow/tfjs";
-import type { TrainerMessage, TrainerSpec, TrialData } from "@hypersweep/core";
+import type { Predictions, TrainerMessage, TrainerSpec, TrialData } from "@hypersweep/core";
 import { buildModel, importTorchvisionWeights, loadSafetensors, ModelConfigError } from "@hypersweep/models";
 import {
   checkpointPath,
@@ -24,7 +24,7 @@ import {
   writeCheckpoint,
 } from "./checkpoint.ts";
 import { BadSpecError, CancelledError, DivergedError, PretrainedWeightsError, TrainerError, TrialDataError } from "./errors.ts";
-import { evaluateSplit, predictSplit, testReport, type MetricsContext } from "./evaluate.ts";
+import { contractPredictions, evaluateSplit, predictSplit, testReport, type MetricsContext } from "./evaluate.ts";
 import {
   initialProgress,
   learningRateAt,
@@ -85,7 +85,13 @@ async function evaluateOrCancel(ctx: EpochContext, split: "valid" | "test") {
   }
 }
 
-async function runEpoch(ctx: EpochContext, metricsCtx: MetricsContext, epoch: number): Promise<EpochRecord> {
+/** A finished epoch: its record (checkpointed with the progress) and the validation predictions it reports. */
+interface EpochOutcome {
+  rec: EpochRecord;
+  predictions?: Predictions;
+}
+
+async function runEpoch(ctx: EpochContext, metricsCtx: MetricsContext, epoch: number): Promise<EpochOutcome> {
   const { spec, tf } = ctx;
   const started = performance.now();
   const lr = learningRateAt(spec.learningRate, epoch, spec.schedule);
@@ -94,7 +100,8 @@ async function runEpoch(ctx: EpochContext, metricsCtx: MetricsContext, epoch: nu
   const pred = await evaluateOrCancel(ctx, "valid");
   if (!Number.isFinite(pred.loss)) throw new DivergedError(epoch, "validation", pred.loss);
   const { metrics } = evaluateSplit(pred, metricsCtx);
-  return { epoch, trainLoss, valLoss: pred.loss, lr, durationMs: Math.round(performance.now() - started), metrics };
+  const rec = { epoch, trainLoss, valLoss: pred.loss, lr, durationMs: Math.round(performance.now() - started), metrics };
+  return { rec, predictions: contractPredictions(pred) };
 }
 
 async function finish(
@@ -114,10 +121,14 @@ async function finish(
     weightsPath,
   };
   if (spec.evaluateTest) {
+    // The kept weights' probabilities on both held-out splits; the receiver scores them (and keeps them).
     await restoreModelWeights(ctx.tf, ctx.model, bestDir);
-    const pred = await evaluateOrCancel(ctx, "test");
-    if (!Number.isFinite(pred.loss)) throw new DivergedError(best.epoch, "test", pred.loss);
-    result.test = { ...testReport(pred, metricsCtx, spec.seed) };
+    const test = await evaluateOrCancel(ctx, "test");
+    if (!Number.isFinite(test.loss)) throw new DivergedError(best.epoch, "test", test.loss);
+    const val = contractPredictions(await evaluateOrCancel(ctx, "valid"));
+    const testPredictions = contractPredictions(test);
+    if (val && testPredictions) result.predictions = { val, test: testPredictions };
+    else result.test = { ...testReport(test, metricsCtx, spec.seed) };
   }
   return result;
 }
@@ -181,9 +192,9 @@ export async function trainTrial(spec: TrainerSpec, data: TrialData, opts: Train
     for (const rec of progress.history) emit({ type: "epoch", ...rec });
     const rule = stoppingRule(spec);
     while (shouldContinue(progress, spec.epochs)) {
-      const rec = await runEpoch(ctx, metricsCtx, progress.epoch + 1);
+      const { rec, predictions } = await runEpoch(ctx, metricsCtx, progress.epoch + 1);
       progress = recordEpoch(progress, rec, spec.selectionMetric, rule, spec.task);
-      emit({ type: "epoch", ...rec });
+      emit({ type: "epoch", ...rec, ...(predictions ? { predictions } : {}) });
       log(`epoch ${rec.epoch}: train ${rec.trainLoss.toFixed(4)} val ${rec.valLoss.toFixed(4)} ${spec.selectionMetric} ${String(spec.selectionMetric === "valLoss" ? rec.valLoss : rec.metrics[spec.selectionMetric])} (${rec.durationMs} ms)`);
       const dir = await writeCheckpoint(spec.checkpointDir, {
         tf, model, optimizer,

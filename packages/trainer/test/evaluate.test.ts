@@ -53,3 +53,23 @@ describe("evaluateSplit", () => {
     }
   });
 });
+
+describe("testReport (multiclass)", () => {
+  it("a class absent from the test set leaves macroAuc without an interval, and every other metric with one", () => {
+    // classes [normal, covid19, pneumonia]; no pneumonia image in the set.
+    const labels = Array.from({ length: 30 }, (_, i) => i % 2);
+    const probs = labels.map((y, i) => {
+      const p = (y ? 0.55 : 0.45) + (((i * 7919) % 11) - 5) / 25;
+      return [(1 - p) * 0.9, p * 0.9, 0.1];
+    });
+    const ctx = { task: "multiclass" as const, classes: ["normal", "covid19", "pneumonia"], positiveClass: "covid19" };
+    const r = testReport(pred(labels, probs), ctx, 3);
+    expect(r.metrics.macroAuc).toBeNull();
+    expect(r.intervals.macroAuc).toBeNull();
+    for (const key of ["auc", "f1", "precision", "recall", "accuracy"]) {
+      const ci = r.intervals[key]!;
+      expect(ci.estimate).toBeCloseTo(r.metrics[key]!, 12);
+      expect(ci.lower).toBeLessThan(ci.upper);
+    }
+  });
+});
