@@ -4,9 +4,10 @@
  * imported with the CLI as a user would, a sweep names it, a worker trains the trial with the real trainer at a
  * learning rate too small for Adam to move any weight, and the trained model's first-batch features (training
  * mode, before the head that is replaced for the scenario's two classes) equal torchvision's on the same batch.
- * Needs python3-torch and python3-torchvision (see STACK.md); skipped when they are not installed.
+ * Needs Debian's python3-torch and python3-torchvision (`.ci/run` installs them): skipped on a machine without
+ * them, but in CI (CI=true) missing torch fails instead of skipping.
  */
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -18,22 +19,13 @@ import { loadBackend } from "../packages/trainer/src/backend/index.ts";
 import { loadModelFromDir } from "../packages/trainer/src/weights-io.ts";
 import { DEFAULT_TRAINER_CMD } from "../apps/worker/src/main.ts";
 import { eventually, ROOT, startStack, type Stack } from "./helpers/stack.ts";
+import { PYTHON, requireTorchInCi, skipWithoutTorch } from "./helpers/torch.ts";
 
-const PYTHON = "/usr/bin/python3";
-const hasTorch = (() => {
-  try {
-    const code = "import importlib.util as u, sys; sys.exit(0 if u.find_spec('torch') and u.find_spec('torchvision') else 1)";
-    execFileSync(PYTHON, ["-c", code], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 const run = promisify(execFile);
 // 48 px leaves layer4 a 2 × 2 map: training-mode BatchNorm there normalises over 16 values per channel, not 4.
 const SIZE = 48;
 
-describe.skipIf(!hasTorch)("a trial started from torchvision weights", () => {
+describe.skipIf(skipWithoutTorch)("a trial started from torchvision weights", () => {
   let s: Stack;
   let out: string;
   let tf: typeof tfTypes;
@@ -41,6 +33,7 @@ describe.skipIf(!hasTorch)("a trial started from torchvision weights", () => {
     run("node", ["--import", "tsx", join(ROOT, "apps/cli/src/main.ts"), ...args], { cwd: ROOT, env: { ...process.env, HYPERSWEEP_URL: s.url, HYPERSWEEP_API_KEY: s.team.apiKey } });
 
   beforeAll(async () => {
+    requireTorchInCi();
     s = await startStack("pretrained", { images: 160 });
     out = join(s.tmp, "torchvision");
     await run(PYTHON, [join(ROOT, "test/fixtures/torchvision_pretrained.py"), out, "resnet18", String(SIZE)]);

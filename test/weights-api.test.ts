@@ -3,16 +3,18 @@
  * the header alone, content-addressed, owned by the team, and named by sweeps (`overrides.pretrained`), with a
  * clear 400 naming the tensor or the field for everything that does not fit.
  */
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { architectureTensors } from "@hypersweep/core";
 import { encodeSafetensors } from "../packages/models/src/index.ts";
 import { importWeightsViaApi } from "../apps/cli/src/commands/weights.ts";
 import { ApiError } from "../apps/cli/src/client.ts";
-import { startStack, type Stack } from "./helpers/stack.ts";
+import { eventually, ROOT, startStack, type Stack } from "./helpers/stack.ts";
 
 const LIMIT = 2_000_000;
 type T = { shape: number[]; data: Float32Array };
@@ -170,4 +172,43 @@ describe("pretrained weights API", () => {
       ["resnet18", null],
     ]);
   });
+
+  it("takes --pretrained on the CLI's submit, and explains a name that does not resolve", async () => {
+    const cli = async (args: string[]) => {
+      try {
+        const r = await promisify(execFile)("node", ["--import", "tsx", join(ROOT, "apps/cli/src/main.ts"), ...args], { cwd: ROOT, env: { ...process.env, HYPERSWEEP_URL: s.url, HYPERSWEEP_API_KEY: s.team.apiKey } });
+        return { code: 0, stdout: r.stdout, stderr: r.stderr };
+      } catch (e) {
+        return e as { code: number; stdout: string; stderr: string };
+      }
+    };
+    const bad = await cli(["submit", "--dataset", "stock", "--arch", "small_cnn", "--epochs", "1", "--pretrained", "small_cnn=nope"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("- overrides.pretrained.small_cnn: unknown weights 'nope' for small_cnn");
+    const ok = await cli(["submit", "--dataset", "stock", "--arch", "small_cnn", "--epochs", "1", "--pretrained", "small_cnn=imagenet"]);
+    expect(ok.stdout).toMatch(/^sweep [0-9a-f-]{36}: 20 trials/);
+    const id = ok.stdout.split(" ")[1]!.replace(":", "");
+    await s.http("POST", `/v1/sweeps/${id}/cancel`);
+    expect((await s.http("GET", `/v1/sweeps/${id}`)).body.spec.pretrained.small_cnn.name).toBe("imagenet");
+    const list = await cli(["weights", "list", "--arch", "small_cnn"]);
+    expect(list.stdout.split("\n")[0]).toMatch(/^name\s+architecture\s+sha256\s+size\s+tensors\s+imported$/);
+    expect(list.stdout).toMatch(/\nimagenet\s+small_cnn\s+[0-9a-f]{16}\s+0\.4 MB\s+22\s/);
+  }, 60_000);
+
+  it("carries the weights into the final training of the winner", async () => {
+    const weights = (await s.http("GET", "/v1/weights?architecture=small_cnn")).body.weights.find((w: { name: string }) => w.name === "imagenet");
+    await s.startWorker();
+    const sweep = await s.http("POST", "/v1/sweeps", {
+      dataset: "stock", scenario: { modality: "ct", task: "binary" }, architectures: ["small_cnn"], seed: 4,
+      overrides: { learningRates: [1e-3], subsetsPerRate: 1, searchEpochs: 1, finalEpochs: 2, pretrained: { small_cnn: "imagenet" } },
+    });
+    expect(sweep.status).toBe(201);
+    const finalId = await eventually(async () => {
+      const r = await s.http("POST", `/v1/sweeps/${sweep.body.id}/final`, {});
+      return r.status < 300 ? (r.body.trials[0]?.id as string) : null;
+    }, 60_000, 250);
+    const final = (await s.http("GET", `/v1/trials/${finalId}`)).body;
+    expect(final.stage).toBe("final");
+    expect(final.spec.pretrainedWeights).toEqual({ name: "imagenet", sha256: weights.sha256 });
+  }, 90_000);
 });

@@ -14,6 +14,7 @@ import type { AppDeps, V1Plugin } from "./deps.ts";
 import { errorHandler } from "./errors.ts";
 import { EventHub } from "./events.ts";
 import { teamAuth } from "./plugins/auth.ts";
+import { teamRateLimit } from "./limits.ts";
 import { adminRoutes } from "./routes/admin.routes.ts";
 import { bestRoutes } from "./routes/best.routes.ts";
 import { createMetrics } from "./metrics.ts";
@@ -23,6 +24,7 @@ import { sweepRoutes } from "./routes/sweeps.routes.ts";
 import { trialRoutes } from "./routes/trials.routes.ts";
 import { weightsRoutes } from "./routes/weights.routes.ts";
 import { predictionRoutes } from "./routes/predictions.routes.ts";
+import { reportRoutes } from "./routes/report.routes.ts";
 import { workerRoutes } from "./routes/workers.routes.ts";
 import { dashboardRoutes } from "./routes/dashboard.routes.ts";
 import { webPlugin } from "./plugins/web.ts";
@@ -74,9 +76,11 @@ export async function buildApp(
       await v1.register(adminRoutes(deps), { prefix: "/admin" });
       await v1.register(async (team) => {
         await team.register(teamAuth(deps.db));
+        await teamRateLimit(team, deps.config.HYPERSWEEP_RATE_LIMIT);
         await team.register(sweepRoutes(deps));
         await team.register(trialRoutes(deps));
         await team.register(predictionRoutes(deps));
+        await team.register(reportRoutes(deps));
         await team.register(bestRoutes(deps));
         await team.register(workerRoutes(deps));
         await team.register(datasetRoutes(deps));

@@ -17,7 +17,7 @@ export interface Issue {
 
 /** Codes the HTTP layer itself answers with (each HttpError carries its own status). */
 export type HttpErrorCode =
-  | "INVALID" | "UNAUTHORIZED" | "NOT_FOUND" | "TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNAVAILABLE" | "INTERNAL";
+  | "INVALID" | "UNAUTHORIZED" | "NOT_FOUND" | "TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "UNAVAILABLE" | "INTERNAL";
 
 export class HttpError extends Error {
   constructor(
@@ -33,6 +33,7 @@ export class HttpError extends Error {
 
 export const badRequest = (message: string, issues?: Issue[]) => new HttpError(400, "INVALID", message, issues);
 export const unauthorized = (message = "missing or invalid API key") => new HttpError(401, "UNAUTHORIZED", message);
+export const limitExceeded = (message: string) => new HttpError(429, "LIMIT_EXCEEDED", message);
 export const unavailable = (what: string) => new HttpError(503, "UNAVAILABLE", `${what} is unavailable; try again shortly`);
 
 /** Every stable code thrown below the HTTP layer: the union of what each package declares. */
@@ -54,6 +55,7 @@ export const STATUS_BY_CODE = {
   METRIC_INPUT: 422,
   CONFLICT: 409,
   LEASE_LOST: 409,
+  LIMIT_EXCEEDED: 429,
   // Server-side faults, answered without their details (which name server paths); the log has them.
   CACHE_INVALID: 500,
   CONFIG_INVALID: 500,

@@ -7,9 +7,9 @@ import { randomInt } from "node:crypto";
 import { z } from "zod";
 import { Architecture, SweepOverrides, planTrials, resolveSweepSpec, text, type PlannedTrial } from "@hypersweep/core";
 import { resolveScenario, type ResolvedScenario } from "@hypersweep/data";
-import { createSweep, findPlanningVersion, type Db, type CreatedSweep } from "@hypersweep/db";
+import { createSweep, findPlanningVersion, LimitError, type Db, type CreatedSweep } from "@hypersweep/db";
 import { enqueueTrials, type TrialQueue } from "@hypersweep/queue";
-import { badRequest } from "./errors.ts";
+import { badRequest, limitExceeded } from "./errors.ts";
 import { resolvePretrained } from "./pretrained.ts";
 
 export const CreateSweepBody = z.strictObject({
@@ -71,8 +71,22 @@ export interface SubmitResult extends CreatedSweep {
   scenario: ReturnType<typeof storedScenario>;
 }
 
+/** What an operator bounds per team and per sweep (packages/config: apiLimitsEnv). */
+export interface SweepLimits {
+  maxQueuedTrials?: number;
+}
+
+async function storeSweep(db: Db, limits: SweepLimits | undefined, sweep: Parameters<typeof createSweep>[1]) {
+  try {
+    return await createSweep(db, sweep, { maxQueuedTrials: limits?.maxQueuedTrials });
+  } catch (err) {
+    if (err instanceof LimitError) throw limitExceeded(`${err.message} (HYPERSWEEP_MAX_QUEUED_TRIALS); cancel a sweep or wait for trials to start`);
+    throw err;
+  }
+}
+
 export async function submitSweep(
-  deps: { db: Db; queue: TrialQueue; log?: (msg: string, err?: unknown) => void },
+  deps: { db: Db; queue: TrialQueue; log?: (msg: string, err?: unknown) => void; limits?: SweepLimits },
   teamId: string,
   body: CreateSweepBody,
 ): Promise<SubmitResult> {
@@ -97,7 +111,7 @@ export async function submitSweep(
     pretrained: await resolvePretrained(db, teamId, body.overrides?.pretrained, body.architectures),
   });
   const plan = planTrials(spec);
-  const created = await createSweep(db, {
+  const created = await storeSweep(db, deps.limits, {
     teamId,
     datasetId: dataset.id,
     datasetVersionId: version.id,

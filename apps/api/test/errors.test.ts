@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ConfigError } from "@hypersweep/config";
 import { ScheduleError, SpecError } from "@hypersweep/core";
 import { CacheError, DatasetInvalidError, ScenarioError, SplitLeakageError, ArchiveError } from "@hypersweep/data";
-import { ConflictError, InvalidRequestError, LeaseLostError, NotFoundError } from "@hypersweep/db";
+import { ConflictError, InvalidRequestError, LeaseLostError, LimitError, NotFoundError } from "@hypersweep/db";
 import { MetricInputError } from "@hypersweep/metrics";
 import { STATUS_BY_CODE, toHttpError, type ErrorCode, type StatusMap } from "../src/errors.ts";
 
@@ -30,6 +30,7 @@ describe("error → status map", () => {
       [new InvalidRequestError("bad"), 400, "INVALID"],
       [new ConflictError("busy"), 409, "CONFLICT"],
       [new LeaseLostError("t", 2), 409, "LEASE_LOST"],
+      [new LimitError(10, 9, 2, "over"), 429, "LIMIT_EXCEEDED"],
       [new CacheError("corrupt index at /srv/hypersweep/cache/abc/index.json"), 500, "CACHE_INVALID"],
       [new ConfigError([{ variable: "PORT", message: "bad" }]), 500, "CONFIG_INVALID"],
     ];

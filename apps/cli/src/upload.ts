@@ -1,5 +1,6 @@
 /**
- * Streams one file to the API as multipart/form-data (small fields first, then the file), with an optional
+ * The connection options of the commands that upload (`--url`, `--api-key`, with their environment variables),
+ * and the upload itself, which streams one file to the API as multipart/form-data (small fields first, then the file), with an optional
  * progress bar on stderr, so neither side holds the file in memory.
  */
 import { createReadStream } from "node:fs";
@@ -7,7 +8,18 @@ import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { Readable } from "node:stream";
 import cliProgress from "cli-progress";
+import { Command, Option } from "commander";
 import { ApiError } from "./client.ts";
+
+export function connection(cmd: Command): { url: string; apiKey?: string } {
+  const o = cmd.optsWithGlobals() as { url?: string; apiKey?: string };
+  return { url: o.url ?? "http://127.0.0.1:8080", apiKey: o.apiKey };
+}
+
+export const connectionOptions = (c: Command) =>
+  c
+    .addOption(new Option("--url <url>", "API address").env("HYPERSWEEP_URL").default("http://127.0.0.1:8080"))
+    .addOption(new Option("--api-key <key>", "your team's API key").env("HYPERSWEEP_API_KEY"));
 
 export interface UploadOptions {
   url: string;

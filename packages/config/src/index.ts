@@ -40,8 +40,19 @@ export const commonEnv = {
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 };
 
+/** Per-team limits of the API (each answered 429 with a message naming the limit). */
+export const apiLimitsEnv = {
+  /** Trials a team may have queued at once: a sweep that would go beyond is refused whole. */
+  HYPERSWEEP_MAX_QUEUED_TRIALS: intFrom(2_000, 1),
+  /** Event streams (GET /v1/sweeps/:id/events) a team may hold open at once, per API process. */
+  HYPERSWEEP_MAX_STREAMS: intFrom(50, 1),
+  /** Requests per minute per team to /v1 (per API process; 0: no limit). */
+  HYPERSWEEP_RATE_LIMIT: intFrom(3_000, 0),
+};
+
 export const apiEnv = z.object({
   ...commonEnv,
+  ...apiLimitsEnv,
   HOST: z.string().default("127.0.0.1"),
   PORT: intFrom(8080).pipe(z.number().max(65535)),
   /** Token for /v1/admin (creating teams and keys). Admin routes answer 401 while it is unset. */

@@ -1,5 +1,5 @@
 /** Every code the repositories' errors carry (the API maps each to a status; the compiler checks that map). */
-export type RepositoryErrorCode = "NOT_FOUND" | "LEASE_LOST" | "INVALID" | "CONFLICT";
+export type RepositoryErrorCode = "NOT_FOUND" | "LEASE_LOST" | "INVALID" | "CONFLICT" | "LIMIT_EXCEEDED";
 
 /** Errors the repositories throw; the API maps each code to a status in one place (apps/api/src/errors.ts). */
 export class RepositoryError extends Error {
@@ -42,6 +42,18 @@ export class InvalidRequestError extends RepositoryError {
 export class ConflictError extends RepositoryError {
   constructor(message: string) {
     super("CONFLICT", message);
+  }
+}
+
+/** A team would go beyond one of its limits; `current` is what it holds now, `adding` what the request asks for. */
+export class LimitError extends RepositoryError {
+  constructor(
+    readonly limit: number,
+    readonly current: number,
+    readonly adding: number,
+    message: string,
+  ) {
+    super("LIMIT_EXCEEDED", message);
   }
 }
 

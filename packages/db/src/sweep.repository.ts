@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { inTransaction, type Db } from "./client.ts";
-import { ConflictError, NotFoundError } from "./errors.ts";
+import { ConflictError, LimitError, NotFoundError } from "./errors.ts";
 import { EVENTS_CHANNEL, notifyInTx } from "./events.ts";
+import { architectureEtas, estimateEta } from "./eta.repository.ts";
 
 export interface NewTrial {
   position: number;
@@ -41,10 +42,19 @@ export interface CreatedSweep {
  * Trial ids are made here so that they can be enqueued (job id = trial id) right after the commit. The plan
  * goes in as one statement (jsonb_to_recordset), whatever its size.
  */
-export async function createSweep(db: Db, s: NewSweep): Promise<CreatedSweep> {
+export async function createSweep(db: Db, s: NewSweep, limits: { maxQueuedTrials?: number } = {}): Promise<CreatedSweep> {
   const sweepId = randomUUID();
   const trials = s.trials.map((t) => ({ ...t, id: randomUUID() }));
   const createdAt = await inTransaction(db, async (c) => {
+    if (limits.maxQueuedTrials !== undefined) {
+      // One submission per team at a time past this point, so two cannot both fit under the limit.
+      await c.query(`SELECT pg_advisory_xact_lock(hashtext('queued-trials'), hashtext($1))`, [s.teamId]);
+      const { rows: q } = await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM trials WHERE team_id = $1 AND status = 'queued'`, [s.teamId]);
+      const current = q[0].n;
+      if (current + trials.length > limits.maxQueuedTrials) {
+        throw new LimitError(limits.maxQueuedTrials, current, trials.length, `the team has ${current} queued trial(s) and this sweep adds ${trials.length}: over the limit of ${limits.maxQueuedTrials} queued trials per team`);
+      }
+    }
     const { rows } = await c.query<{ created_at: Date }>(
       `INSERT INTO sweeps (id, team_id, dataset_id, dataset_version_id, name, scenario_key, scenario, preset, spec, seed, plan_hash, trial_count)
        VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12) RETURNING created_at`,
@@ -101,25 +111,22 @@ function sweepSelect() {
 export async function getSweep(db: Db, teamId: string, id: string): Promise<SweepView> {
   const sweep = await db.sweep.findFirst({ where: { id, teamId }, select: sweepSelect() });
   if (!sweep) throw new NotFoundError("sweep", id);
-  const rows = await db.$queryRaw<Array<{ status: TrialStatusName; n: number; epochs_done: number; epochs_planned: number; avg_ms: number | null }>>`
+  const rows = await db.$queryRaw<Array<{ status: TrialStatusName; n: number; epochs_done: number; epochs_planned: number }>>`
     SELECT status::text AS status, count(*)::int AS n, coalesce(sum(epochs_done), 0)::int AS epochs_done,
-           coalesce(sum((spec->>'epochs')::int), 0)::int AS epochs_planned,
-           avg(extract(epoch FROM finished_at - started_at) * 1000) FILTER (WHERE finished_at IS NOT NULL AND started_at IS NOT NULL)::float8 AS avg_ms
+           coalesce(sum((spec->>'epochs')::int), 0)::int AS epochs_planned
     FROM trials WHERE sweep_id = ${id}::uuid GROUP BY status`;
   const counts = Object.fromEntries(TRIAL_STATUSES.map((s) => [s, 0])) as Record<TrialStatusName, number>;
   let epochsDone = 0;
   let epochsPlanned = 0;
-  let avgMs: number | null = null;
   for (const r of rows) {
     counts[r.status] = r.n;
     epochsPlanned += r.epochs_planned;
     // A finished trial counts whole (early stopping and failures end a trial before its planned epochs).
     epochsDone += r.status === "queued" || r.status === "running" ? r.epochs_done : r.epochs_planned;
-    if (r.status === "succeeded") avgMs = r.avg_ms;
   }
   const remaining = counts.queued + counts.running;
-  const parallel = Math.max(1, counts.running);
-  const etaSeconds = remaining === 0 ? 0 : avgMs == null ? null : Math.round((avgMs * remaining) / parallel / 1000);
+  // Each architecture's remaining epochs at its own measured speed (eta.repository.ts).
+  const etaSeconds = remaining === 0 ? 0 : estimateEta(await architectureEtas(db, id), counts.running);
   return {
     ...sweep,
     counts,

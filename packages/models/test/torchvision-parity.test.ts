@@ -14,21 +14,9 @@ import type * as tfTypes from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadBackend } from "../../trainer/src/backend/index.ts";
 import { buildModel, importTorchvisionWeights, loadSafetensors } from "../src/index.ts";
+import { hasTorchvision, PYTHON, requireTorchInCi, skipWithoutTorch } from "../../../test/helpers/torch.ts";
 
-/** Debian's interpreter (the `python3` first on PATH may be another one); HYPERSWEEP_TORCH_PYTHON overrides it. */
-const PYTHON = process.env.HYPERSWEEP_TORCH_PYTHON || "/usr/bin/python3";
-const IN_CI = /^(true|1)$/i.test(process.env.CI ?? "");
 const SCRIPT = path.join(import.meta.dirname, "torchvision_parity.py");
-const hasTorch = (() => {
-  try {
-    // find_spec locates the packages without importing torch (which takes seconds).
-    const code = "import importlib.util as u, sys; sys.exit(0 if u.find_spec('torch') and u.find_spec('torchvision') else 1)";
-    execFileSync(PYTHON, ["-c", code], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 // Odd sizes exercise torch's floor arithmetic in every stride-2 stage.
 const CASES = [["resnet18", 37], ["densenet121", 33]] as const;
@@ -36,14 +24,14 @@ const CASES = [["resnet18", 37], ["densenet121", 33]] as const;
 let tf: typeof tfTypes;
 let dir: string;
 beforeAll(async () => {
-  if (!hasTorch && IN_CI) throw new Error(`CI=${process.env.CI} and ${PYTHON} cannot find torch and torchvision: install Debian's python3-torch and python3-torchvision (.ci/run does)`);
+  requireTorchInCi();
   tf = (await loadBackend("wasm")).tf;
   dir = await mkdtemp(path.join(tmpdir(), "hs-parity-"));
-  if (hasTorch) execFileSync(PYTHON, [SCRIPT, dir, "5", ...CASES.map(([a, s]) => `${a}:${s}`)], { stdio: ["ignore", "ignore", "inherit"] });
+  if (hasTorchvision) execFileSync(PYTHON, [SCRIPT, dir, "5", ...CASES.map(([a, s]) => `${a}:${s}`)], { stdio: ["ignore", "ignore", "inherit"] });
 });
 afterAll(async () => rm(dir, { recursive: true, force: true }));
 
-describe.skipIf(!hasTorch && !IN_CI)("torchvision parity", () => {
+describe.skipIf(skipWithoutTorch)("torchvision parity", () => {
   for (const [arch, size] of CASES) {
     it(`${arch} at ${size}px gives torchvision's eval-mode logits`, async () => {
       const out = path.join(dir, arch);

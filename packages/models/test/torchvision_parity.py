@@ -35,15 +35,20 @@ def main():
         export(arch, num_classes, int(size), out)
 
 
-def export(arch, num_classes, size, out):
-    torch.manual_seed(0)
-    model = getattr(torchvision.models, arch)(num_classes=num_classes)
+def randomise_batchnorm(model):
+    """BatchNorm parameters and statistics away from their defaults (1, 0, 0, 1), so that layouts show."""
     for m in model.modules():
         if isinstance(m, torch.nn.BatchNorm2d):
             m.running_mean.uniform_(-0.5, 0.5)
             m.running_var.uniform_(0.5, 2.0)
             m.weight.data.uniform_(0.5, 1.5)
             m.bias.data.uniform_(-0.2, 0.2)
+
+
+def export(arch, num_classes, size, out):
+    torch.manual_seed(0)
+    model = getattr(torchvision.models, arch)(num_classes=num_classes)
+    randomise_batchnorm(model)
     model.eval()
     x = torch.randn(2, 3, size, size)
     with torch.no_grad():

@@ -6,6 +6,7 @@ import { removeTrialJobs } from "@hypersweep/queue";
 import type { AppDeps } from "../deps.ts";
 import { CreateSweepBody, submitSweep } from "../sweep.service.ts";
 import { startFinalTraining } from "../final.service.ts";
+import { StreamCounter } from "../limits.ts";
 import { Architecture, text } from "@hypersweep/core";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -20,9 +21,10 @@ export function assertId(what: string, id: string): void {
 export function sweepRoutes(deps: AppDeps) {
   return async (app: FastifyInstance) => {
     const r = app.withTypeProvider<ZodTypeProvider>();
+    const streams = new StreamCounter(deps.config.HYPERSWEEP_MAX_STREAMS);
 
     r.post("/sweeps", { schema: { body: CreateSweepBody, tags: ["sweeps"], summary: "Submit a sweep: stores its full trial plan and enqueues every trial" } }, async (req, reply) => {
-      const created = await submitSweep({ db: deps.db, queue: deps.queue, log: (m, err) => req.log.warn({ err }, m) }, req.team.id, req.body);
+      const created = await submitSweep({ db: deps.db, queue: deps.queue, log: (m, err) => req.log.warn({ err }, m), limits: { maxQueuedTrials: deps.config.HYPERSWEEP_MAX_QUEUED_TRIALS } }, req.team.id, req.body);
       const sweep = await getSweep(deps.db, req.team.id, created.id);
       return reply.status(201).send({ ...sweep, enqueued: created.enqueued, trials: created.trials });
     });
@@ -66,6 +68,7 @@ export function sweepRoutes(deps: AppDeps) {
       const teamId = req.team.id;
       const sweepId = req.params.id;
       const first = await getSweep(deps.db, teamId, sweepId);
+      const release = streams.acquire(teamId);
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
@@ -74,6 +77,7 @@ export function sweepRoutes(deps: AppDeps) {
       if (["succeeded", "failed", "cancelled"].includes(first.status)) {
         send("sweep.finished", { type: "sweep.finished", sweepId, status: first.status });
         res.end();
+        release();
         return;
       }
       const keepAlive = setInterval(() => res.write(": keep-alive\n\n"), 15_000);
@@ -90,6 +94,7 @@ export function sweepRoutes(deps: AppDeps) {
         clearInterval(keepAlive);
         off();
         res.end();
+        release();
       }
       req.raw.on("close", close);
     });

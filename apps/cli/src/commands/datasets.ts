@@ -5,28 +5,17 @@
  * Import streams the archive as multipart/form-data (fields first, then the file) so neither side holds it in
  * memory; a directory is first packed into a temporary .tar.gz.
  */
-import { createReadStream } from "node:fs";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
-import { Readable } from "node:stream";
-import cliProgress from "cli-progress";
-import { Command, Option } from "commander";
+import { Command } from "commander";
 import * as tar from "tar";
 import { synthDataset } from "@hypersweep/data";
-import { ApiError, HypersweepClient } from "../client.ts";
+import { HypersweepClient } from "../client.ts";
+import { connection, connectionOptions, uploadMultipart } from "../upload.ts";
 
-const out = (s: string) => process.stdout.write(`${s}\n`);
-
-function connection(cmd: Command): { url: string; apiKey?: string } {
-  const o = cmd.optsWithGlobals() as { url?: string; apiKey?: string };
-  return { url: o.url ?? "http://127.0.0.1:8080", apiKey: o.apiKey };
-}
-
-const connectionOptions = (c: Command) =>
-  c
-    .addOption(new Option("--url <url>", "API address").env("HYPERSWEEP_URL").default("http://127.0.0.1:8080"))
-    .addOption(new Option("--api-key <key>", "your team's API key").env("HYPERSWEEP_API_KEY"));
+const out = (s: string): void => void process.stdout.write(`${s}\n`);
+const JSON_HELP = "print the API's answer as JSON instead of a table";
 
 export function datasetsCommand(): Command {
   const cmd = new Command("datasets").description("import, list and synthesise datasets");
@@ -38,8 +27,10 @@ export function datasetsCommand(): Command {
     .option("--exclude-bad-rows", "import the valid rows and report the others instead of rejecting the dataset")
     .option("--split-seed <n>", "seed of the 70/15/15 split for rows without one", (v) => Number(v))
     .option("--no-progress", "no progress bar")
-    .action(async (source: string, o: { name?: string; excludeBadRows?: boolean; splitSeed?: number; progress: boolean }, c: Command) => {
+    .option("--json", JSON_HELP)
+    .action(async (source: string, o: { name?: string; excludeBadRows?: boolean; splitSeed?: number; progress: boolean; json?: boolean }, c: Command) => {
       const res = await importViaApi(source, { ...connection(c), ...o });
+      if (o.json) return out(JSON.stringify(res, null, 2));
       out(`dataset ${res.dataset.name} (${res.dataset.id}): version ${res.version.id} ${res.created ? "created" : "already imported (same content)"}`);
       out(`content ${res.version.contentHash.slice(0, 16)}…, ${res.version.imageCount} images`);
       out(summaryTable(res.summary));
@@ -51,16 +42,21 @@ export function datasetsCommand(): Command {
 
   connectionOptions(cmd.command("list"))
     .description("list your team's datasets")
-    .action(async (_o, c: Command) => {
-      const { datasets } = await new HypersweepClient(connection(c)).request("GET", "/v1/datasets");
+    .option("--json", JSON_HELP)
+    .action(async (o: { json?: boolean }, c: Command) => {
+      const r = await new HypersweepClient(connection(c)).request("GET", "/v1/datasets");
+      if (o.json) return out(JSON.stringify(r, null, 2));
+      const { datasets } = r;
       for (const d of datasets) out(`${d.id}  ${String(d.name).padEnd(24)} ${d.versionCount} version(s)  ${d.latestVersion ? `${d.latestVersion.imageCount} images` : ""}`);
     });
 
   connectionOptions(cmd.command("show"))
     .description("a dataset's versions and the summary of its latest")
     .argument("<id|name>")
-    .action(async (id: string, _o, c: Command) => {
+    .option("--json", JSON_HELP)
+    .action(async (id: string, o: { json?: boolean }, c: Command) => {
       const d = await new HypersweepClient(connection(c)).request("GET", `/v1/datasets/${encodeURIComponent(id)}`);
+      if (o.json) return out(JSON.stringify(d, null, 2));
       out(`${d.name} (${d.id})`);
       for (const v of d.versions) out(`  version ${v.id}  ${v.contentHash.slice(0, 16)}…  ${v.imageCount} images  ${v.createdAt}`);
       if (d.versions[0]) out(summaryTable(d.versions[0].summary));
@@ -114,55 +110,11 @@ export async function importViaApi(source: string, o: ImportViaApiOptions): Prom
   }
 }
 
-async function upload(file: string, name: string, o: ImportViaApiOptions): Promise<any> {
-  const size = (await stat(file)).size;
-  const boundary = `----hypersweep${Math.random().toString(16).slice(2)}`;
-  const field = (k: string, v: string) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`;
-  const head =
-    field("name", name) +
-    (o.excludeBadRows ? field("excludeBadRows", "true") : "") +
-    (o.splitSeed !== undefined ? field("splitSeed", String(o.splitSeed)) : "") +
-    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${basename(file).replace(/"/g, "")}"\r\nContent-Type: application/octet-stream\r\n\r\n`;
-  const tail = `\r\n--${boundary}--\r\n`;
-  const bar = o.progress === false ? null : new cliProgress.SingleBar({ format: "upload [{bar}] {percentage}% | {value}/{total} MB", stream: process.stderr }, cliProgress.Presets.shades_classic);
-  bar?.start(Math.max(0.01, Math.round(size / 1e4) / 100), 0);
-  let sent = 0;
-  async function* body() {
-    yield Buffer.from(head);
-    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
-      sent += (chunk as Buffer).length;
-      bar?.update(Math.round(sent / 1e4) / 100);
-      yield chunk as Buffer;
-    }
-    yield Buffer.from(tail);
-    bar?.stop();
-    if (o.progress !== false) process.stderr.write("uploaded; validating on the server…\n");
-  }
-  let res: Response;
-  try {
-    res = await fetch(new URL("/v1/datasets", o.url), {
-      method: "POST",
-      headers: {
-        "content-type": `multipart/form-data; boundary=${boundary}`,
-        "content-length": String(Buffer.byteLength(head) + size + Buffer.byteLength(tail)),
-        ...(o.apiKey ? { authorization: `Bearer ${o.apiKey}` } : {}),
-      },
-      body: Readable.toWeb(Readable.from(body())) as ReadableStream,
-      duplex: "half",
-    } as RequestInit);
-  } catch (err) {
-    bar?.stop();
-    throw new ApiError(0, "UNREACHABLE", `cannot reach the Hypersweep API at ${o.url}: ${(err as Error).message}`);
-  }
-  const text = await res.text();
-  let data: any;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    data = { message: text.slice(0, 300) };
-  }
-  if (!res.ok) throw new ApiError(res.status, data?.error ?? "HTTP_ERROR", data?.message ?? `HTTP ${res.status}`, data?.issues ?? []);
-  return data;
+function upload(file: string, name: string, o: ImportViaApiOptions): Promise<any> {
+  const fields: Record<string, string> = { name };
+  if (o.excludeBadRows) fields.excludeBadRows = "true";
+  if (o.splitSeed !== undefined) fields.splitSeed = String(o.splitSeed);
+  return uploadMultipart("/v1/datasets", fields, file, o);
 }
 
 /** The paper's Table 2 shape: diagnosis rows, modality × section columns, then the split counts. */

@@ -5,21 +5,11 @@
  */
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
-import { Command, Option } from "commander";
+import { Command } from "commander";
 import { HypersweepClient } from "../client.ts";
-import { uploadMultipart } from "../upload.ts";
+import { connection, connectionOptions, uploadMultipart } from "../upload.ts";
 
-const out = (s: string) => process.stdout.write(`${s}\n`);
-
-function connection(cmd: Command): { url: string; apiKey?: string } {
-  const o = cmd.optsWithGlobals() as { url?: string; apiKey?: string };
-  return { url: o.url ?? "http://127.0.0.1:8080", apiKey: o.apiKey };
-}
-
-const connectionOptions = (c: Command) =>
-  c
-    .addOption(new Option("--url <url>", "API address").env("HYPERSWEEP_URL").default("http://127.0.0.1:8080"))
-    .addOption(new Option("--api-key <key>", "your team's API key").env("HYPERSWEEP_API_KEY"));
+const out = (s: string): void => void process.stdout.write(`${s}\n`);
 
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
@@ -37,6 +27,17 @@ export async function importWeightsViaApi(file: string, o: ImportWeightsOptions)
   const st = await stat(abs).catch(() => null);
   if (!st?.isFile()) throw new Error(`${file} is not a file`);
   return uploadMultipart("/v1/weights", { architecture: o.architecture, name: o.name }, abs, o);
+}
+
+/** `--pretrained resnet18=imagenet densenet121=chexpert` → overrides.pretrained. */
+export function pretrainedFlags(values: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const m = /^([a-z0-9_]+)=(.+)$/.exec(v);
+    if (!m) throw new Error(`--pretrained takes <architecture>=<name> (e.g. resnet18=imagenet), got ${JSON.stringify(v)}`);
+    out[m[1]!] = m[2]!;
+  }
+  return out;
 }
 
 export function weightsCommand(): Command {
@@ -58,9 +59,12 @@ export function weightsCommand(): Command {
   connectionOptions(cmd.command("list"))
     .description("list your team's pretrained weights")
     .option("--arch <architecture>", "only this architecture's")
-    .action(async (o: { arch?: string }, c: Command) => {
+    .option("--json", "print the API's answer as JSON instead of a table")
+    .action(async (o: { arch?: string; json?: boolean }, c: Command) => {
       const q = o.arch ? `?architecture=${encodeURIComponent(o.arch)}` : "";
-      const { weights } = await new HypersweepClient(connection(c)).request("GET", `/v1/weights${q}`);
+      const r = await new HypersweepClient(connection(c)).request("GET", `/v1/weights${q}`);
+      if (o.json) return out(JSON.stringify(r, null, 2));
+      const { weights } = r;
       if (!weights.length) {
         out("no weights yet: hypersweep weights import <file> --arch <architecture> --name <name>");
         return;
