@@ -2,9 +2,10 @@
  * `npm run demo` — the main job, end to end on this machine: migrate the database, start the API and a worker
  * (in this process; the worker runs each trial in its own trainer process), create a team through the admin HTTP
  * route, synthesise and upload a small Data-Stock-shaped dataset, submit a sweep of the paper's protocol at demo
- * scale (real TensorFlow.js training of the small architecture), follow it with progress bars, print the trials
- * and the leaderboard, then retrain the winner (final training, early stopping) and score it on the test set with
- * bootstrap intervals. Everything after the start speaks HTTP, as a user's client would.
+ * scale (real TensorFlow.js training of the small architecture), follow both of its stages with progress bars
+ * (the search, then the final stage that runs by itself: the winner retrained with early stopping and scored on
+ * the test set with bootstrap intervals), and print the trials, the leaderboard and the winner's test metrics.
+ * Everything after the start speaks HTTP, as a user's client would.
  */
 import { randomBytes } from "node:crypto";
 import { cpus } from "node:os";
@@ -16,6 +17,7 @@ import { synthDataset } from "@hypersweep/data";
 import { startApi } from "@hypersweep/api";
 import { startWorker } from "@hypersweep/worker";
 import { HypersweepClient, importViaApi, leaderboardTable, trialsTable, watchSweep, withInterval } from "@hypersweep/cli";
+import { ensureDashboardBuilt } from "@hypersweep/dashboard";
 
 const demoEnv = z.object({
   ...commonEnv,
@@ -29,7 +31,8 @@ const demoEnv = z.object({
 
 const say = (s: string) => process.stdout.write(`${s}\n`);
 
-export async function runDemo(env: Record<string, string | undefined> = process.env): Promise<number> {
+/** `--serve`: keep the API (and its dashboard) and the worker running after the demo, until Ctrl-C. */
+export async function runDemo(env: Record<string, string | undefined> = process.env, opts: { serve?: boolean } = {}): Promise<number> {
   const cfg = parseEnv(demoEnv, env);
   const started = Date.now();
   say("Hypersweep demo: a random search of the Data Stock protocol, at demo scale, on this machine.\n");
@@ -40,13 +43,15 @@ export async function runDemo(env: Record<string, string | undefined> = process.
   const concurrency = String(Math.max(1, Math.min(2, cpus().length)));
   // The demo is its own operator: a one-off admin token unless one is given.
   const adminToken = env.HYPERSWEEP_ADMIN_TOKEN || randomBytes(24).toString("hex");
-  const shared = { ...env, PORT: env.PORT ?? "0", HYPERSWEEP_ADMIN_TOKEN: adminToken, HYPERSWEEP_CONCURRENCY: env.HYPERSWEEP_CONCURRENCY ?? concurrency, LOG_LEVEL: env.LOG_LEVEL ?? "warn" };
+  if (await ensureDashboardBuilt()) say("   dashboard built (apps/dashboard/dist)");
+  // Served for a person to open: a fixed port; otherwise any free one.
+  const shared = { ...env, PORT: env.PORT ?? (opts.serve ? "8080" : "0"), HYPERSWEEP_ADMIN_TOKEN: adminToken, HYPERSWEEP_CONCURRENCY: env.HYPERSWEEP_CONCURRENCY ?? concurrency, LOG_LEVEL: env.LOG_LEVEL ?? "warn" };
   const api = await startApi(shared);
   const worker = await startWorker(shared).catch(async (err) => {
     await api.close();
     throw err;
   });
-  say(`2/7 API at ${api.address} (docs at ${api.address}/docs); worker ${worker.node.id} with ${shared.HYPERSWEEP_CONCURRENCY} trainer process(es)`);
+  say(`2/7 API at ${api.address} (docs at ${api.address}/docs, dashboard at ${api.address}/); worker ${worker.node.id} with ${shared.HYPERSWEEP_CONCURRENCY} trainer process(es)`);
 
   try {
     const admin = new HypersweepClient({ url: api.address, apiKey: adminToken });
@@ -69,17 +74,16 @@ export async function runDemo(env: Record<string, string | undefined> = process.
       overrides: { learningRates: [1e-2, 1e-3], subsetsPerRate: 2, searchEpochs: cfg.DEMO_EPOCHS, finalEpochs: 3 * cfg.DEMO_EPOCHS, patience: 3, imageSize: cfg.DEMO_IMAGE_SIZE, batchSize: 16 },
     };
     const sweep = await client.request("POST", "/v1/sweeps", body);
-    say(`5/7 sweep ${sweep.id}: ${sweep.trialCount} trials (2 learning rates × 2 sampled augmentation subsets), plan ${sweep.planHash.slice(0, 12)}`);
+    say(`5/7 sweep ${sweep.id}: ${sweep.trialCount} search trials (2 learning rates × 2 sampled augmentation subsets), plan ${sweep.planHash.slice(0, 12)};`);
+    say(`    when the search ends, the winner is retrained by itself (up to ${body.overrides.finalEpochs} epochs, early stopping) and scored on the test set`);
     const status = await watchSweep(client, sweep.id);
 
     const { trials } = await client.request("GET", `/v1/sweeps/${sweep.id}/trials`);
-    say(`\n6/7 search ${status} in ${Math.round((Date.now() - started) / 1000)} s\n`);
+    const finals = trials.filter((t: { stage: string }) => t.stage === "final");
+    say(`\n6/7 sweep ${status} in ${Math.round((Date.now() - started) / 1000)} s: search trials, then the final training\n`);
     say(trialsTable(trials));
     if (status !== "succeeded") return 1;
-
-    const final = await client.request("POST", `/v1/sweeps/${sweep.id}/final`, {});
-    say(`\n7/7 final training of the winner (up to ${3 * cfg.DEMO_EPOCHS} epochs, early stopping), then the test set`);
-    const finalStatus = await watchSweep(client, sweep.id);
+    say(`\n7/7 results`);
     const board = await client.request("GET", `/v1/leaderboard?dataset=${ds.id}`);
     say("\nLeaderboard (best per scenario × architecture):");
     say(leaderboardTable(board.rows));
@@ -91,16 +95,34 @@ export async function runDemo(env: Record<string, string | undefined> = process.
       if (test) say(`Retrained and scored on the held-out test set (n = ${test.n}): AUC ${withInterval(test, "auc")}, F1 ${withInterval(test, "f1")}, accuracy ${withInterval(test, "accuracy")}`);
       else if (w.final) say(`Final training ${w.final.status}${w.final.error ? `: ${w.final.error}` : ""}`);
     }
-    say(`\nDone in ${Math.round((Date.now() - started) / 1000)} s (final trainings: ${final.trials.length}).`);
-    return finalStatus === "succeeded" ? 0 : 1;
+    say(`\nDone in ${Math.round((Date.now() - started) / 1000)} s (final trainings: ${finals.length}).`);
+    say(`\nDashboard: ${api.address}/#/sweeps/${sweep.id} (sign in with the team's API key above; leaderboard at ${api.address}/#/leaderboard/${ds.id})`);
+    if (opts.serve) await serveUntilStopped(api.address);
+    else say("Run `npm run demo -- --serve` to keep the API, the dashboard and the worker running after the demo.");
+    return finals.length > 0 && finals.every((t: { status: string }) => t.status === "succeeded") ? 0 : 1;
   } finally {
     await worker.close();
     await api.close();
   }
 }
 
+/** Keeps everything running until SIGINT or SIGTERM. */
+function serveUntilStopped(address: string): Promise<void> {
+  say(`\nServing the API, the dashboard (${address}/) and the worker; Ctrl-C stops them.`);
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      say("stopping…");
+      resolve();
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  runDemo().then(
+  runDemo(process.env, { serve: process.argv.slice(2).includes("--serve") }).then(
     (code) => {
       process.exitCode = code;
     },
