@@ -67,7 +67,7 @@ export async function sweepOverview(db: Db, teamId: string, opts: { status?: str
               coalesce(sum((t.spec->>'epochs')::int), 0)::int AS "epochsPlanned",
               max(t.selection_score) FILTER (WHERE t.stage = 'search' AND t.status = 'succeeded') AS "bestScore",
               avg(extract(epoch FROM t.finished_at - t.started_at) * 1000) FILTER (WHERE t.status = 'succeeded' AND t.started_at IS NOT NULL)::float8 AS "avgMs"
-       FROM trials t WHERE t.sweep_id = s.id) a
+       FROM trials t WHERE t.sweep_id = s.id AND t.stage <> 'evaluate') a
      WHERE s.team_id = $1::uuid AND ($2::text IS NULL OR s.status::text = $2) AND ($3::text IS NULL OR d.name = $3 OR d.id::text = $3)
      ORDER BY s.created_at DESC LIMIT $4`,
     [teamId, opts.status ?? null, opts.dataset ?? null, Math.min(opts.limit ?? 100, 500)],
