@@ -48,11 +48,12 @@ describe("hypersweep CLI", () => {
     expect(r.stderr).toMatch(/- architectures\.0: /);
   });
 
-  it("says clearly when the API cannot be reached or the key is wrong", async () => {
+  it("says clearly when the API cannot be reached (exit 3) or the key is wrong (exit 4)", async () => {
     const down = await cli(["sweeps"], { HYPERSWEEP_URL: "http://127.0.0.1:9" });
-    expect(down.code).toBe(1);
+    expect(down.code).toBe(3);
     expect(down.stderr).toContain("cannot reach the Hypersweep API at http://127.0.0.1:9");
     const bad = await cli(["sweeps"], { HYPERSWEEP_API_KEY: "hs_wrong" });
+    expect(bad.code).toBe(4);
     expect(bad.stderr).toContain("invalid API key (HTTP 401 UNAUTHORIZED)");
   });
 

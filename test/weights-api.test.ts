@@ -14,7 +14,7 @@ import { architectureTensors } from "@hypersweep/core";
 import { encodeSafetensors } from "../packages/models/src/index.ts";
 import { importWeightsViaApi } from "../apps/cli/src/commands/weights.ts";
 import { ApiError } from "../apps/cli/src/client.ts";
-import { ROOT, startStack, type Stack } from "./helpers/stack.ts";
+import { eventually, ROOT, startStack, type Stack } from "./helpers/stack.ts";
 
 const LIMIT = 2_000_000;
 type T = { shape: number[]; data: Float32Array };
@@ -194,4 +194,21 @@ describe("pretrained weights API", () => {
     expect(list.stdout.split("\n")[0]).toMatch(/^name\s+architecture\s+sha256\s+size\s+tensors\s+imported$/);
     expect(list.stdout).toMatch(/\nimagenet\s+small_cnn\s+[0-9a-f]{16}\s+0\.4 MB\s+22\s/);
   }, 60_000);
+
+  it("carries the weights into the final training of the winner", async () => {
+    const weights = (await s.http("GET", "/v1/weights?architecture=small_cnn")).body.weights.find((w: { name: string }) => w.name === "imagenet");
+    await s.startWorker();
+    const sweep = await s.http("POST", "/v1/sweeps", {
+      dataset: "stock", scenario: { modality: "ct", task: "binary" }, architectures: ["small_cnn"], seed: 4,
+      overrides: { learningRates: [1e-3], subsetsPerRate: 1, searchEpochs: 1, finalEpochs: 2, pretrained: { small_cnn: "imagenet" } },
+    });
+    expect(sweep.status).toBe(201);
+    const finalId = await eventually(async () => {
+      const r = await s.http("POST", `/v1/sweeps/${sweep.body.id}/final`, {});
+      return r.status < 300 ? (r.body.trials[0]?.id as string) : null;
+    }, 60_000, 250);
+    const final = (await s.http("GET", `/v1/trials/${finalId}`)).body;
+    expect(final.stage).toBe("final");
+    expect(final.spec.pretrainedWeights).toEqual({ name: "imagenet", sha256: weights.sha256 });
+  }, 90_000);
 });

@@ -1,26 +1,35 @@
 #!/usr/bin/env node
 /** The `hypersweep` command: a pure HTTP client of the API (the demo, which runs a whole stack, is apps/demo). */
 import { readFileSync } from "node:fs";
-import { Command, Option } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { ApiError, HypersweepClient } from "./client.ts";
 import { leaderboardTable, trialsTable, withInterval } from "./render.ts";
 import { datasetsCommand } from "./commands/datasets.ts";
 import { watchSweep } from "./commands/watch.ts";
 import { pretrainedFlags, weightsCommand } from "./commands/weights.ts";
+import { EXIT_CODES_HELP, exitCodeFor, throwOnUsageErrors, watchExit } from "./exit-codes.ts";
 
 function client(cmd: Command): HypersweepClient {
   const o = cmd.optsWithGlobals() as { url: string; apiKey?: string };
   return new HypersweepClient({ url: o.url, apiKey: o.apiKey });
 }
 
-const out = (v: unknown) => process.stdout.write(`${typeof v === "string" ? v : JSON.stringify(v, null, 2)}\n`);
+const out = (v: unknown): void => void process.stdout.write(`${typeof v === "string" ? v : JSON.stringify(v, null, 2)}\n`);
+/** Follows a sweep to its end; a sweep that did not succeed sets exit code 5. */
+async function follow(c: HypersweepClient, id: string): Promise<void> {
+  const status = await watchSweep(c, id);
+  out(`finished: ${status}`);
+  process.exitCode = watchExit(status);
+}
+const JSON_HELP = "print the API's answer as JSON instead of a table";
 
 export function buildCli(): Command {
   const program = new Command("hypersweep")
     .description("Hyperparameter random searches for medical image classifiers")
     .addOption(new Option("--url <url>", "API address").env("HYPERSWEEP_URL").default("http://127.0.0.1:8080"))
     .addOption(new Option("--api-key <key>", "your team's API key").env("HYPERSWEEP_API_KEY"))
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .addHelpText("after", EXIT_CODES_HELP);
 
   program
     .command("submit")
@@ -42,23 +51,27 @@ export function buildCli(): Command {
       const c = client(cmd);
       const s = await c.request("POST", "/v1/sweeps", body);
       out(`sweep ${s.id}: ${s.trialCount} trials, plan ${s.planHash}${s.enqueued ? "" : " (queue unavailable: trials will be enqueued when it returns)"}`);
-      if (o.watch) out(`finished: ${await watchSweep(c, s.id)}`);
+      if (o.watch) await follow(c, s.id);
     });
 
   program.command("watch").argument("<sweepId>").description("follow a sweep with progress bars").action(async (id: string, _o, cmd: Command) => {
-    out(`finished: ${await watchSweep(client(cmd), id)}`);
+    await follow(client(cmd), id);
   });
 
-  program.command("sweeps").description("list your sweeps").action(async (_o, cmd: Command) => {
-    const { sweeps } = await client(cmd).request("GET", "/v1/sweeps");
+  program.command("sweeps").description("list your sweeps").option("--json", JSON_HELP).action(async (o, cmd: Command) => {
+    const r = await client(cmd).request("GET", "/v1/sweeps");
+    if (o.json) return out(r);
+    const { sweeps } = r;
     for (const s of sweeps) out(`${s.id}  ${s.status.padEnd(9)}  ${s.scenarioKey.padEnd(18)} ${s.trialCount} trials  ${s.name ?? ""}`);
   });
 
-  program.command("status").argument("<sweepId>").description("a sweep's status and its trials").action(async (id: string, _o, cmd: Command) => {
+  program.command("status").argument("<sweepId>").description("a sweep's status and its trials").option("--json", JSON_HELP).action(async (id: string, o, cmd: Command) => {
     const c = client(cmd);
     const s = await c.request("GET", `/v1/sweeps/${id}`);
+    const { trials } = await c.request("GET", `/v1/sweeps/${id}/trials`);
+    if (o.json) return out({ ...s, trials });
     out(`${s.id} ${s.status}: ${JSON.stringify(s.counts)} progress ${(s.progress.fraction * 100).toFixed(0)}% ETA ${s.etaSeconds ?? "–"} s`);
-    out(trialsTable((await c.request("GET", `/v1/sweeps/${id}/trials`)).trials));
+    out(trialsTable(trials));
   });
 
   program
@@ -71,7 +84,7 @@ export function buildCli(): Command {
       const r = await c.request("POST", `/v1/sweeps/${id}/final`, {});
       for (const t of r.trials) out(`final training ${t.id} (${t.architecture})${t.created ? "" : " already exists"}`);
       for (const k of r.skipped) out(`skipped ${k.architecture}: ${k.reason}`);
-      if (o.watch) out(`finished: ${await watchSweep(c, id)}`);
+      if (o.watch) await follow(c, id);
     });
 
   program.command("cancel").argument("<sweepId>").description("cancel a sweep: queued trials never start, running ones stop").action(async (id: string, _o, cmd: Command) => {
@@ -85,15 +98,18 @@ export function buildCli(): Command {
     .requiredOption("--dataset <id|name>")
     .requiredOption("--scenario <key>", "e.g. ct/binary")
     .requiredOption("--arch <name>")
+    .option("--json", JSON_HELP)
     .action(async (o, cmd: Command) => {
       const r = await client(cmd).request("GET", `/v1/best?${new URLSearchParams({ dataset: o.dataset, scenario: o.scenario, architecture: o.arch })}`);
+      if (o.json) return out(r);
       out(r.winner ? leaderboardTable([{ ...r.winner, decidedBy: r.decidedBy }]) : r.reason);
       const test = r.winner?.final?.metrics?.test;
       if (test) out(`final training, test set (n = ${test.n ?? "?"}): AUC ${withInterval(test, "auc")}, F1 ${withInterval(test, "f1")}`);
     });
 
-  program.command("leaderboard").description("the best configuration per scenario × architecture of a dataset").requiredOption("--dataset <id|name>").action(async (o, cmd: Command) => {
+  program.command("leaderboard").description("the best configuration per scenario × architecture of a dataset").requiredOption("--dataset <id|name>").option("--json", JSON_HELP).action(async (o, cmd: Command) => {
     const r = await client(cmd).request("GET", `/v1/leaderboard?${new URLSearchParams({ dataset: o.dataset })}`);
+    if (o.json) return out(r);
     out(leaderboardTable(r.rows));
   });
 
@@ -111,10 +127,11 @@ export function buildCli(): Command {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  buildCli()
-    .parseAsync(process.argv)
-    .catch((err) => {
-      process.stderr.write(`${err instanceof ApiError ? err.describe() : err instanceof Error ? err.message : String(err)}\n`);
-      process.exitCode = 1;
-    });
+  const program = buildCli();
+  throwOnUsageErrors(program);
+  program.parseAsync(process.argv).catch((err) => {
+    // Commander has already printed its own usage errors (and --help).
+    if (!(err instanceof CommanderError)) process.stderr.write(`${err instanceof ApiError ? err.describe() : err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = exitCodeFor(err);
+  });
 }

@@ -1,11 +1,27 @@
 /** Tables for results people compare. */
 import Table from "cli-table3";
 
+/**
+ * Colour only on a terminal, and never with NO_COLOR set to anything (https://no-color.org); FORCE_COLOR
+ * (not 0) forces it. Piped or redirected output carries no ANSI codes.
+ */
+export function useColor(stream: { isTTY?: boolean } = process.stdout, env: Record<string, string | undefined> = process.env): boolean {
+  if (env.NO_COLOR) return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== "0" && env.FORCE_COLOR !== "false") return true;
+  return stream.isTTY === true;
+}
+
+/** A table whose header is cyan when colour is on; no other colour, whatever cli-table3's colour library detects. */
+function table(head: string[]): InstanceType<typeof Table> {
+  const colour = useColor();
+  return new Table({ head: head.map((h) => (colour ? `\x1b[36m${h}\x1b[39m` : h)), style: { head: [], border: [] } });
+}
+
 const fmt = (v: unknown, digits = 3) => (typeof v === "number" && Number.isFinite(v) ? v.toFixed(digits) : "–");
 const lr = (v: number) => v.toExponential(0);
 
 export function leaderboardTable(rows: any[]): string {
-  const t = new Table({ head: ["scenario", "architecture", "decided by", "score", "val AUC", "val F1", "val loss", "lr", "augmentations", "epoch"] });
+  const t = table(["scenario", "architecture", "decided by", "score", "val AUC", "val F1", "val loss", "lr", "augmentations", "epoch"]);
   for (const r of rows) {
     t.push([r.scenarioKey, r.architecture, r.decidedBy, fmt(r.selectionScore), fmt(r.valAuc), fmt(r.valF1), fmt(r.valLoss), lr(r.learningRate), r.augmentations.join(", ") || "none", r.bestEpoch ?? "–"]);
   }
@@ -13,9 +29,9 @@ export function leaderboardTable(rows: any[]): string {
 }
 
 export function trialsTable(trials: any[]): string {
-  const t = new Table({ head: ["#", "status", "lr", "augmentations", "epochs", "attempts", "val AUC", "val F1", "score", "error"] });
+  const t = table(["#", "architecture", "status", "lr", "augmentations", "epochs", "attempts", "val AUC", "val F1", "score", "error"]);
   for (const r of trials) {
-    t.push([r.position, r.status, lr(r.learningRate), r.augmentations.join(", ") || "none", r.epochsDone, r.attemptCount, fmt(r.valAuc), fmt(r.valF1), fmt(r.selectionScore), (r.error ?? "").slice(0, 40)]);
+    t.push([r.position, r.architecture, r.status, lr(r.learningRate), r.augmentations.join(", ") || "none", r.epochsDone, r.attemptCount, fmt(r.valAuc), fmt(r.valF1), fmt(r.selectionScore), (r.error ?? "").slice(0, 40)]);
   }
   return t.toString();
 }

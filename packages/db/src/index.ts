@@ -13,4 +13,5 @@ export * from "./weights.repository.ts";
 export * from "./database-admin.ts";
 export * from "./ops.repository.ts";
 export * from "./planning.repository.ts";
+export * from "./eta.repository.ts";
 export * from "./predictions.repository.ts";

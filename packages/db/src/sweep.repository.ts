@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { inTransaction, type Db } from "./client.ts";
 import { ConflictError, LimitError, NotFoundError } from "./errors.ts";
 import { EVENTS_CHANNEL, notifyInTx } from "./events.ts";
+import { architectureEtas, estimateEta } from "./eta.repository.ts";
 
 export interface NewTrial {
   position: number;
@@ -110,25 +111,22 @@ function sweepSelect() {
 export async function getSweep(db: Db, teamId: string, id: string): Promise<SweepView> {
   const sweep = await db.sweep.findFirst({ where: { id, teamId }, select: sweepSelect() });
   if (!sweep) throw new NotFoundError("sweep", id);
-  const rows = await db.$queryRaw<Array<{ status: TrialStatusName; n: number; epochs_done: number; epochs_planned: number; avg_ms: number | null }>>`
+  const rows = await db.$queryRaw<Array<{ status: TrialStatusName; n: number; epochs_done: number; epochs_planned: number }>>`
     SELECT status::text AS status, count(*)::int AS n, coalesce(sum(epochs_done), 0)::int AS epochs_done,
-           coalesce(sum((spec->>'epochs')::int), 0)::int AS epochs_planned,
-           avg(extract(epoch FROM finished_at - started_at) * 1000) FILTER (WHERE finished_at IS NOT NULL AND started_at IS NOT NULL)::float8 AS avg_ms
+           coalesce(sum((spec->>'epochs')::int), 0)::int AS epochs_planned
     FROM trials WHERE sweep_id = ${id}::uuid GROUP BY status`;
   const counts = Object.fromEntries(TRIAL_STATUSES.map((s) => [s, 0])) as Record<TrialStatusName, number>;
   let epochsDone = 0;
   let epochsPlanned = 0;
-  let avgMs: number | null = null;
   for (const r of rows) {
     counts[r.status] = r.n;
     epochsPlanned += r.epochs_planned;
     // A finished trial counts whole (early stopping and failures end a trial before its planned epochs).
     epochsDone += r.status === "queued" || r.status === "running" ? r.epochs_done : r.epochs_planned;
-    if (r.status === "succeeded") avgMs = r.avg_ms;
   }
   const remaining = counts.queued + counts.running;
-  const parallel = Math.max(1, counts.running);
-  const etaSeconds = remaining === 0 ? 0 : avgMs == null ? null : Math.round((avgMs * remaining) / parallel / 1000);
+  // Each architecture's remaining epochs at its own measured speed (eta.repository.ts).
+  const etaSeconds = remaining === 0 ? 0 : estimateEta(await architectureEtas(db, id), counts.running);
   return {
     ...sweep,
     counts,

@@ -14,7 +14,8 @@ import { synthDataset } from "@hypersweep/data";
 import { HypersweepClient } from "../client.ts";
 import { connection, connectionOptions, uploadMultipart } from "../upload.ts";
 
-const out = (s: string) => process.stdout.write(`${s}\n`);
+const out = (s: string): void => void process.stdout.write(`${s}\n`);
+const JSON_HELP = "print the API's answer as JSON instead of a table";
 
 export function datasetsCommand(): Command {
   const cmd = new Command("datasets").description("import, list and synthesise datasets");
@@ -26,8 +27,10 @@ export function datasetsCommand(): Command {
     .option("--exclude-bad-rows", "import the valid rows and report the others instead of rejecting the dataset")
     .option("--split-seed <n>", "seed of the 70/15/15 split for rows without one", (v) => Number(v))
     .option("--no-progress", "no progress bar")
-    .action(async (source: string, o: { name?: string; excludeBadRows?: boolean; splitSeed?: number; progress: boolean }, c: Command) => {
+    .option("--json", JSON_HELP)
+    .action(async (source: string, o: { name?: string; excludeBadRows?: boolean; splitSeed?: number; progress: boolean; json?: boolean }, c: Command) => {
       const res = await importViaApi(source, { ...connection(c), ...o });
+      if (o.json) return out(JSON.stringify(res, null, 2));
       out(`dataset ${res.dataset.name} (${res.dataset.id}): version ${res.version.id} ${res.created ? "created" : "already imported (same content)"}`);
       out(`content ${res.version.contentHash.slice(0, 16)}…, ${res.version.imageCount} images`);
       out(summaryTable(res.summary));
@@ -39,16 +42,21 @@ export function datasetsCommand(): Command {
 
   connectionOptions(cmd.command("list"))
     .description("list your team's datasets")
-    .action(async (_o, c: Command) => {
-      const { datasets } = await new HypersweepClient(connection(c)).request("GET", "/v1/datasets");
+    .option("--json", JSON_HELP)
+    .action(async (o: { json?: boolean }, c: Command) => {
+      const r = await new HypersweepClient(connection(c)).request("GET", "/v1/datasets");
+      if (o.json) return out(JSON.stringify(r, null, 2));
+      const { datasets } = r;
       for (const d of datasets) out(`${d.id}  ${String(d.name).padEnd(24)} ${d.versionCount} version(s)  ${d.latestVersion ? `${d.latestVersion.imageCount} images` : ""}`);
     });
 
   connectionOptions(cmd.command("show"))
     .description("a dataset's versions and the summary of its latest")
     .argument("<id|name>")
-    .action(async (id: string, _o, c: Command) => {
+    .option("--json", JSON_HELP)
+    .action(async (id: string, o: { json?: boolean }, c: Command) => {
       const d = await new HypersweepClient(connection(c)).request("GET", `/v1/datasets/${encodeURIComponent(id)}`);
+      if (o.json) return out(JSON.stringify(d, null, 2));
       out(`${d.name} (${d.id})`);
       for (const v of d.versions) out(`  version ${v.id}  ${v.contentHash.slice(0, 16)}…  ${v.imageCount} images  ${v.createdAt}`);
       if (d.versions[0]) out(summaryTable(d.versions[0].summary));

@@ -9,7 +9,7 @@ import { Command } from "commander";
 import { HypersweepClient } from "../client.ts";
 import { connection, connectionOptions, uploadMultipart } from "../upload.ts";
 
-const out = (s: string) => process.stdout.write(`${s}\n`);
+const out = (s: string): void => void process.stdout.write(`${s}\n`);
 
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
@@ -59,9 +59,12 @@ export function weightsCommand(): Command {
   connectionOptions(cmd.command("list"))
     .description("list your team's pretrained weights")
     .option("--arch <architecture>", "only this architecture's")
-    .action(async (o: { arch?: string }, c: Command) => {
+    .option("--json", "print the API's answer as JSON instead of a table")
+    .action(async (o: { arch?: string; json?: boolean }, c: Command) => {
       const q = o.arch ? `?architecture=${encodeURIComponent(o.arch)}` : "";
-      const { weights } = await new HypersweepClient(connection(c)).request("GET", `/v1/weights${q}`);
+      const r = await new HypersweepClient(connection(c)).request("GET", `/v1/weights${q}`);
+      if (o.json) return out(JSON.stringify(r, null, 2));
+      const { weights } = r;
       if (!weights.length) {
         out("no weights yet: hypersweep weights import <file> --arch <architecture> --name <name>");
         return;
