@@ -60,7 +60,7 @@ describe.skipIf(skipWithoutTorch)("a trial started from torchvision weights", ()
       seed: 5,
       // Adam moves a weight by about the learning rate per step: at 1e-30 none changes, so the trained model is
       // the imported one (BatchNorm running statistics aside, which training-mode features do not use).
-      overrides: { learningRates: [1e-30], subsetsPerRate: 1, augmentations: ["hflip"], searchEpochs: 1, imageSize: SIZE, batchSize: 16, pretrained: { resnet18: "imagenet" } },
+      overrides: { learningRates: [1e-30], subsetsPerRate: 1, augmentations: ["hflip"], searchEpochs: 1, imageSize: SIZE, batchSize: 16, pretrained: { resnet18: "imagenet" }, final: false },
     });
     expect(sweep.status).toBe(201);
     const trialId = (await s.http("GET", `/v1/sweeps/${sweep.body.id}/trials`)).body.trials[0].id;

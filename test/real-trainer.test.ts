@@ -33,7 +33,7 @@ describe("a sweep with the real trainer", () => {
       scenario: { modality: "ct", task: "binary" },
       architectures: ["small_cnn"],
       seed: 11,
-      overrides: { learningRates: [1e-2], subsetsPerRate: 2, searchEpochs: 2, imageSize: 16, batchSize: 16 },
+      overrides: { learningRates: [1e-2], subsetsPerRate: 2, searchEpochs: 2, imageSize: 16, batchSize: 16, final: false },
     });
     expect(res.status).toBe(201);
     const done = await eventually(async () => {

@@ -218,14 +218,19 @@ export async function eventually<T>(check: () => Promise<T | undefined | null | 
   }
 }
 
-/** A small sweep body: the default preset's plan (4 learning rates × 5 subsets) with few, short epochs. */
+/**
+ * A small sweep body: the default preset's plan (4 learning rates × 5 subsets) with few, short epochs. Tests of
+ * the search skip the automatic final stage (`final: false`) unless their overrides say `final`; the final
+ * stage's own tests opt in.
+ */
 export function sweepBody(datasetId: string, extra: Record<string, unknown> = {}) {
+  const { overrides, ...rest } = extra as { overrides?: Record<string, unknown> };
   return {
     dataset: datasetId,
     scenario: { modality: "ct", task: "binary" },
     architectures: ["small_cnn"],
     seed: 42,
-    overrides: { searchEpochs: 3, imageSize: 16 },
-    ...extra,
+    ...rest,
+    overrides: { final: false, ...(overrides ?? { searchEpochs: 3, imageSize: 16 }) },
   };
 }

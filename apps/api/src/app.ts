@@ -24,6 +24,7 @@ import { sweepRoutes } from "./routes/sweeps.routes.ts";
 import { trialRoutes } from "./routes/trials.routes.ts";
 import { weightsRoutes } from "./routes/weights.routes.ts";
 import { predictionRoutes } from "./routes/predictions.routes.ts";
+import { reportRoutes } from "./routes/report.routes.ts";
 import { workerRoutes } from "./routes/workers.routes.ts";
 import { dashboardRoutes } from "./routes/dashboard.routes.ts";
 import { webPlugin } from "./plugins/web.ts";
@@ -79,6 +80,7 @@ export async function buildApp(
         await team.register(sweepRoutes(deps));
         await team.register(trialRoutes(deps));
         await team.register(predictionRoutes(deps));
+        await team.register(reportRoutes(deps));
         await team.register(bestRoutes(deps));
         await team.register(workerRoutes(deps));
         await team.register(datasetRoutes(deps));

@@ -8,6 +8,7 @@ import { datasetsCommand } from "./commands/datasets.ts";
 import { watchSweep } from "./commands/watch.ts";
 import { pretrainedFlags, weightsCommand } from "./commands/weights.ts";
 import { EXIT_CODES_HELP, exitCodeFor, throwOnUsageErrors, watchExit } from "./exit-codes.ts";
+import { reportCommand } from "./commands/report.ts";
 
 function client(cmd: Command): HypersweepClient {
   const o = cmd.optsWithGlobals() as { url: string; apiKey?: string };
@@ -122,6 +123,7 @@ export function buildCli(): Command {
 
   program.addCommand(datasetsCommand());
   program.addCommand(weightsCommand());
+  program.addCommand(reportCommand(client));
 
   return program;
 }

@@ -10,6 +10,7 @@ import { DelayedError, Worker, type Job } from "bullmq";
 import type { WorkerConfig } from "@hypersweep/config";
 import { registerWorker, workerHeartbeat, type Db } from "@hypersweep/db";
 import { redisConnection, TRIALS_QUEUE, TrialJobData, type TrialQueue } from "@hypersweep/queue";
+import { ensureFinalStage } from "./final-stage.ts";
 import { startReconciler } from "./reconciler.ts";
 import type { TrialRunner } from "./runner.ts";
 import { processTrial, type ProcessorConfig, type ProcessResult } from "./trial-processor.ts";
@@ -99,6 +100,10 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
         onReady,
         env: { HYPERSWEEP_TRAINER_THREADS: String(threads), ...(gpu !== undefined ? { CUDA_VISIBLE_DEVICES: gpu } : {}) },
       });
+      if (r.kind === "succeeded" || (r.kind === "failed" && !r.retry)) {
+        // The last search trial of an architecture queues its winner's final training (the reconciler is the safety net).
+        await ensureFinalStage(o.db, o.queue, data.sweepId, (m) => log(m)).catch((err) => log(`final stage of sweep ${data.sweepId} left to the reconciler: ${(err as Error).message}`));
+      }
       o.onResult?.(data.trialId, r);
       if (r.kind === "held") {
         // Another live attempt holds this trial: look again when its lease would have expired.

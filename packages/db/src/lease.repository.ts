@@ -14,6 +14,7 @@ import type { EpochRecord } from "@hypersweep/core";
 import { inTransaction, type Db } from "./client.ts";
 import { LeaseLostError } from "./errors.ts";
 import { EVENTS_CHANNEL, type SweepEvent } from "./events.ts";
+import { OWES_FINAL } from "./final-stage.repository.ts";
 
 type Q = Pick<pg.PoolClient, "query">;
 
@@ -86,7 +87,7 @@ export async function claimTrial(db: Db, trialId: string, workerId: string, opts
                          started_at = COALESCE(started_at, now())
        WHERE id = $1 AND attempt_count < $4
          AND (status = 'queued' OR (status = 'running' AND lease_expires_at <= now()))
-       RETURNING id, sweep_id, team_id, attempt_count, architecture, task, spec, epochs_done),
+       RETURNING id, sweep_id, team_id, attempt_count, architecture, task, spec, epochs_done, stage),
      lost AS (
        UPDATE attempts SET status = 'lost', finished_at = now(), error = 'lease expired: the worker stopped heartbeating',
                            error_reason = 'lease_expired'
@@ -101,7 +102,7 @@ export async function claimTrial(db: Db, trialId: string, workerId: string, opts
        WHERE id IN (SELECT sweep_id FROM t) AND status = 'queued' RETURNING id),
      note AS (
        SELECT pg_notify('${EVENTS_CHANNEL}', json_build_object('type', 'trial.started', 'teamId', team_id, 'sweepId', sweep_id,
-         'trialId', id, 'attempt', attempt_count, 'workerId', $2::text)::text) FROM t)
+         'trialId', id, 'attempt', attempt_count, 'workerId', $2::text, 'stage', stage)::text) FROM t)
      SELECT t.sweep_id::text, t.team_id::text, t.attempt_count, t.architecture, t.task, t.spec, t.epochs_done,
             sw.seed, sw.scenario, v.id::text AS version_id, v.storage_path,
             (SELECT count(*) FROM a)::int + (SELECT count(*) FROM lost)::int * 0 + (SELECT count(*) FROM s)::int * 0
@@ -237,7 +238,7 @@ export async function recordResult(db: Db, trialId: string, attempt: number, r: 
          best_epoch = $3, val_auc = $4, val_f1 = $5, val_loss = $6, selection_score = $7, tiebreak_score = $8,
          metrics = $9::jsonb, weights_path = $10, error = NULL, error_reason = NULL, backend = COALESCE($12, backend)
        WHERE id = $1 AND current_attempt = $2 AND status = 'running'
-       RETURNING id, sweep_id, team_id),
+       RETURNING id, sweep_id, team_id, stage),
      a AS (UPDATE attempts SET status = 'succeeded', finished_at = now(), backend = COALESCE($12, backend)
            WHERE trial_id IN (SELECT id FROM t) AND number = $2 RETURNING id),
      ep AS (
@@ -249,7 +250,7 @@ export async function recordResult(db: Db, trialId: string, attempt: number, r: 
        RETURNING trial_id),
      note AS (
        SELECT pg_notify('${EVENTS_CHANNEL}', json_build_object('type', 'trial.finished', 'teamId', team_id, 'sweepId', sweep_id,
-         'trialId', id, 'status', 'succeeded', 'selectionScore', $7::float8)::text) FROM t)
+         'trialId', id, 'status', 'succeeded', 'selectionScore', $7::float8, 'stage', stage)::text) FROM t)
      SELECT t.sweep_id::text, t.team_id::text,
             (SELECT count(*) FROM trials o WHERE o.sweep_id = t.sweep_id AND o.status IN ('queued', 'running') AND o.id <> t.id)::int
               + (SELECT count(*) FROM a)::int * 0 + (SELECT count(*) FROM note)::int * 0 + (SELECT count(*) FROM ep)::int * 0 AS others
@@ -318,8 +319,10 @@ export async function releaseAttempt(db: Db, trialId: string, attempt: number, w
 }
 
 /**
- * Marks a sweep finished when no trial is owed any more: succeeded if any trial succeeded, else failed.
- * Serialised per sweep (advisory lock) so that concurrent last trials cannot both miss the end.
+ * Marks a sweep finished when no trial is owed any more and no final training is owed either (OWES_FINAL: the
+ * final stage of an architecture whose search just ended is about to be queued): succeeded if any trial
+ * succeeded, else failed. Serialised per sweep (advisory lock) so that concurrent last trials cannot both miss
+ * the end.
  */
 export async function finishSweepIfDone(c: Q, sweepId: string, teamId: string): Promise<string | null> {
   await c.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [sweepId]);
@@ -329,6 +332,7 @@ export async function finishSweepIfDone(c: Q, sweepId: string, teamId: string): 
                       finished_at = now()
      WHERE id = $1 AND status IN ('queued', 'running')
        AND NOT EXISTS (SELECT 1 FROM trials WHERE sweep_id = $1 AND status IN ('queued', 'running'))
+       AND NOT EXISTS (SELECT 1 FROM sweeps s WHERE s.id = $1 AND ${OWES_FINAL})
      RETURNING status::text`,
     [sweepId],
   );

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { inTransaction, type Db } from "./client.ts";
-import { ConflictError, LimitError, NotFoundError } from "./errors.ts";
+import { LimitError, NotFoundError } from "./errors.ts";
 import { EVENTS_CHANNEL, notifyInTx } from "./events.ts";
+import { sweepStages, type SweepStages } from "./sweep-stages.ts";
 import { architectureEtas, estimateEta } from "./eta.repository.ts";
 
 export interface NewTrial {
@@ -92,7 +93,10 @@ export interface SweepView {
   planHash: string;
   trialCount: number;
   counts: Record<TrialStatusName, number>;
+  /** Both stages (epochs across them, final trainings not yet queued included). */
   progress: { epochsDone: number; epochsPlanned: number; fraction: number };
+  /** The search and the final stage apart. */
+  stages: SweepStages;
   etaSeconds: number | null;
   createdAt: Date;
   startedAt: Date | null;
@@ -124,13 +128,18 @@ export async function getSweep(db: Db, teamId: string, id: string): Promise<Swee
     // A finished trial counts whole (early stopping and failures end a trial before its planned epochs).
     epochsDone += r.status === "queued" || r.status === "running" ? r.epochs_done : r.epochs_planned;
   }
-  const remaining = counts.queued + counts.running;
+  const stages = await sweepStages(db, id, sweep.spec as { final?: boolean; finalEpochs?: number });
+  // Both stages, final trainings about to be queued included.
+  epochsPlanned = stages.search.progress.epochsPlanned + stages.final.progress.epochsPlanned;
+  epochsDone = stages.search.progress.epochsDone + stages.final.progress.epochsDone;
+  const remaining = counts.queued + counts.running + stages.final.waiting;
   // Each architecture's remaining epochs at its own measured speed (eta.repository.ts).
   const etaSeconds = remaining === 0 ? 0 : estimateEta(await architectureEtas(db, id), counts.running);
   return {
     ...sweep,
     counts,
     progress: { epochsDone, epochsPlanned, fraction: epochsPlanned ? epochsDone / epochsPlanned : 0 },
+    stages,
     etaSeconds,
   };
 }
@@ -139,7 +148,7 @@ export async function listSweeps(
   db: Db,
   teamId: string,
   opts: { limit?: number; status?: string } = {},
-): Promise<Array<Omit<SweepView, "counts" | "progress" | "etaSeconds">>> {
+): Promise<Array<Omit<SweepView, "counts" | "progress" | "stages" | "etaSeconds">>> {
   return db.sweep.findMany({
     where: { teamId, ...(opts.status ? { status: opts.status as never } : {}) },
     orderBy: { createdAt: "desc" },
@@ -198,56 +207,5 @@ export async function cancelSweep(db: Db, teamId: string, sweepId: string): Prom
     await tx.sweep.update({ where: { id: sweepId }, data: { status: "cancelled", cancelledAt: now, finishedAt: now } });
     await notifyInTx(tx, { type: "sweep.finished", teamId, sweepId, status: "cancelled" });
     return { status: "cancelled", trialIds: owed.map((t) => t.id) };
-  });
-}
-
-export interface FinalTrialRequest {
-  /** The search trial whose configuration is retrained. */
-  fromTrialId: string;
-  /** The trainer spec of the final training (stage final, epochs, early stopping, test evaluation). */
-  spec: Record<string, unknown>;
-}
-
-/**
- * Adds final trainings to a sweep (one per chosen search trial), idempotently: a configuration that already has
- * a final trial is not added again. The sweep runs again until they finish. Returns every final trial of the
- * chosen configurations, new or existing, and which are new (to enqueue).
- */
-export async function addFinalTrials(db: Db, teamId: string, sweepId: string, reqs: FinalTrialRequest[]): Promise<Array<{ id: string; architecture: string; created: boolean }>> {
-  return inTransaction(db, async (c) => {
-    const sweep = await c.query<{ status: string }>(`SELECT status::text FROM sweeps WHERE id = $1 AND team_id = $2 FOR UPDATE`, [sweepId, teamId]);
-    if (!sweep.rowCount) throw new NotFoundError("sweep", sweepId);
-    if (sweep.rows[0].status === "cancelled") throw new ConflictError(`sweep ${sweepId} was cancelled`);
-    const out: Array<{ id: string; architecture: string; created: boolean }> = [];
-    for (const r of reqs) {
-      const existing = await c.query<{ id: string; architecture: string }>(
-        `SELECT f.id::text, f.architecture FROM trials f JOIN trials s ON s.id = $2
-         WHERE f.sweep_id = $1 AND f.stage = 'final' AND f.architecture = s.architecture AND f.learning_rate = s.learning_rate
-           AND f.augmentations = s.augmentations AND f.status <> 'cancelled' LIMIT 1`,
-        [sweepId, r.fromTrialId],
-      );
-      if (existing.rows[0]) {
-        out.push({ ...existing.rows[0], created: false });
-        continue;
-      }
-      const { rows } = await c.query<{ id: string; architecture: string }>(
-        `INSERT INTO trials (id, sweep_id, team_id, dataset_id, scenario_key, task, position, key, architecture, learning_rate, augmentations, stage, spec)
-         SELECT gen_random_uuid(), s.sweep_id, s.team_id, s.dataset_id, s.scenario_key, s.task,
-                (SELECT max(position) + 1 FROM trials WHERE sweep_id = $1), s.key || '/final', s.architecture, s.learning_rate,
-                s.augmentations, 'final', $3::jsonb
-         FROM trials s WHERE s.id = $2 AND s.sweep_id = $1
-         RETURNING id::text, architecture`,
-        [sweepId, r.fromTrialId, JSON.stringify(r.spec)],
-      );
-      out.push({ ...rows[0], created: true });
-    }
-    const added = out.filter((o) => o.created).length;
-    if (added) {
-      await c.query(
-        `UPDATE sweeps SET trial_count = trial_count + $2, status = 'running', finished_at = NULL WHERE id = $1 AND status <> 'cancelled'`,
-        [sweepId, added],
-      );
-    }
-    return out;
   });
 }

@@ -33,7 +33,7 @@ describe("lease repository", () => {
   async function newSweep(n: number) {
     return createSweep(db, {
       teamId, datasetId, datasetVersionId: versionId, scenarioKey: "ct/binary", task: "binary", scenario: { key: "ct/binary" },
-      preset: "p", spec: {}, seed: 1, planHash: "x",
+      preset: "p", spec: { final: false }, seed: 1, planHash: "x",
       trials: Array.from({ length: n }, (_, i) => ({ position: i, key: `k${i}`, architecture: "small_cnn", learningRate: 1e-3, augmentations: [], stage: "search" as const, spec: { epochs: 3 } })),
     });
   }

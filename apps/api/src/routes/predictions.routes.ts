@@ -10,7 +10,7 @@ import { z } from "zod";
 import { NotFoundError, trialPredictions, type StoredPredictions, type TrialPredictions } from "@hypersweep/db";
 import { scoreSplit, splitCurves, toSplitScores } from "@hypersweep/metrics";
 import type { AppDeps } from "../deps.ts";
-import { csvLine } from "../csv.ts";
+import { csvLine } from "@hypersweep/report";
 import { assertId, IdParams } from "./sweeps.routes.ts";
 
 const SplitQuery = z.strictObject({

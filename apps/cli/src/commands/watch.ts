@@ -2,8 +2,10 @@ import cliProgress from "cli-progress";
 import type { HypersweepClient } from "../client.ts";
 
 /**
- * Follows a sweep live (server-sent events) with progress bars: epochs across the sweep, and trials finished.
- * Returns the final sweep status. Re-reads the truth whenever the stream reconnects.
+ * Follows a sweep live (server-sent events) with progress bars through both stages: epochs across the sweep,
+ * search trials finished, and final trainings finished (of those expected: one per architecture with a winner).
+ * Returns the final sweep status, once the final stage is over too. Re-reads the truth whenever the stream
+ * reconnects.
  */
 export async function watchSweep(client: HypersweepClient, sweepId: string, opts: { quiet?: boolean } = {}): Promise<string> {
   const show = !opts.quiet && process.stderr.isTTY !== undefined;
@@ -13,24 +15,34 @@ export async function watchSweep(client: HypersweepClient, sweepId: string, opts
   );
   let epochs: cliProgress.SingleBar | null = null;
   let trials: cliProgress.SingleBar | null = null;
+  let finals: cliProgress.SingleBar | null = null;
   let status = "running";
+  const done = (c: any) => c.succeeded + c.failed + c.cancelled;
   const apply = (s: any) => {
-    const finished = s.counts.succeeded + s.counts.failed + s.counts.cancelled;
     const eta = s.etaSeconds == null ? "ETA –" : `ETA ${s.etaSeconds}s`;
+    // Older servers report no stages: everything is one stage.
+    const search = s.stages?.search ?? { trials: s.trialCount, counts: s.counts };
+    const final = s.stages?.final;
     if (!epochs) epochs = show ? bars.create(s.progress.epochsPlanned, s.progress.epochsDone, { label: "epochs", extra: eta }) : null;
-    if (!trials) trials = show ? bars.create(s.trialCount, finished, { label: "trials", extra: "" }) : null;
+    if (!trials) trials = show ? bars.create(search.trials, done(search.counts), { label: "search", extra: "" }) : null;
+    if (!finals && final?.expected > 0) finals = show ? bars.create(final.expected, done(final.counts), { label: "final ", extra: "" }) : null;
     epochs?.setTotal(s.progress.epochsPlanned);
     epochs?.update(s.progress.epochsDone, { extra: eta });
-    trials?.update(finished, { extra: `running ${s.counts.running} · failed ${s.counts.failed}` });
+    trials?.setTotal(search.trials);
+    trials?.update(done(search.counts), { extra: `trials · running ${search.counts.running} · failed ${search.counts.failed}` });
+    if (final) {
+      finals?.setTotal(Math.max(1, final.expected));
+      const waiting = final.waiting ? ` · ${final.waiting} waiting for their search` : "";
+      finals?.update(done(final.counts), { extra: `trainings · running ${final.counts.running} · epochs ${final.progress.epochsDone}${waiting}` });
+    }
     status = s.status;
   };
   try {
     for (let tries = 0; tries < 100; tries++) {
       try {
         for await (const { event } of client.events(sweepId)) {
-          if (event === "snapshot" || event === "trial.finished" || event === "epoch.done" || event === "trial.started") {
+          if (event === "snapshot" || event === "trial.finished" || event === "epoch.done" || event === "final.queued") {
             // Counts come from the truth, so a missed or repeated event never skews the bars.
-            if (event !== "snapshot" && event !== "trial.finished" && event !== "epoch.done") continue;
             apply(await client.request("GET", `/v1/sweeps/${sweepId}`));
           }
           if (event === "sweep.finished") {
