@@ -4,7 +4,6 @@
  * those caps (packages/config: HYPERSWEEP_MAX_*). A sweep past any bound is refused with one issue per field.
  */
 import { SpecError } from "./errors.ts";
-import type { SweepSpec } from "./spec.ts";
 
 export interface SweepBounds {
   maxLearningRate: number;
@@ -24,8 +23,18 @@ export const BOUND_VARIABLES: Readonly<Record<keyof SweepBounds, string>> = Obje
   maxEpochs: "HYPERSWEEP_MAX_EPOCHS",
 });
 
+/** The fields of a merged sweep spec that the bounds look at. */
+export interface BoundedSpec {
+  learningRates: readonly number[];
+  architectures: readonly string[];
+  batchSize: Readonly<Record<string, number>>;
+  imageSize: number;
+  searchEpochs: number;
+  finalEpochs: number;
+}
+
 /** Throws a SpecError naming every field of the merged spec past a bound (`overridden` says where it came from). */
-export function checkBounds(spec: SweepSpec, bounds: SweepBounds, overridden: { batchSize?: number | object }): void {
+export function checkBounds(spec: BoundedSpec, bounds: SweepBounds, overridden: { batchSize?: number | object }): void {
   const issues: Array<{ path: string; message: string }> = [];
   const over = (path: string, value: number, bound: keyof SweepBounds) => {
     if (value > bounds[bound]) issues.push({ path, message: `${value} is above this server's limit of ${bounds[bound]} (an operator may raise it: ${BOUND_VARIABLES[bound]})` });
