@@ -8,6 +8,8 @@ COPY package.json package-lock.json ./
 COPY apps/api/package.json apps/api/
 COPY apps/worker/package.json apps/worker/
 COPY apps/cli/package.json apps/cli/
+COPY apps/dashboard/package.json apps/dashboard/
+COPY apps/demo/package.json apps/demo/
 COPY packages/core/package.json packages/core/
 COPY packages/metrics/package.json packages/metrics/
 COPY packages/data/package.json packages/data/
@@ -21,4 +23,5 @@ COPY prisma.config.ts ./
 COPY packages/db/src/migration-adapter.ts packages/db/src/
 RUN npm ci --include=dev
 COPY . .
+RUN npm run build:dashboard
 CMD ["npx", "tsx", "apps/api/src/main.ts"]

@@ -19,6 +19,7 @@ import { adminRoutes } from "./routes/admin.routes.ts";
 import { bestRoutes } from "./routes/best.routes.ts";
 import { createMetrics } from "./metrics.ts";
 import { datasetRoutes } from "./routes/datasets.routes.ts";
+import { evaluationRoutes } from "./routes/evaluations.routes.ts";
 import { healthRoutes } from "./routes/health.routes.ts";
 import { sweepRoutes } from "./routes/sweeps.routes.ts";
 import { trialRoutes } from "./routes/trials.routes.ts";
@@ -86,6 +87,7 @@ export async function buildApp(
         await team.register(datasetRoutes(deps));
         await team.register(weightsRoutes(deps));
         await team.register(dashboardRoutes(deps));
+        await team.register(evaluationRoutes(deps));
         for (const plugin of opts.extraV1 ?? []) await team.register(plugin(deps));
       });
     },

@@ -5,6 +5,7 @@ import { Command, CommanderError, Option } from "commander";
 import { ApiError, HypersweepClient } from "./client.ts";
 import { leaderboardTable, trialsTable, withInterval } from "./render.ts";
 import { datasetsCommand } from "./commands/datasets.ts";
+import { evaluateCommand, evaluationsCommand } from "./commands/evaluate.ts";
 import { watchSweep } from "./commands/watch.ts";
 import { pretrainedFlags, weightsCommand } from "./commands/weights.ts";
 import { EXIT_CODES_HELP, exitCodeFor, throwOnUsageErrors, watchExit } from "./exit-codes.ts";
@@ -124,6 +125,8 @@ export function buildCli(): Command {
   program.addCommand(datasetsCommand());
   program.addCommand(weightsCommand());
   program.addCommand(reportCommand(client));
+  program.addCommand(evaluateCommand());
+  program.addCommand(evaluationsCommand());
 
   return program;
 }

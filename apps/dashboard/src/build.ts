@@ -42,6 +42,7 @@ export async function buildDashboard(outDir = DASHBOARD_DIST): Promise<void> {
       assetsInlineLimit: 0,
       chunkSizeWarningLimit: 1500,
       target: "es2022",
+      minify: process.env.HS_NO_MINIFY ? false : undefined,
     },
   });
 }

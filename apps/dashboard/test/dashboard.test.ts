@@ -46,7 +46,7 @@ afterAll(async () => {
 describe("dashboard in a real browser", () => {
   it("signs in, shows a sweep live: a trial goes queued → running → succeeded without a reload", async () => {
     const { page } = writer;
-    await visit(page, stack.url, `/sweeps/${sweepId}`, "table[data-table=trials] tbody tr");
+    await visit(page, stack.url, `/sweeps/${sweepId}`, "table[data-table=trials] tbody tr[data-trial]");
     await page.evaluate(() => ((window as unknown as { loadedOnce: number }).loadedOnce = 1));
     const first = (await stack.http("GET", `/v1/sweeps/${sweepId}/trials`)).body.trials[0].id as string;
     const badge = `tr[data-trial="${first}"] [data-status]`;
@@ -67,7 +67,7 @@ describe("dashboard in a real browser", () => {
   it("draws one heatmap cell per planned trial and one learning curve per trial with one point per epoch", async () => {
     const { page } = writer;
     trials = (await stack.http("GET", `/v1/sweeps/${sweepId}/trials`)).body.trials;
-    await visit(page, stack.url, `/sweeps/${sweepId}`, "table[data-table=trials] tbody tr");
+    await visit(page, stack.url, `/sweeps/${sweepId}`, "table[data-table=trials] tbody tr[data-trial]");
     for (const arch of ["small_cnn", "resnet18"]) {
       const planned = trials.filter((t) => t.architecture === arch && t.stage === "search");
       expect(planned.length).toBe(8);
@@ -89,11 +89,11 @@ describe("dashboard in a real browser", () => {
     // Grid: sorted by validation AUC descending with two clicks on its header.
     await page.click("th:has-text('Val AUC') button");
     await page.click("th:has-text('Val AUC') button");
-    const firstRow = await page.getAttribute("table[data-table=trials] tbody tr:first-child", "data-trial");
+    const firstRow = await page.getAttribute("table[data-table=trials] tbody tr[data-trial]", "data-trial");
     const top = [...trials].sort((a, b) => (b as unknown as { valAuc: number }).valAuc - (a as unknown as { valAuc: number }).valAuc)[0];
     expect(firstRow).toBe(top.id);
     await page.fill("#grid-search", "resnet18");
-    expect(await page.locator("table[data-table=trials] tbody tr").count()).toBe(8);
+    expect(await page.locator("table[data-table=trials] tbody tr[data-trial]").count()).toBe(8);
     await page.fill("#grid-search", "");
     expect(await page.locator("[data-action=final]").count()).toBe(1);
     await screenshot(page, "sweep");
@@ -104,8 +104,8 @@ describe("dashboard in a real browser", () => {
     const reader = await openPage(browsing);
     await signIn(reader.page, stack.url, readKey);
     expect(await reader.page.textContent("[data-scope]")).toBe("read-only");
-    await visit(reader.page, stack.url, `/sweeps/${sweepId}`, "table[data-table=trials] tbody tr");
-    expect(await reader.page.locator("table[data-table=trials] tbody tr").count()).toBe(16);
+    await visit(reader.page, stack.url, `/sweeps/${sweepId}`, "table[data-table=trials] tbody tr[data-trial]");
+    expect(await reader.page.locator("table[data-table=trials] tbody tr[data-trial]").count()).toBe(16);
     expect(await reader.page.locator("[data-action=final], [data-action=cancel]").count()).toBe(0);
     expect(await reader.page.locator("[data-action=export-csv]").count()).toBe(1);
     await screenshot(reader.page, "sweep-read-only");
@@ -177,7 +177,7 @@ describe("dashboard in a real browser", () => {
     await visit(phone.page, stack.url, `/leaderboard/${stack.dataset.id}`, "table[data-table=leaderboard]");
     expect(await phone.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await screenshot(phone.page, "leaderboard-390px");
-    await visit(phone.page, stack.url, `/sweeps/${sweepId}`, "table[data-table=trials] tbody tr");
+    await visit(phone.page, stack.url, `/sweeps/${sweepId}`, "table[data-table=trials] tbody tr[data-trial]");
     expect(await phone.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await screenshot(phone.page, "sweep-390px");
     expect(phone.problems).toEqual([]);

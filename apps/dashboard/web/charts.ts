@@ -28,19 +28,37 @@ export function chartBox(name: string, height = 300, label?: string): ChartHost 
   return h("div", { class: "chart", "data-chart": name, role: "img", "aria-label": label ?? name, style: `height:${height}px` }) as ChartHost;
 }
 
+function create(host: ChartHost, width: number, height: number): Chart {
+  // Explicit sizes: ECharts would otherwise read the layout once per chart (a forced reflow of the whole page
+  // each time, which costs seconds next to a 1,000-row grid).
+  const chart = echarts.init(host, null, { renderer: "canvas", width: Math.max(1, width), height: Math.max(1, height) });
+  host.hsChart = chart;
+  live.add(chart);
+  chart.on("finished", () => host.setAttribute("data-drawn", ""));
+  observer ??= new ResizeObserver((entries) => {
+    for (const e of entries) {
+      const c = (e.target as ChartHost).hsChart;
+      const { width: w, height: h } = e.contentRect;
+      if (c && w > 0 && (Math.round(w) !== c.getWidth() || Math.round(h) !== c.getHeight())) c.resize({ width: w, height: h });
+    }
+  });
+  observer.observe(host);
+  return chart;
+}
+
+/** Creates the charts of every container under `root` at once: their sizes are read in one layout pass. */
+export function initCharts(root: Element): void {
+  const hosts: ChartHost[] = [];
+  root.querySelectorAll<ChartHost>("[data-chart]").forEach((host) => {
+    if (!host.hsChart) hosts.push(host);
+  });
+  const sizes = hosts.map((host) => [host.clientWidth, host.clientHeight]);
+  hosts.forEach((host, i) => create(host, sizes[i][0], sizes[i][1]));
+}
+
 /** Draws (or redraws) `option` into the container; `notMerge` replaces the whole option. */
 export function draw(host: ChartHost, option: EChartsOption, notMerge = true): Chart {
-  let chart = host.hsChart;
-  if (!chart) {
-    chart = echarts.init(host, null, { renderer: "canvas" });
-    host.hsChart = chart;
-    live.add(chart);
-    chart.on("finished", () => host.setAttribute("data-drawn", ""));
-    observer ??= new ResizeObserver((entries) => {
-      for (const e of entries) (e.target as ChartHost).hsChart?.resize();
-    });
-    observer.observe(host);
-  }
+  const chart = host.hsChart ?? create(host, host.clientWidth, host.clientHeight);
   chart.setOption({ animation: false, textStyle: { fontFamily: "inherit" }, ...option }, { notMerge, lazyUpdate: false });
   return chart;
 }

@@ -17,6 +17,7 @@ import { synthDataset } from "@hypersweep/data";
 import { startApi } from "@hypersweep/api";
 import { startWorker } from "@hypersweep/worker";
 import { HypersweepClient, importViaApi, leaderboardTable, trialsTable, watchSweep, withInterval } from "@hypersweep/cli";
+import { ensureDashboardBuilt } from "@hypersweep/dashboard";
 
 const demoEnv = z.object({
   ...commonEnv,
@@ -30,7 +31,8 @@ const demoEnv = z.object({
 
 const say = (s: string) => process.stdout.write(`${s}\n`);
 
-export async function runDemo(env: Record<string, string | undefined> = process.env): Promise<number> {
+/** `--serve`: keep the API (and its dashboard) and the worker running after the demo, until Ctrl-C. */
+export async function runDemo(env: Record<string, string | undefined> = process.env, opts: { serve?: boolean } = {}): Promise<number> {
   const cfg = parseEnv(demoEnv, env);
   const started = Date.now();
   say("Hypersweep demo: a random search of the Data Stock protocol, at demo scale, on this machine.\n");
@@ -41,13 +43,15 @@ export async function runDemo(env: Record<string, string | undefined> = process.
   const concurrency = String(Math.max(1, Math.min(2, cpus().length)));
   // The demo is its own operator: a one-off admin token unless one is given.
   const adminToken = env.HYPERSWEEP_ADMIN_TOKEN || randomBytes(24).toString("hex");
-  const shared = { ...env, PORT: env.PORT ?? "0", HYPERSWEEP_ADMIN_TOKEN: adminToken, HYPERSWEEP_CONCURRENCY: env.HYPERSWEEP_CONCURRENCY ?? concurrency, LOG_LEVEL: env.LOG_LEVEL ?? "warn" };
+  if (await ensureDashboardBuilt()) say("   dashboard built (apps/dashboard/dist)");
+  // Served for a person to open: a fixed port; otherwise any free one.
+  const shared = { ...env, PORT: env.PORT ?? (opts.serve ? "8080" : "0"), HYPERSWEEP_ADMIN_TOKEN: adminToken, HYPERSWEEP_CONCURRENCY: env.HYPERSWEEP_CONCURRENCY ?? concurrency, LOG_LEVEL: env.LOG_LEVEL ?? "warn" };
   const api = await startApi(shared);
   const worker = await startWorker(shared).catch(async (err) => {
     await api.close();
     throw err;
   });
-  say(`2/7 API at ${api.address} (docs at ${api.address}/docs); worker ${worker.node.id} with ${shared.HYPERSWEEP_CONCURRENCY} trainer process(es)`);
+  say(`2/7 API at ${api.address} (docs at ${api.address}/docs, dashboard at ${api.address}/); worker ${worker.node.id} with ${shared.HYPERSWEEP_CONCURRENCY} trainer process(es)`);
 
   try {
     const admin = new HypersweepClient({ url: api.address, apiKey: adminToken });
@@ -92,6 +96,9 @@ export async function runDemo(env: Record<string, string | undefined> = process.
       else if (w.final) say(`Final training ${w.final.status}${w.final.error ? `: ${w.final.error}` : ""}`);
     }
     say(`\nDone in ${Math.round((Date.now() - started) / 1000)} s (final trainings: ${finals.length}).`);
+    say(`\nDashboard: ${api.address}/#/sweeps/${sweep.id} (sign in with the team's API key above; leaderboard at ${api.address}/#/leaderboard/${ds.id})`);
+    if (opts.serve) await serveUntilStopped(api.address);
+    else say("Run `npm run demo -- --serve` to keep the API, the dashboard and the worker running after the demo.");
     return finals.length > 0 && finals.every((t: { status: string }) => t.status === "succeeded") ? 0 : 1;
   } finally {
     await worker.close();
@@ -99,8 +106,23 @@ export async function runDemo(env: Record<string, string | undefined> = process.
   }
 }
 
+/** Keeps everything running until SIGINT or SIGTERM. */
+function serveUntilStopped(address: string): Promise<void> {
+  say(`\nServing the API, the dashboard (${address}/) and the worker; Ctrl-C stops them.`);
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      say("stopping…");
+      resolve();
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  runDemo().then(
+  runDemo(process.env, { serve: process.argv.slice(2).includes("--serve") }).then(
     (code) => {
       process.exitCode = code;
     },

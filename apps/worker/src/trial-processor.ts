@@ -13,6 +13,8 @@ import {
   claimTrial, failAttempt, heartbeat, isConnectionError, LeaseLostError, markAttemptStarted, recordEpoch, recordPredictions, recordResult, releaseAttempt,
   type ClaimedTrial, type Db, type EpochRecord,
 } from "@hypersweep/db";
+import { MetricInputError } from "@hypersweep/metrics";
+import { asTraining, EvaluationResultError, evaluationSpec, isEvaluation, loadEvaluation, recordEvaluation } from "./evaluation-job.ts";
 import type { RunOutcome, TrialRunner } from "./runner.ts";
 import { PredictionsMismatchError, scoreEpoch, scoreResult, type ScoredResult } from "./scoring.ts";
 
@@ -112,8 +114,14 @@ export async function processTrial(db: Db, runner: TrialRunner, trialId: string,
   const log = hooks.log ?? (() => {});
 
   let spec: TrainerSpec;
+  // An evaluation (stage evaluate) runs under the same claim, lease and fences; its spec and result differ.
+  const evaluation = isEvaluation(c) ? await whileDbDown(() => loadEvaluation(db, c)).catch((err: Error) => err) : null;
   try {
-    spec = trainerSpecFor(c, cfg);
+    if (evaluation instanceof Error) throw evaluation;
+    if (evaluation) {
+      const training = asTraining(c);
+      spec = evaluationSpec(trainerSpecFor(training, cfg), training.stored, evaluation);
+    } else spec = trainerSpecFor(c, cfg);
   } catch (err) {
     const message = `the stored trial spec is not a valid trainer spec: ${(err as Error).message}`;
     const { retry } = await whileDbDown(() => failAttempt(db, trialId, attempt, { reason: "bad_spec", message, maxAttempts: cfg.maxAttempts, retryable: false }));
@@ -181,6 +189,17 @@ export async function processTrial(db: Db, runner: TrialRunner, trialId: string,
     if (released && outcome.kind !== "result") {
       await whileDbDown(() => releaseAttempt(db, trialId, attempt, "handed back: the worker was shutting down"));
       return { kind: "released", attempt };
+    }
+    if (outcome.kind === "result" && evaluation) {
+      try {
+        await whileDbDown(() => recordEvaluation(db, c, attempt, spec, evaluation, outcome.result, backend));
+        return { kind: "succeeded", attempt };
+      } catch (err) {
+        if (!(err instanceof EvaluationResultError || err instanceof MetricInputError)) throw err;
+        const message = `the trainer's evaluation result was refused: ${err.message}`;
+        const { retry } = await whileDbDown(() => failAttempt(db, trialId, attempt, { reason: "protocol", message, maxAttempts: cfg.maxAttempts, retryable: false }));
+        return { kind: "failed", attempt, retry, reason: "protocol", message };
+      }
     }
     if (outcome.kind === "result") {
       let scored: ScoredResult;

@@ -66,12 +66,32 @@ export const TrainerData = z.strictObject({
 });
 export type TrainerData = z.infer<typeof TrainerData>;
 
+/**
+ * Evaluate mode (stage "evaluate"): no training. The trainer builds the spec's architecture for
+ * `spec.data.scenario.classes`, loads `weightsPath`, scores the listed images of `spec.data`'s dataset version
+ * (normalised with the statistics of the training split of `trainedOn`, the data the weights were trained on),
+ * and answers `ready`, then one `result` whose `predictions.test` holds the images in the listed order (no
+ * `epoch` or `checkpoint` messages). Labels are the images' classes in `spec.data.scenario`.
+ */
+export const TrainerEvaluate = z.strictObject({
+  /** The weights to score: a model.json (with its weights.bin beside it) as a final training published it. */
+  weightsPath: z.string(),
+  /** The epoch of the training these weights come from; the result echoes it as `bestEpoch`. */
+  epoch: z.number().int().min(1),
+  /** sha256 (the version manifest's) of each image to score, in order; each must be a row of spec.data's scenario. */
+  images: z.array(z.string()).min(1),
+  /** The data the weights were trained on: its training split's normalisation statistics are used. */
+  trainedOn: TrainerData,
+});
+export type TrainerEvaluate = z.infer<typeof TrainerEvaluate>;
+
 export const TrainerSpec = z.strictObject({
   trialId: z.string(),
   attempt: z.number().int().min(1),
   seed: z.number().int(),
   architecture: Architecture,
-  stage: z.enum(["search", "final"]),
+  /** "evaluate": score `evaluate.weightsPath` on `evaluate.images`; the training fields are carried but unused. */
+  stage: z.enum(["search", "final", "evaluate"]),
   task: Task,
   learningRate: z.number().positive(),
   augmentations: z.array(Augmentation),
@@ -101,6 +121,8 @@ export const TrainerSpec = z.strictObject({
   backend: z.enum(["tensorflow-gpu", "tensorflow", "wasm", "cpu"]).optional(),
   /** Evaluate the best weights on the test split at the end (final trainings). */
   evaluateTest: z.boolean().default(false),
+  /** Evaluate mode: required when stage is "evaluate", ignored otherwise. */
+  evaluate: TrainerEvaluate.optional(),
 });
 export type TrainerSpec = z.infer<typeof TrainerSpec>;
 export type TrainerSpecInput = z.input<typeof TrainerSpec>;

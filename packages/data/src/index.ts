@@ -10,5 +10,6 @@ export type { DatasetSummary } from "./summary.ts";
 export { synthDataset, type SynthOptions, type SynthResult, type BrokenKind } from "./synth.ts";
 export { ensureCache, normStats, decodeSquare, readVersionManifest, type CacheHandle, type CacheIndex, type CacheOptions, type NormStats } from "./cache.ts";
 export { buildOnce, type BuildOnceOptions } from "./lock.ts";
-export { openTrialData, type OpenedTrialData } from "./loader.ts";
+export { openTrialData, type OpenedTrialData, type TrialDataOptions } from "./loader.ts";
 export { createNormaliser, type Normaliser, type ChannelStats } from "./normalise.ts";
+export { seenImages, selectEvaluationRows, balanceWeights, type ClassBalance, type ModelScenario, type Selection, type SelectionOptions } from "./evaluation-rows.ts";

@@ -28,7 +28,14 @@ export interface OpenedTrialData extends TrialData {
   close(): Promise<void>;
 }
 
-export async function openTrialData(data: TrainerData, imageSize: number, opts: CacheOptions = {}): Promise<OpenedTrialData> {
+export interface TrialDataOptions extends CacheOptions {
+  /** Normalise with these statistics instead of the scenario's training rows' (a model trained elsewhere). */
+  stats?: NormStats;
+  /** The test split is exactly these images (sha256, in this order), each a row of the scenario in any split. */
+  testImages?: readonly string[];
+}
+
+export async function openTrialData(data: TrainerData, imageSize: number, opts: TrialDataOptions = {}): Promise<OpenedTrialData> {
   const manifest = await readVersionManifest(data.datasetDir);
   const sc = data.scenario;
   const scenario = resolveScenario(manifest.rows, {
@@ -38,12 +45,13 @@ export async function openTrialData(data: TrainerData, imageSize: number, opts: 
     minPerClass: sc.minPerClass,
     classes: sc.classes,
   });
-  if (scenario.rowIndices.train.length === 0) throw new ScenarioError(`scenario ${scenario.key} has no training images`);
+  if (!opts.stats && scenario.rowIndices.train.length === 0) throw new ScenarioError(`scenario ${scenario.key} has no training images`);
+  if (opts.testImages) selectTestImages(scenario, manifest.rows, opts.testImages);
   const cache = await ensureCache(data.datasetDir, imageSize, data.cacheDir, opts);
   if (cache.contentHash !== manifest.contentHash || cache.count !== manifest.rows.length) {
     throw new CacheError(`cache ${cache.dir} does not match dataset version ${manifest.contentHash}`);
   }
-  const stats = await normStats(cache, scenario.rowIndices.train);
+  const stats = opts.stats ?? (await normStats(cache, scenario.rowIndices.train));
   const fh = await open(cache.dataPath, "r");
   const pool = new SlotPool(stats);
   const reader = () => batchReader(fh, cache.bytesPerImage, pool);
@@ -65,6 +73,23 @@ export async function openTrialData(data: TrainerData, imageSize: number, opts: 
     imageHashes: (split) => scenario.rowIndices[split].map((row) => manifest.rows[row]!.sha256),
     close: () => fh.close(),
   };
+}
+
+/** Makes the scenario's test split exactly `images` (by sha256, in order); an image not in the scenario is an error. */
+function selectTestImages(scenario: ResolvedScenario, rows: readonly { sha256: string }[], images: readonly string[]): void {
+  const where = new Map<string, [number, number]>();
+  for (const split of ["train", "valid", "test"] as const) {
+    scenario.rowIndices[split].forEach((row, k) => {
+      if (!where.has(rows[row]!.sha256)) where.set(rows[row]!.sha256, [row, scenario.labels[split][k]!]);
+    });
+  }
+  const picked = images.map((h, i) => {
+    const w = where.get(h);
+    if (!w) throw new ScenarioError(`image ${i} (sha256 ${h}) is not a row of scenario ${scenario.key} in this dataset version`);
+    return w;
+  });
+  scenario.rowIndices.test = picked.map((p) => p[0]);
+  scenario.labels.test = picked.map((p) => p[1]);
 }
 
 function parseFilters(f: Record<string, unknown>): ScenarioFilters {

@@ -1,14 +1,13 @@
 /**
  * Reads shaped for dashboards: every sweep with its progress and best score in one query, and every epoch of a
- * sweep at once (columnar) for drawing all learning curves.
+ * sweep at once (per trial, columnar) for drawing all learning curves.
  */
 import type { Db } from "./client.ts";
 import { NotFoundError } from "./errors.ts";
 
-export interface SweepEpochs {
-  /** Trial ids; `trial[i]` indexes into this list. */
-  trialIds: string[];
-  trial: number[];
+/** One trial's epochs, column by column (index i of every array is one epoch). */
+export interface TrialEpochs {
+  id: string;
   epoch: number[];
   trainLoss: number[];
   valLoss: number[];
@@ -16,30 +15,21 @@ export interface SweepEpochs {
   valF1: Array<number | null>;
 }
 
-export async function listSweepEpochs(db: Db, teamId: string, sweepId: string): Promise<SweepEpochs> {
-  const { rows: sweep } = await db.pool.query(`SELECT 1 FROM sweeps WHERE id = $1::uuid AND team_id = $2::uuid`, [sweepId, teamId]);
-  if (!sweep.length) throw new NotFoundError("sweep", sweepId);
-  const { rows } = await db.pool.query<{ id: string; epoch: number; train_loss: number; val_loss: number; val_auc: number | null; val_f1: number | null }>(
-    `SELECT t.id::text AS id, e.epoch, e.train_loss, e.val_loss, e.val_auc, e.val_f1
-     FROM trials t JOIN epochs e ON e.trial_id = t.id
-     WHERE t.sweep_id = $1::uuid ORDER BY t.position, e.epoch`,
-    [sweepId],
+/**
+ * Every epoch of every trial of a sweep, in plan order, as the JSON text of `{ trials: TrialEpochs[] }`: Postgres
+ * builds it in one statement (30,000 epochs are a few MB that Node then neither parses nor re-serialises).
+ */
+export async function sweepEpochsJson(db: Db, teamId: string, sweepId: string): Promise<string> {
+  const { rows } = await db.pool.query<{ json: string | null }>(
+    `SELECT (SELECT json_build_object('trials', coalesce(json_agg(x ORDER BY x.position), '[]'))::text FROM (
+       SELECT t.id, t.position, array_agg(e.epoch ORDER BY e.epoch) AS epoch, array_agg(e.train_loss ORDER BY e.epoch) AS "trainLoss",
+              array_agg(e.val_loss ORDER BY e.epoch) AS "valLoss", array_agg(e.val_auc ORDER BY e.epoch) AS "valAuc", array_agg(e.val_f1 ORDER BY e.epoch) AS "valF1"
+       FROM trials t JOIN epochs e ON e.trial_id = t.id WHERE t.sweep_id = s.id GROUP BY t.id, t.position) x) AS json
+     FROM sweeps s WHERE s.id = $1::uuid AND s.team_id = $2::uuid`,
+    [sweepId, teamId],
   );
-  const out: SweepEpochs = { trialIds: [], trial: [], epoch: [], trainLoss: [], valLoss: [], valAuc: [], valF1: [] };
-  let last = "";
-  for (const r of rows) {
-    if (r.id !== last) {
-      out.trialIds.push(r.id);
-      last = r.id;
-    }
-    out.trial.push(out.trialIds.length - 1);
-    out.epoch.push(r.epoch);
-    out.trainLoss.push(r.train_loss);
-    out.valLoss.push(r.val_loss);
-    out.valAuc.push(r.val_auc);
-    out.valF1.push(r.val_f1);
-  }
-  return out;
+  if (!rows.length) throw new NotFoundError("sweep", sweepId);
+  return rows[0].json ?? '{"trials":[]}';
 }
 
 export interface SweepOverview {
@@ -77,7 +67,7 @@ export async function sweepOverview(db: Db, teamId: string, opts: { status?: str
               coalesce(sum((t.spec->>'epochs')::int), 0)::int AS "epochsPlanned",
               max(t.selection_score) FILTER (WHERE t.stage = 'search' AND t.status = 'succeeded') AS "bestScore",
               avg(extract(epoch FROM t.finished_at - t.started_at) * 1000) FILTER (WHERE t.status = 'succeeded' AND t.started_at IS NOT NULL)::float8 AS "avgMs"
-       FROM trials t WHERE t.sweep_id = s.id) a
+       FROM trials t WHERE t.sweep_id = s.id AND t.stage <> 'evaluate') a
      WHERE s.team_id = $1::uuid AND ($2::text IS NULL OR s.status::text = $2) AND ($3::text IS NULL OR d.name = $3 OR d.id::text = $3)
      ORDER BY s.created_at DESC LIMIT $4`,
     [teamId, opts.status ?? null, opts.dataset ?? null, Math.min(opts.limit ?? 100, 500)],

@@ -17,7 +17,7 @@ export async function architectureEtas(db: Db, sweepId: string): Promise<Archite
   const { rows } = await db.pool.query<{ architecture: string; epochs_left: number; ms: number | null }>(
     `WITH owed AS (
        SELECT architecture, coalesce(sum(greatest(coalesce((spec->>'epochs')::int, 0) - epochs_done, 0)), 0)::int AS epochs_left
-       FROM trials WHERE sweep_id = $1::uuid AND status IN ('queued', 'running') GROUP BY architecture
+       FROM trials WHERE sweep_id = $1::uuid AND status IN ('queued', 'running') AND stage <> 'evaluate' GROUP BY architecture
      ), speed AS (
        SELECT t.architecture, percentile_cont(0.5) WITHIN GROUP (ORDER BY e.duration_ms)::float8 AS ms
        FROM epochs e JOIN trials t ON t.id = e.trial_id

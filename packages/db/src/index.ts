@@ -16,3 +16,4 @@ export * from "./planning.repository.ts";
 export * from "./final-stage.repository.ts";
 export * from "./eta.repository.ts";
 export * from "./predictions.repository.ts";
+export * from "./evaluation.repository.ts";

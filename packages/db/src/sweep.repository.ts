@@ -118,7 +118,7 @@ export async function getSweep(db: Db, teamId: string, id: string): Promise<Swee
   const rows = await db.$queryRaw<Array<{ status: TrialStatusName; n: number; epochs_done: number; epochs_planned: number }>>`
     SELECT status::text AS status, count(*)::int AS n, coalesce(sum(epochs_done), 0)::int AS epochs_done,
            coalesce(sum((spec->>'epochs')::int), 0)::int AS epochs_planned
-    FROM trials WHERE sweep_id = ${id}::uuid GROUP BY status`;
+    FROM trials WHERE sweep_id = ${id}::uuid AND stage <> 'evaluate' GROUP BY status`;
   const counts = Object.fromEntries(TRIAL_STATUSES.map((s) => [s, 0])) as Record<TrialStatusName, number>;
   let epochsDone = 0;
   let epochsPlanned = 0;
@@ -167,7 +167,8 @@ const trialSelect = {
 export async function listTrials(db: Db, teamId: string, sweepId: string) {
   const sweep = await db.sweep.findFirst({ where: { id: sweepId, teamId }, select: { id: true } });
   if (!sweep) throw new NotFoundError("sweep", sweepId);
-  return db.trial.findMany({ where: { sweepId }, orderBy: { position: "asc" }, select: trialSelect });
+  // Evaluations run as trials of stage evaluate in their model's sweep; they are listed under /v1/evaluations.
+  return db.trial.findMany({ where: { sweepId, stage: { not: "evaluate" } }, orderBy: { position: "asc" }, select: trialSelect });
 }
 
 export async function getTrial(db: Db, teamId: string, trialId: string) {

@@ -33,3 +33,4 @@ export {
   type TestReport,
 } from "./score.ts";
 export { binaryCurves, splitCurves, type BinaryCurves, type ClassCurves, type SplitCurves, type RocPoint, type PrPoint } from "./curves.ts";
+export { readAsBinary, readAsBinaryReport, type BinaryReading, type BinaryReadingReport } from "./binarised.ts";

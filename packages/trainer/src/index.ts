@@ -3,6 +3,7 @@
  */
 export * from "./backend/index.ts";
 export { trainTrial, type TrainTrialOptions } from "./train-trial.ts";
+export { evaluateModel } from "./evaluate-model.ts";
 export { runTrainerProcess, parseSpec, EXIT_CODES, type TrainerProcessIo } from "./process.ts";
 export { openTrialDataFor, TRIAL_DATA_MODULE_ENV } from "./data-source.ts";
 export {

@@ -74,16 +74,20 @@ export async function runTrainerProcess(io: TrainerProcessIo): Promise<number> {
     const spec = parseSpec(await readAll(io.stdin));
     const threads = threadsFromEnv(io.env);
     log(`trial ${spec.trialId} attempt ${spec.attempt}: ${spec.architecture} ${spec.stage} lr ${spec.learningRate}`);
-    const [{ loadBackend }, { openTrialDataFor }, { trainTrial }] = await Promise.all([
+    const evaluating = spec.stage === "evaluate";
+    const [{ loadBackend }, { openTrialDataFor, openEvaluationDataFor }, { trainTrial }, { evaluateModel, evaluateBlock }] = await Promise.all([
       import("./backend/index.ts"),
       import("./data-source.ts"),
       import("./train-trial.ts"),
+      import("./evaluate-model.ts"),
     ]);
+    if (evaluating) evaluateBlock(spec);
     const backend = await loadBackend(spec.backend as BackendName | undefined, { threads });
     log(`backend ${backend.name}${backend.versions["wasmThreads"] ? ` with ${backend.versions["wasmThreads"]} threads` : ""}${backend.versions["wasmThreadsNote"] ? ` (${backend.versions["wasmThreadsNote"]})` : ""}`);
-    const data = await openTrialDataFor(spec, io.env);
+    const data = evaluating ? await openEvaluationDataFor(spec, io.env) : await openTrialDataFor(spec, io.env);
     close = data.close?.bind(data);
-    const result = await trainTrial(spec, data, {
+    const run = evaluating ? evaluateModel : trainTrial;
+    const result = await run(spec, data, {
       tf: backend.tf, emit, signal: io.signal, log,
       backend: { name: backend.name, versions: backend.versions },
     });

@@ -54,7 +54,7 @@ export interface TrainTrialOptions {
   log?: (line: string) => void;
 }
 
-function checkData(spec: TrainerSpec, data: TrialData): MetricsContext {
+export function checkData(spec: TrainerSpec, data: TrialData): MetricsContext {
   const { scenario } = spec.data;
   if (data.imageSize !== spec.imageSize) {
     throw new TrialDataError(`data has imageSize ${data.imageSize}, spec.imageSize is ${spec.imageSize}`);
@@ -164,7 +164,7 @@ async function resume(spec: TrainerSpec, ctx: EpochContext, rng: Mulberry32, log
 }
 
 /** The trial's model; an architecture that cannot take the spec's image size is a bad spec, not a crash. */
-function buildTrialModel(tf: Tf, spec: TrainerSpec, numClasses: number): tfTypes.LayersModel {
+export function buildTrialModel(tf: Tf, spec: TrainerSpec, numClasses: number): tfTypes.LayersModel {
   try {
     return buildModel(tf, spec.architecture, { numClasses, imageSize: spec.imageSize, seed: deriveSeed(spec.seed, 1) });
   } catch (e) {

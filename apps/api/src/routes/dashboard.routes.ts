@@ -2,7 +2,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { listSweepEpochs, sweepOverview } from "@hypersweep/db";
+import { sweepEpochsJson, sweepOverview } from "@hypersweep/db";
 import type { AppDeps } from "../deps.ts";
 import { assertId, IdParams } from "./sweeps.routes.ts";
 
@@ -24,9 +24,9 @@ export function dashboardRoutes(deps: AppDeps) {
         }),
       },
     }, async (req) => ({ sweeps: await sweepOverview(deps.db, req.team.id, req.query) }));
-    r.get("/sweeps/:id/epochs", { schema: { params: IdParams, tags: ["sweeps"], summary: "Every epoch of every trial of a sweep, columnar (learning curves)" } }, async (req) => {
+    r.get("/sweeps/:id/epochs", { schema: { params: IdParams, tags: ["sweeps"], summary: "Every epoch of every trial of a sweep: { trials: [{ id, epoch[], trainLoss[], valLoss[], valAuc[], valF1[] }] } in plan order" } }, async (req, reply) => {
       assertId("sweep", req.params.id);
-      return listSweepEpochs(deps.db, req.team.id, req.params.id);
+      return reply.type("application/json; charset=utf-8").send(await sweepEpochsJson(deps.db, req.team.id, req.params.id));
     });
   };
 }

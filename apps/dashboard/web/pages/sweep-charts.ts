@@ -60,10 +60,10 @@ export class ArchitectureCharts {
     return this.rows().filter((r) => r.stage === "search");
   }
 
-  drawAll(): void {
+  /** The charts drawn from trial scores alone (the learning curves need the epochs). */
+  drawScores(): void {
     this.drawHeatmap();
     this.drawEffect();
-    this.drawCurves();
     this.drawParallel();
   }
 

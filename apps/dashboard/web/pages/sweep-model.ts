@@ -19,25 +19,15 @@ export interface SweepSpecView {
   selectionMetric: "auc" | "f1"; task: string; subsetsPerRate: number;
 }
 
+/** GET /v1/sweeps/:id/epochs: every trial's epochs, column by column. */
 export interface SweepEpochs {
-  trialIds: string[]; trial: number[]; epoch: number[]; trainLoss: number[]; valLoss: number[]; valAuc: Array<number | null>; valF1: Array<number | null>;
+  trials: Array<{ id: string } & Curve>;
 }
 
 export const emptyCurve = (): Curve => ({ epoch: [], trainLoss: [], valLoss: [], valAuc: [], valF1: [] });
 
 export function curvesFrom(e: SweepEpochs): Map<string, Curve> {
-  const out = new Map<string, Curve>();
-  for (let i = 0; i < e.trial.length; i++) {
-    const id = e.trialIds[e.trial[i]];
-    let c = out.get(id);
-    if (!c) out.set(id, (c = emptyCurve()));
-    c.epoch.push(e.epoch[i]);
-    c.trainLoss.push(e.trainLoss[i]);
-    c.valLoss.push(e.valLoss[i]);
-    c.valAuc.push(e.valAuc[i]);
-    c.valF1.push(e.valF1[i]);
-  }
-  return out;
+  return new Map(e.trials.map(({ id, ...c }) => [id, c]));
 }
 
 /** Records one epoch (a retried attempt may send an epoch again: it replaces the old point). */

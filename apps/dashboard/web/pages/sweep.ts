@@ -4,6 +4,7 @@
  * applied once per animation frame (only the rows and series that changed).
  */
 import { ApiError, get, post, stream } from "../api.ts";
+import { initCharts } from "../charts.ts";
 import { download, h, replace, setText } from "../dom.ts";
 import { date, duration, pct } from "../format.ts";
 import type { Page, PageContext } from "../page.ts";
@@ -114,8 +115,14 @@ export function sweepPage(ctx: PageContext, id: string): Page {
     header();
   }
 
+  let applied = 0;
+  let frames = 0;
   function apply(): void {
     frame = 0;
+    // How many events were applied in how many frames (the benchmark reads these).
+    applied += pending.length;
+    ctx.main.dataset.liveEvents = String(applied);
+    ctx.main.dataset.liveFrames = String(++frames);
     const changed = new Set<string>();
     const curveIds = new Map<string, string[]>();
     let scores = new Set<string>();
@@ -212,11 +219,14 @@ export function sweepPage(ctx: PageContext, id: string): Page {
 
   return {
     async render() {
-      const [s, t, e] = await Promise.all([get<SweepView>(`/v1/sweeps/${id}`), get<{ trials: TrialRow[] }>(`/v1/sweeps/${id}/trials`), get<SweepEpochs>(`/v1/sweeps/${id}/epochs`)]);
+      // Every epoch of every trial is the largest answer: the page draws everything else while it arrives.
+      const epochs = get<SweepEpochs>(`/v1/sweeps/${id}/epochs`);
+      epochs.catch(() => {});
+      const [s, t] = await Promise.all([get<SweepView>(`/v1/sweeps/${id}`), get<{ trials: TrialRow[] }>(`/v1/sweeps/${id}/trials`)]);
       sweep = s;
       for (const r of t.trials) rows.set(r.id, r);
-      curves = curvesFrom(e);
-      const ds = await get<{ name: string }>(`/v1/datasets/${s.datasetId}`).catch(() => ({ name: s.datasetId }));
+      const dsLink = h("a", { href: `#/datasets/${encodeURIComponent(s.datasetId)}` }, s.datasetId.slice(0, 8));
+      void get<{ name: string }>(`/v1/datasets/${s.datasetId}`).then((d) => setText(dsLink, d.name), () => {});
       grid = new TrialsGrid(rows, planned, s.spec.architectures);
       for (const arch of s.spec.architectures) charts.set(arch, new ArchitectureCharts(arch, s.spec, () => archRows(arch), (tid) => curves.get(tid)));
       replace(
@@ -228,7 +238,7 @@ export function sweepPage(ctx: PageContext, id: string): Page {
           { class: "card" },
           facts([
             ["Status", statusBox],
-            ["Dataset", h("a", { href: `#/datasets/${encodeURIComponent(s.datasetId)}` }, ds.name)],
+            ["Dataset", dsLink],
             ["Scenario", s.scenarioKey],
             ["Architectures", s.spec.architectures.join(", ")],
             ["Plan hash", h("code", { "data-field": "plan-hash" }, s.planHash)],
@@ -247,8 +257,20 @@ export function sweepPage(ctx: PageContext, id: string): Page {
         [...charts.values()].map((c) => c.el),
       );
       header();
-      for (const c of charts.values()) c.drawAll();
+      initCharts(ctx.main);
+      for (const c of charts.values()) c.drawScores();
       if (s.status === "queued" || s.status === "running") follow();
+      const fetched = curvesFrom(await epochs);
+      // Epochs that arrived over SSE meanwhile may be newer than the answer: keep them.
+      for (const [tid, c] of curves) {
+        const into = fetched.get(tid) ?? emptyCurve();
+        c.epoch.forEach((ep, i) => {
+          if (!into.epoch.includes(ep)) putEpoch(into, { epoch: ep, trainLoss: c.trainLoss[i], valLoss: c.valLoss[i], valAuc: c.valAuc[i], valF1: c.valF1[i] });
+        });
+        fetched.set(tid, into);
+      }
+      curves = fetched;
+      for (const c of charts.values()) c.drawCurves();
     },
     dispose() {
       abort.abort();

@@ -22,20 +22,9 @@ interface Trial {
 }
 interface Worker { id: string; host: string }
 
-/** Curves as the API may store them: one or more (x, y) lines per kind, optionally per class. */
-type Line = { name?: string; class?: string; x?: number[]; y?: number[]; fpr?: number[]; tpr?: number[]; recall?: number[]; precision?: number[]; auc?: number; ap?: number };
-
-function lines(v: unknown, kind: "roc" | "pr"): Array<{ name: string; points: Array<[number, number]> }> {
-  const list: Line[] = Array.isArray(v) ? v : v && typeof v === "object" ? [v as Line] : [];
-  return list.flatMap((l, i) => {
-    const xs = kind === "roc" ? (l.fpr ?? l.x) : (l.recall ?? l.x);
-    const ys = kind === "roc" ? (l.tpr ?? l.y) : (l.precision ?? l.y);
-    if (!Array.isArray(xs) || !Array.isArray(ys)) return [];
-    const score = kind === "roc" ? l.auc : l.ap;
-    const name = `${l.name ?? l.class ?? (list.length > 1 ? `curve ${i + 1}` : kind.toUpperCase())}${score != null ? ` (${kind === "roc" ? "AUC" : "AP"} ${num(score)})` : ""}`;
-    return [{ name, points: xs.map((x, j) => [x, ys[j]] as [number, number]) }];
-  });
-}
+/** GET /v1/trials/:id/curves: per split, per class (one-vs-rest; the positive class for binary) ROC and PR points. */
+interface ClassCurves { class: string; roc?: Array<{ fpr: number; tpr: number }>; pr?: Array<{ precision: number; recall: number }>; auc?: number; averagePrecision?: number; undefined?: string }
+interface CurvesAnswer { splits: Array<{ split: string; n: number; curves: ClassCurves[] }> }
 
 export function trialPage(ctx: PageContext, id: string): Page {
   return {
@@ -84,7 +73,8 @@ export function trialPage(ctx: PageContext, id: string): Page {
       drawEpochCurves(curvesBox, t);
       if (test?.confusionMatrix && test.classes) drawConfusion(test);
       // Stored predictions give ROC and precision-recall curves; trials without them simply have none.
-      const curves = (await hasRoute("/v1/trials/{id}/curves")) ? await getOptional<Record<string, unknown>>(`/v1/trials/${id}/curves`).catch(() => null) : null;
+      // Predictions are kept for final trainings only.
+      const curves = t.stage === "final" && (await hasRoute("/v1/trials/{id}/curves")) ? await getOptional<CurvesAnswer>(`/v1/trials/${id}/curves`).catch(() => null) : null;
       if (curves) drawRocPr(curveBoxes, curves);
     },
   };
@@ -152,18 +142,15 @@ function drawConfusion(test: TestReport): void {
   if (norm) draw(norm, common(cells((v, i) => (rowSums[i] ? v / rowSums[i] : 0)), 1, (v) => v.toFixed(2)));
 }
 
-function drawRocPr(box: HTMLElement, curves: Record<string, unknown>): void {
-  const sets = Object.entries(curves).filter(([k]) => k !== "trialId");
-  // Either { roc, pr } or { test: { roc, pr }, val: { roc, pr } }.
-  const groups: Array<[string, Record<string, unknown>]> = "roc" in curves || "pr" in curves ? [["", curves]] : (sets.filter(([, v]) => v && typeof v === "object") as Array<[string, Record<string, unknown>]>);
+function drawRocPr(box: HTMLElement, answer: CurvesAnswer): void {
   const charts: HTMLElement[] = [];
   const todo: Array<() => void> = [];
-  for (const [split, g] of groups) {
+  for (const sp of answer.splits ?? []) {
+    const drawable = sp.curves.filter((c) => c.roc && c.pr);
+    if (!drawable.length) continue;
     for (const kind of ["roc", "pr"] as const) {
-      const ls = lines(g[kind], kind);
-      if (!ls.length) continue;
-      const host = chartBox(`${kind}${split ? `-${split}` : ""}`, 300, `${kind === "roc" ? "ROC" : "precision-recall"} curve ${split}`);
-      charts.push(h("div", null, h("h3", null, `${kind === "roc" ? "ROC" : "Precision–recall"}${split ? ` (${split})` : ""}`), host));
+      const host = chartBox(`${kind}-${sp.split}`, 300, `${kind === "roc" ? "ROC" : "precision-recall"} curve, ${sp.split} split`);
+      charts.push(h("div", null, h("h3", null, `${kind === "roc" ? "ROC" : "Precision–recall"} · ${sp.split} (n = ${sp.n})`), host));
       todo.push(() =>
         draw(host, {
           legend: { top: 0, type: "scroll" },
@@ -171,13 +158,19 @@ function drawRocPr(box: HTMLElement, curves: Record<string, unknown>): void {
           grid: { left: 50, right: 16, top: 36, bottom: 40 },
           xAxis: { type: "value", min: 0, max: 1, name: kind === "roc" ? "false positive rate" : "recall", nameLocation: "middle", nameGap: 26 },
           yAxis: { type: "value", min: 0, max: 1, name: kind === "roc" ? "true positive rate" : "precision" },
-          series: ls.map((l, i) => ({ name: l.name, type: "line", showSymbol: false, step: kind === "pr" ? "end" : undefined, color: PALETTE[i % PALETTE.length], data: l.points })),
+          series: drawable.map((c, i) => ({
+            name: `${c.class} (${kind === "roc" ? `AUC ${num(c.auc)}` : `AP ${num(c.averagePrecision)}`})`,
+            type: "line",
+            showSymbol: false,
+            step: kind === "pr" ? "start" : undefined,
+            color: PALETTE[i % PALETTE.length],
+            data: kind === "roc" ? c.roc!.map((p) => [p.fpr, p.tpr]) : c.pr!.map((p) => [p.recall, p.precision]),
+          })),
         }),
       );
     }
   }
   if (!charts.length) return;
-  replace(box, section("ROC and precision–recall (stored predictions)", h("div", { class: "grid2" }, charts)));
+  replace(box, section("ROC and precision–recall (from the stored predictions)", h("div", { class: "grid2" }, charts)));
   for (const f of todo) f();
 }
-
