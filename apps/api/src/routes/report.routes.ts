@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { getSweep, listTrials } from "@hypersweep/db";
+import { getSweep, listEvaluations, listTrials } from "@hypersweep/db";
 import { buildReport, renderReport, REPORT_CONTENT_TYPES, REPORT_FORMATS, type ReportEvaluationInput, type ReportFormat } from "@hypersweep/report";
 import type { AppDeps } from "../deps.ts";
 import { assertId, IdParams } from "./sweeps.routes.ts";
@@ -22,9 +22,12 @@ function negotiated(req: FastifyRequest): ReportFormat {
   return "md";
 }
 
-/** The evaluations of the sweep's final models, where evaluations exist (none until they are run). */
-async function evaluationsOf(_deps: AppDeps, _teamId: string, _sweepId: string): Promise<ReportEvaluationInput[]> {
-  return [];
+/** The evaluations (binarised, cross-dataset) of the sweep's final models, where they exist. */
+async function evaluationsOf(deps: AppDeps, teamId: string, sweepId: string): Promise<ReportEvaluationInput[]> {
+  const all = await listEvaluations(deps.db, teamId, { limit: 500 });
+  return all.filter((e) => e.sweepId === sweepId).map((e) => ({
+    id: e.id, trialId: e.trialId, kind: e.kind, dataset: e.dataset, status: e.status, images: e.images, selection: e.selection, result: e.result, error: e.error,
+  }));
 }
 
 export function reportRoutes(deps: AppDeps) {
