@@ -21,6 +21,7 @@ const BENCHES: Record<string, { file: string; args?: () => string[]; result: str
   core: { file: "core-plan.ts", result: "core.md" },
   "upload-bounds": { file: "upload-bounds.ts", result: "upload-bounds.md" },
   dashboard: { file: "dashboard.ts", result: "dashboard.md" },
+  "epoch-rule": { file: "epoch-rule.ts", result: "epoch-rule.md" },
 };
 
 function hasTorch(): boolean {
