@@ -18,6 +18,7 @@ const BENCHES: Record<string, { file: string; args?: () => string[]; result: str
   "data-cache": { file: "data-cache.ts", result: "data-cache.md" },
   metrics: { file: "metrics.ts", result: "metrics.md" },
   core: { file: "core-plan.ts", result: "core.md" },
+  "upload-bounds": { file: "upload-bounds.ts", result: "upload-bounds.md" },
   dashboard: { file: "dashboard.ts", result: "dashboard.md" },
 };
 

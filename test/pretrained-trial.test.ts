@@ -67,7 +67,7 @@ describe.skipIf(skipWithoutTorch)("a trial started from torchvision weights", ()
     const trial = await eventually(async () => {
       const t = (await s.http("GET", `/v1/trials/${trialId}`)).body;
       return ["succeeded", "failed"].includes(t.status) ? t : null;
-    }, 240_000, 500);
+    }, 540_000, 500);
     expect(trial.error).toBeNull();
     expect(trial.status).toBe("succeeded");
     expect(trial.spec.pretrainedWeights).toEqual({ name: "imagenet", sha256 });
@@ -92,5 +92,5 @@ describe.skipIf(skipWithoutTorch)("a trial started from torchvision weights", ()
     expect(relErr(fresh)).toBeGreaterThan(0.1);
     fresh.dispose();
     model.dispose();
-  }, 300_000);
+  }, 600_000);
 });

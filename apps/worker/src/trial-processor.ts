@@ -65,7 +65,8 @@ export async function whileDbDown<T>(fn: () => Promise<T>, maxMs = 15 * 60_000):
 
 /**
  * The trainer spec for this attempt: the planned spec plus where the data, checkpoints and weights live. A trial
- * planned with pretrained weights (name + sha256) gets the path of their content-addressed file.
+ * planned with pretrained weights (name + sha256) gets the path of their content-addressed file, its classifier
+ * replaced for the scenario's classes.
  */
 export function trainerSpecFor(c: ClaimedTrial, cfg: ProcessorConfig): TrainerSpec {
   const { pretrainedWeights, ...planned } = c.spec as Record<string, unknown> & { pretrainedWeights?: { sha256: string } };
@@ -73,7 +74,7 @@ export function trainerSpecFor(c: ClaimedTrial, cfg: ProcessorConfig): TrainerSp
   const runDir = resolve(cfg.runsDir, c.trialId);
   return TrainerSpec.parse({
     ...planned,
-    ...(pretrainedWeights ? { pretrained: resolve(cfg.dataDir, weightsRelativePath(pretrainedWeights.sha256)) } : {}),
+    ...(pretrainedWeights ? { pretrained: resolve(cfg.dataDir, weightsRelativePath(pretrainedWeights.sha256)), pretrainedHead: "replace" } : {}),
     trialId: c.trialId,
     attempt: c.attempt,
     data: {

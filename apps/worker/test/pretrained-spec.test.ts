@@ -19,6 +19,7 @@ describe("trainerSpecFor with pretrained weights", () => {
   it("passes the stored file under the data root, and nothing when the trial has none", () => {
     const spec = trainerSpecFor(claimed({ ...planned, pretrainedWeights: { name: "imagenet", sha256: SHA } }), cfg);
     expect(spec.pretrained).toBe(`/shared/data/weights/${SHA}.safetensors`);
+    expect(spec.pretrainedHead).toBe("replace");
     expect(spec).not.toHaveProperty("pretrainedWeights");
     expect(trainerSpecFor(claimed(planned), cfg).pretrained).toBeUndefined();
   });

@@ -117,6 +117,11 @@ export const TrainerSpec = z.strictObject({
   outputDir: z.string(),
   /** Optional torchvision-named .safetensors weights to start from. */
   pretrained: z.string().optional(),
+  /**
+   * The classifier of `pretrained`: "replace" starts it afresh for the scenario's classes (what sweeps ask for);
+   * "import_if_fits" imports it when its shape fits the scenario's classes. @defaultValue "import_if_fits"
+   */
+  pretrainedHead: z.enum(["replace", "import_if_fits"]).optional(),
   /** Force a backend instead of the best that loads. */
   backend: z.enum(["tensorflow-gpu", "tensorflow", "wasm", "cpu"]).optional(),
   /** Evaluate the best weights on the test split at the end (final trainings). */

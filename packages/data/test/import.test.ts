@@ -147,7 +147,7 @@ describe("importDataset", () => {
     expect(problems[0]!.expected).toContain("found png data");
   });
 
-  it("refuses an archive that unpacks beyond maxExtractedBytes and leaves nothing behind", async () => {
+  it("refuses an archive that unpacks beyond limits.maxTotalBytes and leaves nothing behind", async () => {
     const root = join(tmp.path, "root-bomb");
     const tgz = join(tmp.path, "clean-bomb.tar.gz");
     await tar.c({ gzip: true, file: tgz, cwd: tmp.path }, ["clean"]);

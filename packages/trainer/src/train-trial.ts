@@ -135,12 +135,13 @@ async function finish(
 
 /**
  * Starts from torchvision-named weights (`.safetensors`, e.g. ImageNet or the chest X-ray DenseNet-121+). The
- * classifier head is replaced when its shape does not fit the scenario's classes. Only on a fresh start: a resumed
+ * classifier head is replaced when spec.pretrainedHead says so or its shape does not fit the scenario's classes,
+ * else imported. Only on a fresh start: a resumed
  * trial's checkpoint already holds the (fine-tuned) weights.
  */
-async function importPretrained(ctx: EpochContext, file: string, log: (line: string) => void): Promise<void> {
+async function importPretrained(ctx: EpochContext, file: string, head: TrainerSpec["pretrainedHead"], log: (line: string) => void): Promise<void> {
   try {
-    const report = importTorchvisionWeights(ctx.tf, ctx.model, await loadSafetensors(file));
+    const report = importTorchvisionWeights(ctx.tf, ctx.model, await loadSafetensors(file), { skipHead: head === "replace" ? true : undefined });
     log(`pretrained ${file}: ${report.imported.length} tensors imported, head ${report.headReplaced ? "replaced" : "imported"}, ${report.unused.length} unused`);
   } catch (e) {
     throw new PretrainedWeightsError(file, e);
@@ -155,7 +156,7 @@ async function resume(spec: TrainerSpec, ctx: EpochContext, rng: Mulberry32, log
   await cleanTemp(spec.checkpointDir);
   const found = await findLatestCheckpoint(spec.checkpointDir, trialFingerprint(spec));
   if (!found) {
-    if (spec.pretrained) await importPretrained(ctx, spec.pretrained, log);
+    if (spec.pretrained) await importPretrained(ctx, spec.pretrained, spec.pretrainedHead, log);
     return initialProgress();
   }
   await restoreCheckpoint(ctx.tf, found.dir, ctx.model, ctx.optimizer);
