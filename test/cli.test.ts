@@ -39,7 +39,7 @@ describe("hypersweep CLI", () => {
     expect(best.stdout).toContain("validation AUC");
     const top = await s.db.trial.findFirstOrThrow({ where: { status: "succeeded" }, orderBy: [{ selectionScore: "desc" }] });
     expect(best.stdout).toContain(top.selectionScore!.toFixed(3));
-  }, 120_000);
+  }, 300_000);
 
   it("explains a rejected sweep field by field and exits 1", async () => {
     const r = await cli(["submit", "--dataset", "stock", "--arch", "vgg16"]);

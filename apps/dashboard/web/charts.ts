@@ -39,7 +39,8 @@ function create(host: ChartHost, width: number, height: number): Chart {
     for (const e of entries) {
       const c = (e.target as ChartHost).hsChart;
       const { width: w, height: h } = e.contentRect;
-      if (c && w > 0 && (Math.round(w) !== c.getWidth() || Math.round(h) !== c.getHeight())) c.resize({ width: w, height: h });
+      // The observer reports every chart once when it starts (fractional sizes): only a real change redraws.
+      if (c && w > 0 && (Math.abs(w - c.getWidth()) > 1 || Math.abs(h - c.getHeight()) > 1)) c.resize({ width: Math.floor(w), height: Math.floor(h) });
     }
   });
   observer.observe(host);

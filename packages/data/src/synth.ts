@@ -2,8 +2,10 @@
  * Synthetic Data-Stock-shaped datasets for demos, tests and benchmarks: patients with 1–4 images each, origins
  * shared by 1–3 patients, both modalities, all sections, all six diagnoses. Each diagnosis adds its own pattern
  * inside the lungs (peripheral blobs, a lobar consolidation, interstitial stripes, ring nodules, diffuse haze);
- * the pattern's strength varies and is sometimes almost absent, so classes overlap and a small CNN must learn
- * rather than read off a single pixel. Deterministic per seed.
+ * the pattern's strength varies and is now and then (5%) almost absent, so classes overlap a little and a small
+ * CNN must learn rather than read off a single pixel. COVID-19's peripheral ground-glass is drawn strongly
+ * enough that a small CNN at 32 px tells it from the rest after a few epochs on a few hundred images (the
+ * demo's winner reaches a test AUC above 0.9). Deterministic per seed.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -153,7 +155,7 @@ function render(p: Plan, w: number, h: number, r: () => number): Float32Array {
   /** Normalised elliptical radius of (u, v) in the nearest lung: < 1 inside, 0 at its centre. */
   const lungRadius = (u: number, v: number) => Math.sqrt(Math.min(...lungs.map(([cx, cy, rx, ry]) => ((u - cx) / rx) ** 2 + ((v - cy) / ry) ** 2)));
   // Strength of the diagnosis pattern: usually clear, sometimes faint, so that classes overlap.
-  const a = r() < 0.15 ? 0.1 * r() : 0.35 + 0.65 * r();
+  const a = r() < 0.05 ? 0.1 * r() : 0.45 + 0.55 * r();
   const blobs: [number, number, number, number][] = []; // cx, cy, sigma, amplitude (negative sigma = ring)
   const lungPoint = (periphery: boolean) => {
     const [cx, cy, rx, ry] = lungs[Math.floor(r() * lungs.length)]!;
@@ -162,7 +164,7 @@ function render(p: Plan, w: number, h: number, r: () => number): Float32Array {
     return [cx + Math.cos(t) * rx * rad, cy + Math.sin(t) * ry * rad] as const;
   };
   // COVID-19: bilateral, peripheral ground-glass: many soft blobs near the lung borders plus a brighter rim.
-  if (p.diagnosis === "covid19") for (let k = 0; k < 6 + r() * 5; k++) blobs.push([...lungPoint(true), 0.05, 0.3 * a]);
+  if (p.diagnosis === "covid19") for (let k = 0; k < 6 + r() * 5; k++) blobs.push([...lungPoint(true), 0.07, 0.5 * a]);
   if (p.diagnosis === "bacterial") {
     const [cx, cy, rx, ry] = lungs[Math.floor(r() * lungs.length)]!;
     blobs.push([cx + (r() - 0.5) * rx, cy + ry * 0.4, 0.11, 0.5 * a]);
@@ -181,7 +183,7 @@ function render(p: Plan, w: number, h: number, r: () => number): Float32Array {
       const lungDepth = lungRadius(u, v);
       if (lungDepth < 1) {
         val = p.modality === "ct" ? 0.12 : 0.22;
-        if (p.diagnosis === "covid19") val += 0.18 * a * lungDepth * lungDepth;
+        if (p.diagnosis === "covid19") val += 0.3 * a * lungDepth * lungDepth;
         if (p.diagnosis === "viral") val += 0.12 * a * (Math.sin(v * Math.PI * 2 * stripeFreq) + 1);
         if (p.diagnosis === "ards") val += 0.3 * a;
         for (const [bx, by, s, amp] of blobs) {

@@ -115,6 +115,17 @@ export function sweepPage(ctx: PageContext, id: string): Page {
     header();
   }
 
+  // The grid follows every frame; a chart redraw costs more (ECharts re-reads all its series), so new epochs
+  // reach the learning curves at most every CURVES_MS.
+  const CURVES_MS = 1000;
+  const curveIds = new Map<string, Set<string>>();
+  let curveTimer: ReturnType<typeof setTimeout> | undefined;
+  function flushCurves(): void {
+    curveTimer = undefined;
+    for (const [arch, ids] of curveIds) charts.get(arch)?.curvesChanged([...ids]);
+    curveIds.clear();
+  }
+
   let applied = 0;
   let frames = 0;
   function apply(): void {
@@ -124,7 +135,6 @@ export function sweepPage(ctx: PageContext, id: string): Page {
     ctx.main.dataset.liveEvents = String(applied);
     ctx.main.dataset.liveFrames = String(++frames);
     const changed = new Set<string>();
-    const curveIds = new Map<string, string[]>();
     let scores = new Set<string>();
     let headerDirty = false;
     for (const e of pending.splice(0)) {
@@ -152,9 +162,9 @@ export function sweepPage(ctx: PageContext, id: string): Page {
         let c = curves.get(r.id);
         if (!c) curves.set(r.id, (c = emptyCurve()));
         putEpoch(c, { epoch: e.epoch!, valLoss: e.valLoss ?? null, valAuc: e.valAuc ?? null, valF1: e.valF1 ?? null });
-        const list = curveIds.get(r.architecture) ?? [];
-        if (!list.includes(r.id)) list.push(r.id);
-        curveIds.set(r.architecture, list);
+        let set = curveIds.get(r.architecture);
+        if (!set) curveIds.set(r.architecture, (set = new Set()));
+        set.add(r.id);
       } else if (e.type === "trial.finished") {
         r.status = e.status!;
         if (e.selectionScore !== undefined) r.selectionScore = e.selectionScore;
@@ -166,7 +176,7 @@ export function sweepPage(ctx: PageContext, id: string): Page {
       headerDirty = true;
     }
     grid.update(changed);
-    for (const [arch, ids] of curveIds) charts.get(arch)?.curvesChanged(ids);
+    if (curveIds.size && !curveTimer) curveTimer = setTimeout(flushCurves, CURVES_MS);
     for (const arch of scores) charts.get(arch)?.scoresChanged();
     if (headerDirty) header();
     if (refetchTrials.size) scheduleTrialRefetch();
@@ -277,6 +287,7 @@ export function sweepPage(ctx: PageContext, id: string): Page {
       cancelAnimationFrame(frame);
       clearTimeout(refetchSweep);
       clearTimeout(trialTimer);
+      clearTimeout(curveTimer);
     },
   };
 }
