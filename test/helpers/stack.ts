@@ -126,7 +126,8 @@ export async function startStack(label: string, opts: StackOptions = {}): Promis
     ...extra,
   });
 
-  const addDataset = async (teamId: string, name: string, images = opts.images ?? 60) => {
+  // 240 images: at this seed every split of both binary scenarios holds both classes (a sweep must be answerable).
+  const addDataset = async (teamId: string, name: string, images = opts.images ?? 240) => {
     const src = join(tmp, `synth-${name}`);
     await synthDataset(src, { images, size: 24, seed: 7 });
     const imported = await importDataset(src, { dataRoot: baseEnv.HYPERSWEEP_DATA_DIR });

@@ -5,11 +5,11 @@
  */
 import { randomInt } from "node:crypto";
 import { z } from "zod";
-import { Architecture, SweepOverrides, planTrials, resolveSweepSpec, text, type PlannedTrial } from "@hypersweep/core";
+import { Architecture, SweepOverrides, planTrials, resolveSweepSpec, text, type PlannedTrial, type SweepBounds } from "@hypersweep/core";
 import { resolveScenario, type ResolvedScenario } from "@hypersweep/data";
 import { createSweep, findPlanningVersion, LimitError, type Db, type CreatedSweep } from "@hypersweep/db";
 import { enqueueTrials, type TrialQueue } from "@hypersweep/queue";
-import { badRequest, limitExceeded } from "./errors.ts";
+import { badRequest, limitExceeded, HttpError } from "./errors.ts";
 import { resolvePretrained } from "./pretrained.ts";
 
 export const CreateSweepBody = z.strictObject({
@@ -71,9 +71,29 @@ export interface SubmitResult extends CreatedSweep {
   scenario: ReturnType<typeof storedScenario>;
 }
 
+const SPLIT_WORDS = { train: "train", valid: "validation", test: "test" } as const;
+
+/**
+ * A binary sweep is decided by validation AUC and scored by test AUC, and an AUC needs both classes: a scenario
+ * with no COVID-19 (or no other) image in validation or test cannot give an answer, so it is refused with the counts.
+ */
+export function assertAnswerable(s: ResolvedScenario): void {
+  if (s.task !== "binary") return;
+  const show = (split: keyof typeof SPLIT_WORDS) => `${SPLIT_WORDS[split]} has ${s.classes.map((c) => `${s.counts[split][c] ?? 0} ${c}`).join(", ")}`;
+  const short = (["valid", "test"] as const).filter((split) => s.classes.some((c) => !s.counts[split][c]));
+  if (!short.length) return;
+  throw new HttpError(
+    400,
+    "SCENARIO_INVALID",
+    `scenario ${s.key} cannot give an answer: AUC needs both classes in validation and in test, but ${short.map(show).join(" and ")} (${show("train")}); re-import the dataset with a split that puts both classes in every subset`,
+    short.map((split) => ({ path: "scenario", message: show(split) })),
+  );
+}
+
 /** What an operator bounds per team and per sweep (packages/config: apiLimitsEnv). */
 export interface SweepLimits {
   maxQueuedTrials?: number;
+  bounds?: SweepBounds;
 }
 
 async function storeSweep(db: Db, limits: SweepLimits | undefined, sweep: Parameters<typeof createSweep>[1]) {
@@ -100,6 +120,7 @@ export async function submitSweep(
     filters: body.scenario.filters,
     minPerClass: body.scenario.minPerClass,
   });
+  assertAnswerable(scenario);
   const seed = body.seed ?? randomInt(0, 2 ** 31 - 1);
   const spec = resolveSweepSpec({
     preset: body.preset,
@@ -109,6 +130,7 @@ export async function submitSweep(
     modality: body.scenario.modality,
     seed,
     pretrained: await resolvePretrained(db, teamId, body.overrides?.pretrained, body.architectures),
+    bounds: deps.limits?.bounds,
   });
   const plan = planTrials(spec);
   const created = await storeSweep(db, deps.limits, {

@@ -48,6 +48,12 @@ export const apiLimitsEnv = {
   HYPERSWEEP_MAX_STREAMS: intFrom(50, 1),
   /** Requests per minute per team to /v1 (per API process; 0: no limit). */
   HYPERSWEEP_RATE_LIMIT: intFrom(3_000, 0),
+  /** What one sweep may cost: a sweep past any of these is refused (400 naming the field). Raise up to the caps. */
+  HYPERSWEEP_MAX_LEARNING_RATE: z.coerce.number().positive().max(10).default(1),
+  HYPERSWEEP_MAX_BATCH_SIZE: intFrom(1024, 1).pipe(z.number().max(4096)),
+  HYPERSWEEP_MAX_IMAGE_SIZE: intFrom(1024, 8).pipe(z.number().max(2048)),
+  /** Search and final epochs alike. */
+  HYPERSWEEP_MAX_EPOCHS: intFrom(500, 1).pipe(z.number().max(1000)),
 };
 
 export const apiEnv = z.object({

@@ -6,6 +6,7 @@ export * from "./rng.ts";
 export * from "./search-space.ts";
 export * from "./presets.ts";
 export * from "./spec.ts";
+export * from "./bounds.ts";
 export * from "./plan.ts";
 export * from "./selection.ts";
 export * from "./epoch-selection.ts";

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { SpecError } from "./errors.ts";
 import { text } from "./text.ts";
 import { getPreset, presetNames } from "./presets.ts";
+import { checkBounds, DEFAULT_SWEEP_BOUNDS, type SweepBounds } from "./bounds.ts";
 import { Architecture, Augmentation, AUGMENTATIONS, SelectionMetric, Task } from "./trainer-contract.ts";
 
 const positive = z.number().finite().positive();
@@ -89,6 +90,8 @@ export interface ResolveInput {
   seed: number;
   /** The weights `overrides.pretrained` names, looked up by the caller (the team's weights of that name and architecture). */
   pretrained?: Partial<Record<Architecture, PretrainedRef>>;
+  /** What one sweep may cost on this server. @defaultValue DEFAULT_SWEEP_BOUNDS */
+  bounds?: SweepBounds;
 }
 
 function fail(path: string, message: string): never {
@@ -125,7 +128,7 @@ export function resolveSweepSpec(input: ResolveInput): SweepSpec {
     fail("overrides.subsetsPerRate", `asks for ${subsetsPerRate} distinct augmentation subsets per learning rate but only ${total} exist (2^${augmentations.length} subsets of ${augmentations.length} augmentations)`);
   }
   const pretrained = resolvePretrained(o.pretrained, architectures, input.pretrained);
-  return {
+  const spec: SweepSpec = {
     preset: preset.name,
     seed: input.seed,
     task: input.task,
@@ -154,6 +157,8 @@ export function resolveSweepSpec(input: ResolveInput): SweepSpec {
     ...(o.final === false ? { final: false as const } : {}),
     ...(pretrained ? { pretrained } : {}),
   };
+  checkBounds(spec, input.bounds ?? DEFAULT_SWEEP_BOUNDS, o);
+  return spec;
 }
 
 /** Each architecture `overrides.pretrained` names must be in the sweep and resolved to imported weights. */

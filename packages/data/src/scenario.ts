@@ -18,7 +18,10 @@ export interface ScenarioOptions {
   modality: Modality;
   task: ScenarioTask;
   filters?: ScenarioFilters;
-  /** Multiclass: a class with fewer images than this (after filters, all splits) is dropped. @defaultValue 0 */
+  /**
+   * A class with fewer images than this (after filters, all splits) is dropped. Binary tasks too: there dropping
+   * either class leaves one, so the scenario is refused naming the class and its count. @defaultValue 0
+   */
   minPerClass?: number;
   /**
    * Multiclass: a class with less than this share of the scenario's images is dropped. The paper dropped CT viral
@@ -98,7 +101,7 @@ export function resolveScenario(rows: readonly (ManifestRow & { split: Split | n
       const n = totals.get(c) ?? 0;
       const reason =
         n === 0 ? "no images"
-        : opts.task === "multiclass" && n < minPerClass ? `fewer than minPerClass (${minPerClass}) images`
+        : n < minPerClass ? `${n} image(s), fewer than minPerClass (${minPerClass})`
         : opts.task === "multiclass" && n < minFraction * kept.length ? `less than ${minFraction * 100}% of the scenario's images`
         : (trainTotals.get(c) ?? 0) === 0 ? "no training images"
         : null;

@@ -36,7 +36,7 @@ describe("resolveScenario", () => {
   it("multiclass drops a class under minPerClass and reports why, keeping the canonical label order", () => {
     const s = resolveScenario(rows, { modality: "ct", task: "multiclass", minPerClass: 5 });
     expect(s.classes).toEqual(["healthy", "covid19", "fungal"]);
-    expect(s.dropped).toEqual([{ class: "viral", count: 3, reason: "fewer than minPerClass (5) images" }]);
+    expect(s.dropped).toEqual([{ class: "viral", count: 3, reason: "3 image(s), fewer than minPerClass (5)" }]);
     expect(s.counts.train).toEqual({ healthy: 20, covid19: 30, fungal: 10 });
   });
 

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { cancelSweep, getSweep, listSweeps, listTrials, NotFoundError } from "@hypersweep/db";
 import { removeTrialJobs } from "@hypersweep/queue";
 import type { AppDeps } from "../deps.ts";
-import { CreateSweepBody, submitSweep } from "../sweep.service.ts";
+import { CreateSweepBody, submitSweep, type SweepLimits } from "../sweep.service.ts";
 import { startFinalTraining } from "../final.service.ts";
 import { StreamCounter } from "../limits.ts";
 import { Architecture, text } from "@hypersweep/core";
@@ -18,13 +18,19 @@ export function assertId(what: string, id: string): void {
   if (!UUID.test(id)) throw new NotFoundError(what, id);
 }
 
+/** The operator's limits on one submission (packages/config: apiLimitsEnv). */
+export const sweepLimits = (c: AppDeps["config"]): SweepLimits => ({
+  maxQueuedTrials: c.HYPERSWEEP_MAX_QUEUED_TRIALS,
+  bounds: { maxLearningRate: c.HYPERSWEEP_MAX_LEARNING_RATE, maxBatchSize: c.HYPERSWEEP_MAX_BATCH_SIZE, maxImageSize: c.HYPERSWEEP_MAX_IMAGE_SIZE, maxEpochs: c.HYPERSWEEP_MAX_EPOCHS },
+});
+
 export function sweepRoutes(deps: AppDeps) {
   return async (app: FastifyInstance) => {
     const r = app.withTypeProvider<ZodTypeProvider>();
     const streams = new StreamCounter(deps.config.HYPERSWEEP_MAX_STREAMS);
 
     r.post("/sweeps", { schema: { body: CreateSweepBody, tags: ["sweeps"], summary: "Submit a sweep: stores its full trial plan and enqueues every trial" } }, async (req, reply) => {
-      const created = await submitSweep({ db: deps.db, queue: deps.queue, log: (m, err) => req.log.warn({ err }, m), limits: { maxQueuedTrials: deps.config.HYPERSWEEP_MAX_QUEUED_TRIALS } }, req.team.id, req.body);
+      const created = await submitSweep({ db: deps.db, queue: deps.queue, log: (m, err) => req.log.warn({ err }, m), limits: sweepLimits(deps.config) }, req.team.id, req.body);
       const sweep = await getSweep(deps.db, req.team.id, created.id);
       return reply.status(201).send({ ...sweep, enqueued: created.enqueued, trials: created.trials });
     });
