@@ -17,9 +17,11 @@ const BENCHES: Record<string, { file: string; args?: () => string[]; result: str
   "trial-walltime": { file: "trial-walltime.ts", result: "trial-walltime.md" },
   "data-cache": { file: "data-cache.ts", result: "data-cache.md" },
   metrics: { file: "metrics.ts", result: "metrics.md" },
+  predictions: { file: "predictions.ts", result: "predictions.md" },
   core: { file: "core-plan.ts", result: "core.md" },
   "upload-bounds": { file: "upload-bounds.ts", result: "upload-bounds.md" },
   dashboard: { file: "dashboard.ts", result: "dashboard.md" },
+  "epoch-rule": { file: "epoch-rule.ts", result: "epoch-rule.md" },
 };
 
 function hasTorch(): boolean {

@@ -43,9 +43,12 @@ describe("the demo app", () => {
       },
     });
     expect(r.stdout).toMatch(/3\/7 team 'demo-[\w-]+' created; its API key: hs_/);
-    expect(r.stdout).toContain("6/7 search succeeded");
+    expect(r.stdout).toContain("6/7 sweep succeeded");
     expect(r.stdout).toContain("Leaderboard (best per scenario × architecture):");
     expect(r.stdout).toMatch(/Done in \d+ s \(final trainings: 1\)/);
+    // It ends with the sweep's report: the search grid and the final model's test metrics with intervals.
+    expect(r.stdout).toContain("# Sweep report: demo: small CNN, CT, COVID-19 vs rest");
+    expect(r.stdout).toMatch(/## Final models on the test set[\s\S]*\| small_cnn \| .*\(\d\.\d{3}–\d\.\d{3}\)/);
     // The database did not exist: the demo created and migrated it, and the team it printed is stored there.
     const db = createDb(dbUrl(name), { poolSize: 1 });
     try {

@@ -16,7 +16,7 @@ import { ensureDatabase, migrateDatabase } from "@hypersweep/db";
 import { synthDataset } from "@hypersweep/data";
 import { startApi } from "@hypersweep/api";
 import { startWorker } from "@hypersweep/worker";
-import { HypersweepClient, importViaApi, leaderboardTable, trialsTable, watchSweep, withInterval } from "@hypersweep/cli";
+import { fetchReport, HypersweepClient, importViaApi, leaderboardTable, trialsTable, watchSweep, withInterval } from "@hypersweep/cli";
 import { ensureDashboardBuilt } from "@hypersweep/dashboard";
 
 const demoEnv = z.object({
@@ -95,6 +95,8 @@ export async function runDemo(env: Record<string, string | undefined> = process.
       if (test) say(`Retrained and scored on the held-out test set (n = ${test.n}): AUC ${withInterval(test, "auc")}, F1 ${withInterval(test, "f1")}, accuracy ${withInterval(test, "accuracy")}`);
       else if (w.final) say(`Final training ${w.final.status}${w.final.error ? `: ${w.final.error}` : ""}`);
     }
+    say(`\nThe sweep's report (hypersweep report ${sweep.id} [--format html|csv] [-o file]):\n`);
+    say((await fetchReport(client, sweep.id, "md")).trimEnd());
     say(`\nDone in ${Math.round((Date.now() - started) / 1000)} s (final trainings: ${finals.length}).`);
     say(`\nDashboard: ${api.address}/#/sweeps/${sweep.id} (sign in with the team's API key above; leaderboard at ${api.address}/#/leaderboard/${ds.id})`);
     if (opts.serve) await serveUntilStopped(api.address);

@@ -195,7 +195,8 @@ export function toSplitScores(p: { labels: readonly number[]; probs: readonly (r
  */
 export function float32Json(v: number): number {
   const f = Math.fround(v);
-  for (let digits = 1; digits < 9; digits++) {
+  // From 6 digits up (most float32 probabilities need 6 to 9); a shorter decimal prints short anyway (0.500000 is 0.5).
+  for (let digits = 6; digits <= 9; digits++) {
     const d = Number(f.toPrecision(digits));
     if (Math.fround(d) === f) return d;
   }

@@ -140,3 +140,18 @@ describe("binary evaluation of a multiclass set (paper, Table 17)", () => {
     expect(Array.from(positiveScores([[0.2, 0.8], [0.6, 0.4]], 2, 1))).toEqual([0.8, 0.4]);
   });
 });
+
+describe("float32Json (how trainers send probabilities)", () => {
+  it("reads back as exactly the same float32, in at most 9 significant digits", async () => {
+    const { float32Json } = await import("../src/index.ts");
+    const values = [0, 1, 0.5, 0.1, 1 / 3, 2 / 3, 1e-7, 1.4e-45, 0.99999994, 0.123456789, Math.fround(0.7) + 1e-9];
+    for (let i = 0; i < 2000; i++) values.push(Math.fround(Math.sin(i) ** 2));
+    for (const v of values) {
+      const sent = JSON.parse(JSON.stringify(float32Json(v))) as number;
+      expect(Math.fround(sent)).toBe(Math.fround(v));
+      expect(sent.toExponential().split("e")[0]!.replace(".", "").length).toBeLessThanOrEqual(9); // significant digits
+    }
+    expect(JSON.stringify(float32Json(Math.fround(0.1)))).toBe("0.1");
+    expect(JSON.stringify(float32Json(0.5))).toBe("0.5");
+  });
+});
