@@ -4,12 +4,15 @@
  * the first (removal counts exact), seeded class balance, predictions that recompute the stored metrics, the
  * requests that must be refused, a worker killed mid-evaluation, and Redis losing the job.
  */
+import { execFile } from "node:child_process";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readAsBinaryReport, scoreTest, toSplitScores } from "@hypersweep/metrics";
-import { eventually, startStack, type Stack } from "./helpers/stack.ts";
+import { eventually, ROOT, startStack, type Stack } from "./helpers/stack.ts";
 import { datasetSharing, evaluationDone, finalModel, versionRows, type Row } from "./helpers/evaluations.ts";
 
+const run = promisify(execFile);
 const inScenario = (r: Row) => r.modality === "ct" && r.lungPresence === "full";
 
 describe("evaluations of a final model", () => {
@@ -168,13 +171,47 @@ describe("evaluations of a final model", () => {
     expect(done.result.comparison.n).toBe(done.result.n);
   }, 180_000);
 
+  it("the CLI evaluates and follows an evaluation, prints both rows of a binarised one, and names a refused field", async () => {
+    const cli = async (args: string[]) => {
+      try {
+        const r = await run("node", ["--import", "tsx", join(ROOT, "apps/cli/src/main.ts"), ...args], {
+          cwd: ROOT, env: { ...process.env, HYPERSWEEP_URL: s.url, HYPERSWEEP_API_KEY: s.team.apiKey },
+        });
+        return { code: 0, stdout: r.stdout, stderr: r.stderr };
+      } catch (e) {
+        const err = e as { code: number; stdout: string; stderr: string };
+        return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+      }
+    };
+    const cross = await cli(["evaluate", model.finalId, "--dataset", "second", "--balance", "covid19=1,other=1", "--seed", "9", "--watch"]);
+    expect(cross.stderr).toBe("");
+    expect(cross.code).toBe(0);
+    expect(cross.stdout).toContain("5 removed as seen by the model (3 training, 2 validation), sampled to other 50% / covid19 50% (seed 9)");
+    expect(cross.stdout).toMatch(/evaluation [0-9a-f-]{36}: succeeded/);
+    expect(cross.stdout).toMatch(/small_cnn ct\/binary .*\d\.\d{3} \(95% CI \d\.\d{3}–\d\.\d{3}\)/);
+    const binarised = await cli(["evaluate", model.finalId, "--binarise", "--watch"]);
+    expect(binarised.code).toBe(0);
+    expect(binarised.stdout).toContain("(binary model)");
+    expect(binarised.stdout).toContain("multiclass read as COVID-19 vs rest");
+    const list = await cli(["evaluations", "--trial", model.finalId]);
+    expect(list.stdout.trim().split("\n").length).toBeGreaterThanOrEqual(4);
+    expect(list.stdout).toContain("binarised");
+    const refused = await cli(["evaluate", model.searchId, "--dataset", "second"]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/- trial: trial .* is a search trial/);
+    const badBalance = await cli(["evaluate", model.finalId, "--dataset", "second", "--balance", "covid19"]);
+    expect(badBalance.code).not.toBe(0);
+    expect(badBalance.stderr).toMatch(/class=weight pairs/);
+  }, 120_000);
+
   it("a worker killed mid-evaluation: another worker finishes it, with one result and one set of predictions", async () => {
     await s.stopWorkers();
     const child = s.spawnWorker({ FAKE_EVAL_MS: "6000" });
     const res = await s.http("POST", "/v1/evaluations", { trial: model.finalId, dataset: "second", classBalance: { covid19: 1, other: 2 }, seed: 1 });
     expect(res.status).toBe(201);
     const id = res.body.id;
-    await eventually(async () => (await s.http("GET", `/v1/evaluations/${id}`)).body.status === "running", 30_000, 50);
+    // A worker process starts in seconds, or in a minute on a loaded machine.
+    await eventually(async () => (await s.http("GET", `/v1/evaluations/${id}`)).body.status === "running", 120_000, 50);
     child.kill("SIGKILL");
     await new Promise((r) => child.once("exit", r));
     await s.startWorker();
@@ -190,7 +227,7 @@ describe("evaluations of a final model", () => {
     expect(p.images).toHaveLength(done.result.n);
     const again = scoreTest(toSplitScores(p), { task: "binary", classes: p.classes, positiveClass: "covid19" }, done.result.intervals.auc.seed);
     expect(done.result.metrics).toEqual(again.metrics);
-  }, 120_000);
+  }, 240_000);
 
   it("evaluations do not count among their sweep's trials nor change its progress", async () => {
     const trial = (await s.http("GET", `/v1/trials/${model.finalId}`)).body;
