@@ -61,7 +61,12 @@ describe("hypersweep output for people and scripts", () => {
     expect(r.stdout).toMatch(/│ # +│ architecture +│ status/);
     const { body } = await s.http("GET", `/v1/sweeps/${sweepId}/trials`);
     expect(new Set(body.trials.map((t: any) => t.architecture))).toEqual(new Set(["small_cnn", "resnet18"]));
-    for (const t of body.trials) expect(r.stdout).toMatch(new RegExp(`│ ${t.position} +│ ${t.architecture} +│ succeeded`));
+    // The sweep runs both stages: each architecture's final training is listed as "<position> final".
+    expect(body.trials.filter((t: any) => t.stage === "final").length).toBe(2);
+    for (const t of body.trials) {
+      const label = t.stage === "final" ? `${t.position} final` : `${t.position}`;
+      expect(r.stdout).toMatch(new RegExp(`│ ${label} +│ ${t.architecture} +│ succeeded`));
+    }
   }, 120_000);
 
   it("colours tables on a terminal only, and never with NO_COLOR", async () => {
