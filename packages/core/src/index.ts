@@ -14,3 +14,4 @@ export * from "./final-stage.ts";
 export * from "./schedules.ts";
 export * from "./safetensors-header.ts";
 export * from "./architecture-tensors.ts";
+export * from "./worker-protocol.ts";
