@@ -11,7 +11,7 @@ import { join, resolve } from "node:path";
 import { selectionScores, TrainerSpec, weightsRelativePath, type TrainerMessage } from "@hypersweep/core";
 import {
   claimTrial, failAttempt, heartbeat, isConnectionError, LeaseLostError, markAttemptStarted, recordEpoch, recordPredictions, recordResult, releaseAttempt,
-  type ClaimedTrial, type Db, type EpochRecord,
+  type ClaimedTrial, type Db, type EpochRecord, type QuarantinePolicy,
 } from "@hypersweep/db";
 import { MetricInputError } from "@hypersweep/metrics";
 import { asTraining, EvaluationResultError, evaluationSpec, isEvaluation, loadEvaluation, recordEvaluation } from "./evaluation-job.ts";
@@ -28,13 +28,15 @@ export interface ProcessorConfig {
   /** The data root (shared with the API): imported pretrained weights live under it. */
   dataDir: string;
   backend?: TrainerSpec["backend"];
+  /** When this worker is quarantined for failures of its own (off when absent). */
+  quarantine?: QuarantinePolicy;
 }
 
 export type ProcessResult =
   | { kind: "done"; status: string }
   | { kind: "held"; until: Date }
   | { kind: "succeeded"; attempt: number }
-  | { kind: "failed"; attempt: number; retry: boolean; reason: string; message: string }
+  | { kind: "failed"; attempt: number; retry: boolean; reason: string; message: string; quarantined?: { reason: string; until: Date }; requeued?: Array<{ trialId: string; sweepId: string }> }
   | { kind: "lost"; attempt: number }
   | { kind: "released"; attempt: number };
 
@@ -215,8 +217,9 @@ export async function processTrial(db: Db, runner: TrialRunner, trialId: string,
       await whileDbDown(() => recordResult(db, trialId, attempt, { bestEpoch: outcome.result.bestEpoch, metrics: scored.metrics, weightsPath: outcome.result.weightsPath, epochs, backend, ...scores(spec, scored.valMetrics) }));
       return { kind: "succeeded", attempt };
     }
-    const { retry } = await whileDbDown(() => failAttempt(db, trialId, attempt, { reason: outcome.reason, message: outcome.message, maxAttempts: cfg.maxAttempts, retryable: outcome.retryable }));
-    return { kind: "failed", attempt, retry, reason: outcome.reason, message: outcome.message };
+    // A failure of the run itself also judges this node (it may be quarantined by it: see judgeNode).
+    const failed = await whileDbDown(() => failAttempt(db, trialId, attempt, { reason: outcome.reason, message: outcome.message, maxAttempts: cfg.maxAttempts, retryable: outcome.retryable, quarantine: cfg.quarantine }));
+    return { kind: "failed", attempt, reason: outcome.reason, message: outcome.message, ...failed };
   } catch (err) {
     if (err instanceof LeaseLostError) return { kind: "lost", attempt };
     throw err;

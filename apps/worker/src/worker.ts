@@ -8,8 +8,8 @@ import { availableParallelism, hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { DelayedError, Worker, type Job } from "bullmq";
 import type { WorkerConfig } from "@hypersweep/config";
-import { registerWorker, workerHeartbeat, type Db } from "@hypersweep/db";
-import { redisConnection, TRIALS_QUEUE, TrialJobData, type TrialQueue } from "@hypersweep/queue";
+import { registerWorker, workerHeartbeat, workerQuarantineState, type Db } from "@hypersweep/db";
+import { enqueueTrials, redisConnection, TRIALS_QUEUE, TrialJobData, type TrialQueue } from "@hypersweep/queue";
 import { ensureFinalStage } from "./final-stage.ts";
 import { startReconciler } from "./reconciler.ts";
 import type { TrialRunner } from "./runner.ts";
@@ -34,8 +34,13 @@ export interface WorkerNodeOptions {
 export interface WorkerNode {
   id: string;
   worker: Worker;
+  /** True while this node is quarantined (it takes no trial; the ones it was running finish). */
+  quarantined(): boolean;
   close(): Promise<void>;
 }
+
+/** How often a quarantined node looks at its row for a release or the end of its cool-down, ms. */
+const QUARANTINE_POLL_MS = 1000;
 
 class GpuPool {
   private free: string[];
@@ -79,6 +84,7 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
     cacheDir: cfg.HYPERSWEEP_CACHE_DIR,
     dataDir: cfg.HYPERSWEEP_DATA_DIR,
     backend: cfg.HYPERSWEEP_BACKEND,
+    quarantine: { failures: cfg.HYPERSWEEP_QUARANTINE_FAILURES, cooldownMs: cfg.HYPERSWEEP_QUARANTINE_COOLDOWN_MS },
   };
 
   const info = { id, host: hostname(), pid: process.pid, gpus, backend: o.backend ?? cfg.HYPERSWEEP_BACKEND ?? null, version: WORKER_VERSION, concurrency };
@@ -90,8 +96,40 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
     registerWorker(o.db, info).catch(() => {});
   };
 
+  // Quarantine: Postgres decides it (in the transaction that records the failure); this node then stops pulling
+  // jobs at once (the trials it is running go on) and polls its row until it is released or the cool-down ends.
+  let quarantined = false;
+  let poll: NodeJS.Timeout | undefined;
+  const watchQuarantine = () => {
+    poll ??= setInterval(() => {
+      workerQuarantineState(o.db, id).then(
+        (state) => {
+          if (state.quarantined || !quarantined) return;
+          quarantined = false;
+          clearInterval(poll);
+          poll = undefined;
+          log("quarantine over: taking trials again", { workerId: id });
+          void worker.resume();
+        },
+        (err) => log(`quarantine poll failed: ${(err as Error).message}`),
+      );
+    }, QUARANTINE_POLL_MS);
+  };
+  const enterQuarantine = (why: string) => {
+    if (quarantined) return;
+    quarantined = true;
+    log(`quarantined: ${why}; taking no trials until released`, { workerId: id });
+    void worker.pause(true);
+    watchQuarantine();
+  };
+
   const processor = async (job: Job<TrialJobData>, token?: string) => {
     const data = TrialJobData.parse(job.data);
+    if (quarantined) {
+      // Fetched as the node was being paused: leave it, unclaimed, to another worker.
+      await job.moveToDelayed(Date.now() + QUARANTINE_POLL_MS, token);
+      throw new DelayedError();
+    }
     const gpu = pool.take();
     try {
       const r = await processTrial(o.db, o.runner, data.trialId, pcfg, {
@@ -103,6 +141,11 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
       if (r.kind === "succeeded" || (r.kind === "failed" && !r.retry)) {
         // The last search trial of an architecture queues its winner's final training (the reconciler is the safety net).
         await ensureFinalStage(o.db, o.queue, data.sweepId, (m) => log(m)).catch((err) => log(`final stage of sweep ${data.sweepId} left to the reconciler: ${(err as Error).message}`));
+      }
+      if (r.kind === "failed" && r.quarantined) enterQuarantine(r.quarantined.reason);
+      if (r.kind === "failed" && r.requeued?.length) {
+        // Trials this node had failed for good are owed a run again (the reconciler is the safety net).
+        await enqueueTrials(o.queue, r.requeued).catch((err) => log(`re-enqueue left to the reconciler: ${(err as Error).message}`));
       }
       o.onResult?.(data.trialId, r);
       if (r.kind === "held") {
@@ -130,6 +173,9 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
     maxStalledCount: 1000,
   });
   worker.on("error", (err) => log(`queue error: ${err.message}`));
+  // A node restarted under the same id stays in quarantine.
+  const state = await workerQuarantineState(o.db, id).catch(() => ({ quarantined: false }));
+  if (state.quarantined) enterQuarantine("still in quarantine from before this start");
 
   const beat = setInterval(() => {
     workerHeartbeat(o.db, id).catch(() => {});
@@ -141,11 +187,12 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
     (closing ??= (async () => {
       stopReconciler();
       clearInterval(beat);
+      clearInterval(poll);
       const handBack = setTimeout(() => drain.abort(), o.drainMs ?? 30_000);
       await worker.close();
       clearTimeout(handBack);
       await workerHeartbeat(o.db, id, "stopped").catch(() => {});
     })());
 
-  return { id, worker, close };
+  return { id, worker, quarantined: () => quarantined, close };
 }
