@@ -18,3 +18,4 @@ export * from "./eta.repository.ts";
 export * from "./predictions.repository.ts";
 export * from "./evaluation.repository.ts";
 export * from "./quarantine.repository.ts";
+export * from "./worker-token.repository.ts";
