@@ -9,7 +9,8 @@
  */
 import type { z } from "zod";
 import {
-  WireClaimOutcome, WireEvaluationTargetAnswer, WireFinalQueued, WireHeld, WireOk, WireReleased, WireRetry, WireTrialPredictionsAnswer,
+  WireClaimOutcome, WireEvaluationTargetAnswer, WireFailureOutcome, WireFinalQueued, WireHeld, WireOk, WireQuarantineState, WireReleased, WireRungAnswer,
+  WireTrialPredictionsAnswer,
 } from "@hypersweep/core";
 import { LeaseLostError, type ClaimOutcome, type EvaluationTarget, type TrialPredictions } from "@hypersweep/db";
 import type { WorkerStore } from "./store.ts";
@@ -96,7 +97,12 @@ export class HttpWorkerStore implements WorkerStore {
     await this.call("POST", `${this.at(trialId, attempt)}/result`, r, WireOk, { trialId, attempt });
   };
 
-  failAttempt: WorkerStore["failAttempt"] = (trialId, attempt, f) => this.call("POST", `${this.at(trialId, attempt)}/failure`, f, WireRetry, { trialId, attempt });
+  recordRungEpoch: WorkerStore["recordRungEpoch"] = async (trialId, attempt, record, inHand, leaseMs) =>
+    (await this.call("POST", `${this.at(trialId, attempt)}/rung-epochs`, { record, inHand, leaseMs }, WireRungAnswer, { trialId, attempt })).outcome;
+
+  failAttempt: WorkerStore["failAttempt"] = (trialId, attempt, f) => this.call("POST", `${this.at(trialId, attempt)}/failure`, f, WireFailureOutcome, { trialId, attempt });
+
+  quarantineState: WorkerStore["quarantineState"] = (workerId) => this.call("GET", `/nodes/${encodeURIComponent(workerId)}/quarantine`, undefined, WireQuarantineState);
 
   releaseAttempt: WorkerStore["releaseAttempt"] = async (trialId, attempt, why) =>
     (await this.call("POST", `${this.at(trialId, attempt)}/release`, { why }, WireReleased, { trialId, attempt })).released;

@@ -70,13 +70,31 @@ export const WireResult = z.strictObject({
   backend: z.string().optional(),
 });
 
+export const WireRungEpochRequest = z.strictObject({ record: WireEpoch, inHand: z.array(WireEpoch), leaseMs: z.number().int().min(1) });
+export const WireRungOutcome = z.strictObject({
+  rung: z.number().int(),
+  continues: z.boolean(),
+  rank: z.number().int(),
+  reached: z.number().int(),
+  kept: z.number().int(),
+  bestEpoch: z.number().int(),
+  selectionScore: numOrNull,
+  replayed: z.boolean(),
+});
+export const WireRungAnswer = z.strictObject({ outcome: WireRungOutcome.nullable() });
+
 export const WireFailure = z.strictObject({
   reason: z.string().min(1).max(100),
   message: z.string().max(100_000),
   maxAttempts: z.number().int().min(1),
   retryable: z.boolean().optional(),
+  quarantine: z.strictObject({ failures: z.number().int().min(0), cooldownMs: z.number().int().min(0) }).optional(),
 });
-export const WireRetry = z.strictObject({ retry: z.boolean() });
+export const WireFailureOutcome = z.strictObject({
+  retry: z.boolean(),
+  quarantined: z.strictObject({ reason: z.string(), until: z.coerce.date() }).optional(),
+});
+export const WireQuarantineState = z.strictObject({ quarantined: z.boolean(), until: z.coerce.date().nullable() });
 
 export const WireRelease = z.strictObject({ why: z.string().max(1000) });
 export const WireReleased = z.strictObject({ released: z.boolean() });

@@ -10,13 +10,15 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import {
-  WireClaimRequest, WireEpochRequest, WireEvaluationResult, WireFailure, WireHeartbeat, WirePredictionsRequest, WireRelease, WireResult, WireStarted,
-  WireWorkerBeat, WireWorkerInfo,
+  WireClaimRequest, WireEpochRequest, WireEvaluationResult, WireFailure, WireHeartbeat, WirePredictionsRequest, WireRelease, WireResult, WireRungEpochRequest,
+  WireStarted, WireWorkerBeat, WireWorkerInfo,
 } from "@hypersweep/core";
 import {
   attemptOutcome, claimTrial, evaluationTarget, failAttempt, heartbeat, LeaseLostError, markAttemptStarted, recordEpoch, recordEvaluationResult,
-  recordPredictions, recordResult, registerWorker, releaseAttempt, trialPredictions, workerHeartbeat,
+  recordPredictions, recordResult, recordRungEpoch, registerWorker, releaseAttempt, storedRungDecision, trialPredictions, workerHeartbeat,
+  workerQuarantineState,
 } from "@hypersweep/db";
+import { enqueueTrials } from "@hypersweep/queue";
 import { ensureFinalStage } from "@hypersweep/queue/reconcile";
 import type { AppDeps } from "../deps.ts";
 import { badRequest } from "../errors.ts";
@@ -33,11 +35,11 @@ const RESULT_BODY_LIMIT = 64 * 1024 ** 2;
 export function workerStoreRoutes(deps: AppDeps) {
   const db = deps.db;
   /** A write the lease refused: this attempt's own earlier copy when the attempt ended as `ended`. */
-  const replayOf = async <T>(err: unknown, trialId: string, attempt: number, ended: string, answer: (trial: string) => T): Promise<T> => {
+  const replayOf = async <T>(err: unknown, trialId: string, attempt: number, ended: string, answer: (trial: string, workerId: string) => T | Promise<T>): Promise<T> => {
     if (!(err instanceof LeaseLostError)) throw err;
     const o = await attemptOutcome(db, trialId, attempt);
     if (o?.attempt !== ended) throw err;
-    return answer(o.trial);
+    return answer(o.trial, o.workerId);
   };
   return async (app: FastifyInstance) => {
     const r = app.withTypeProvider<ZodTypeProvider>();
@@ -58,6 +60,18 @@ export function workerStoreRoutes(deps: AppDeps) {
       await recordEpoch(db, req.params.trialId, req.params.attempt, req.body.record, req.body.leaseMs);
       return { ok: true as const };
     });
+    r.post("/trials/:trialId/attempts/:attempt/rung-epochs", { schema: { tags, params: Attempt, body: WireRungEpochRequest, summary: "Record a rung epoch (early stopping) with its decision" } }, async (req) => {
+      const { trialId, attempt } = req.params;
+      const { record, inHand, leaseMs } = req.body;
+      try {
+        return { outcome: await recordRungEpoch(db, trialId, attempt, record, inHand, leaseMs) };
+      } catch (err) {
+        // Told to stop, the trial was finished with that decision: a repeat reads the decision back.
+        const decided = err instanceof LeaseLostError ? await storedRungDecision(db, trialId, record.epoch) : null;
+        if (!decided || decided.continues) throw err;
+        return replayOf(err, trialId, attempt, "succeeded", () => ({ outcome: decided }));
+      }
+    });
     r.put("/trials/:trialId/attempts/:attempt/predictions", { bodyLimit: RESULT_BODY_LIMIT, schema: { tags, params: Attempt, body: WirePredictionsRequest, summary: "Record the attempt's predictions (overwrites)" } }, async (req) => {
       await recordPredictions(db, req.params.trialId, req.params.attempt, req.body.splits);
       return { ok: true as const };
@@ -74,9 +88,16 @@ export function workerStoreRoutes(deps: AppDeps) {
     r.post("/trials/:trialId/attempts/:attempt/failure", { schema: { tags, params: Attempt, body: WireFailure, summary: "End a failed attempt; retry: whether the trial is tried again" } }, async (req) => {
       const { trialId, attempt } = req.params;
       try {
-        return await failAttempt(db, trialId, attempt, req.body);
+        const { requeued, ...out } = await failAttempt(db, trialId, attempt, req.body);
+        // A quarantine gives the trials its excused attempts had failed another run (the reconciler is the safety net).
+        if (requeued?.length) await enqueueTrials(deps.queue, requeued).catch(() => {});
+        return out;
       } catch (err) {
-        return replayOf(err, trialId, attempt, "failed", (trial) => ({ retry: trial !== "failed" }));
+        return replayOf(err, trialId, attempt, "failed", async (trial, workerId) => {
+          // The first answer may have quarantined the node: say so again.
+          const q = await workerQuarantineState(db, workerId);
+          return { retry: trial !== "failed", ...(q.quarantined && q.until ? { quarantined: { reason: "quarantined (repeated request)", until: q.until } } : {}) };
+        });
       }
     });
     r.post("/trials/:trialId/attempts/:attempt/release", { schema: { tags, params: Attempt, body: WireRelease, summary: "Hand the trial back (the node is shutting down)" } }, async (req) => ({
@@ -108,6 +129,8 @@ export function workerStoreRoutes(deps: AppDeps) {
       await workerHeartbeat(db, req.params.workerId, req.body.status);
       return { ok: true as const };
     });
+    r.get("/nodes/:workerId/quarantine", { schema: { tags, params: Node, summary: "Whether this node is quarantined (ends one whose cool-down has passed)" } }, async (req) =>
+      workerQuarantineState(db, req.params.workerId));
     r.post("/sweeps/:sweepId/final", { schema: { tags, params: Sweep, summary: "Queue the final trainings the sweep owes (none when it owes none)" } }, async (req) => ({
       created: await ensureFinalStage(db, deps.queue, req.params.sweepId, (m) => req.log.info(m)),
     }));
