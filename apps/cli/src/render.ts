@@ -43,3 +43,9 @@ export function withInterval(test: any, metric: string): string {
   if (typeof v !== "number") return "–";
   return ci ? `${v.toFixed(3)} (${Math.round((ci.level ?? 0.95) * 100)}% CI ${ci.lower.toFixed(3)}–${ci.upper.toFixed(3)})` : v.toFixed(3);
 }
+
+export function workerTokensTable(rows: any[]): string {
+  const t = table(["id", "name", "created", "last used", "revoked"]);
+  for (const r of rows) t.push([r.id, r.name, r.createdAt, r.lastUsedAt ?? "never", r.revokedAt ?? "–"]);
+  return t.toString();
+}

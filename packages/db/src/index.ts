@@ -17,3 +17,4 @@ export * from "./final-stage.repository.ts";
 export * from "./eta.repository.ts";
 export * from "./predictions.repository.ts";
 export * from "./evaluation.repository.ts";
+export * from "./worker-token.repository.ts";
