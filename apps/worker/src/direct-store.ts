@@ -1,7 +1,7 @@
 /** The worker's store on its own Postgres connections (DATABASE_URL): the packages/db statements, run here. */
 import {
   claimTrial, evaluationTarget, failAttempt, heartbeat, isConnectionError, markAttemptStarted, recordEpoch, recordEvaluationResult, recordPredictions,
-  recordResult, registerWorker, releaseAttempt, trialPredictions, workerHeartbeat, type Db,
+  recordResult, recordRungEpoch, registerWorker, releaseAttempt, trialPredictions, workerHeartbeat, type Db,
 } from "@hypersweep/db";
 import type { TrialQueue } from "@hypersweep/queue";
 import { ensureFinalStage } from "@hypersweep/queue/reconcile";
@@ -19,6 +19,7 @@ export class DirectWorkerStore implements WorkerStore {
   markStarted: WorkerStore["markStarted"] = (trialId, attempt, info) => markAttemptStarted(this.db, trialId, attempt, info);
   heartbeat: WorkerStore["heartbeat"] = (trialId, attempt, leaseMs) => heartbeat(this.db, trialId, attempt, leaseMs);
   recordEpoch: WorkerStore["recordEpoch"] = (trialId, attempt, e, leaseMs) => recordEpoch(this.db, trialId, attempt, e, leaseMs);
+  recordRungEpoch: WorkerStore["recordRungEpoch"] = (trialId, attempt, e, inHand, leaseMs) => recordRungEpoch(this.db, trialId, attempt, e, inHand, leaseMs);
   recordPredictions: WorkerStore["recordPredictions"] = (trialId, attempt, splits) => recordPredictions(this.db, trialId, attempt, splits);
   recordResult: WorkerStore["recordResult"] = (trialId, attempt, r) => recordResult(this.db, trialId, attempt, r);
   failAttempt: WorkerStore["failAttempt"] = (trialId, attempt, f) => failAttempt(this.db, trialId, attempt, f);

@@ -6,7 +6,7 @@
  * Every write names its attempt and is fenced by the lease, whichever side runs it.
  */
 import type {
-  ClaimOutcome, EpochRecord, EvaluationOutcome, EvaluationTarget, LeaseOptions, SplitPredictionRows, TrialPredictions, TrialResult, WorkerInfo,
+  ClaimOutcome, EpochRecord, EvaluationOutcome, EvaluationTarget, LeaseOptions, RungOutcome, SplitPredictionRows, TrialPredictions, TrialResult, WorkerInfo,
 } from "@hypersweep/db";
 
 export interface FailureReport {
@@ -25,6 +25,12 @@ export interface WorkerStore {
   heartbeat(trialId: string, attempt: number, leaseMs: number): Promise<boolean>;
   /** Throws LeaseLostError when the attempt no longer holds the lease (for all writes below). */
   recordEpoch(trialId: string, attempt: number, e: EpochRecord, leaseMs: number): Promise<void>;
+  /**
+   * A rung epoch of a search trial with early stopping, recorded with its decision (packages/db recordRungEpoch):
+   * null when the epoch is no rung; when the decision is to stop, the trial is finished (its best stored epoch).
+   * `inHand`: the epochs this attempt has reported so far.
+   */
+  recordRungEpoch(trialId: string, attempt: number, e: EpochRecord, inHand: readonly EpochRecord[], leaseMs: number): Promise<RungOutcome | null>;
   recordPredictions(trialId: string, attempt: number, splits: readonly SplitPredictionRows[]): Promise<void>;
   recordResult(trialId: string, attempt: number, r: TrialResult): Promise<void>;
   failAttempt(trialId: string, attempt: number, f: FailureReport): Promise<{ retry: boolean }>;

@@ -6,9 +6,11 @@
  *     taken over: stop the trainer at once;
  *  3. write every epoch as it arrives and the result once, each guarded by the lease. While Postgres is
  *     unreachable, writes wait and retry: a result in hand is never dropped for a passing outage.
+ * A search trial of a sweep with early stopping records its rung epochs with their decision (recordRungEpoch):
+ * told to stop, it is already finished in Postgres; the worker stops the trainer and returns without waiting.
  */
 import { join, resolve } from "node:path";
-import { selectionScores, TrainerSpec, weightsRelativePath, type TrainerMessage } from "@hypersweep/core";
+import { plannedHalving, selectionScores, TrainerSpec, weightsRelativePath, type TrainerMessage } from "@hypersweep/core";
 import { isConnectionError, LeaseLostError, type ClaimedTrial, type EpochRecord } from "@hypersweep/db";
 import { MetricInputError } from "@hypersweep/metrics";
 import { asTraining, EvaluationResultError, evaluationSpec, isEvaluation, loadEvaluation, recordEvaluation } from "./evaluation-job.ts";
@@ -31,7 +33,8 @@ export interface ProcessorConfig {
 export type ProcessResult =
   | { kind: "done"; status: string }
   | { kind: "held"; until: Date }
-  | { kind: "succeeded"; attempt: number }
+  /** `stoppedEarlyAt`: the rung at which early stopping ended the trial (its result is its best stored epoch). */
+  | { kind: "succeeded"; attempt: number; stoppedEarlyAt?: number }
   | { kind: "failed"; attempt: number; retry: boolean; reason: string; message: string }
   | { kind: "lost"; attempt: number }
   | { kind: "released"; attempt: number };
@@ -70,7 +73,7 @@ export async function whileDbDown<T>(fn: () => Promise<T>, maxMs = 15 * 60_000, 
  * replaced for the scenario's classes.
  */
 export function trainerSpecFor(c: ClaimedTrial, cfg: ProcessorConfig): TrainerSpec {
-  const { pretrainedWeights, ...planned } = c.spec as Record<string, unknown> & { pretrainedWeights?: { sha256: string } };
+  const { pretrainedWeights, halving: _halving, ...planned } = c.spec as Record<string, unknown> & { pretrainedWeights?: { sha256: string } };
   const scenario = c.scenario as { key: string; modality: "ct" | "radiograph"; task: "binary" | "multiclass"; classes: string[]; positiveClass: string; filters?: Record<string, unknown>; minPerClass?: number };
   const runDir = resolve(cfg.runsDir, c.trialId);
   return TrainerSpec.parse({
@@ -154,8 +157,13 @@ export async function processTrial(store: WorkerStore, runner: TrialRunner, tria
 
   const epochs: EpochRecord[] = [];
   let backend: string | undefined;
+  // Early stopping: the rungs at which Postgres decides whether this search trial goes on.
+  const halving = evaluation ? null : plannedHalving(c.spec);
+  let stoppedEarlyAt: number | null = null;
+  let onStopped = () => {};
+  const stopped = new Promise<"stopped">((r) => (onStopped = () => r("stopped")));
   const onMessage = async (m: TrainerMessage) => {
-    if (lost) return;
+    if (lost || stoppedEarlyAt !== null) return;
     try {
       if (m.type === "ready") {
         const label = backendLabel(m.backend, m.versions);
@@ -167,7 +175,15 @@ export async function processTrial(store: WorkerStore, runner: TrialRunner, tria
         hooks.onEpoch?.(m.durationMs);
         const rec = scoreEpoch(spec, m);
         epochs.push(rec);
-        await retrying(() => store.recordEpoch(trialId, attempt, rec, cfg.leaseMs));
+        if (halving?.rungs.includes(rec.epoch)) {
+          const d = await retrying(() => store.recordRungEpoch(trialId, attempt, rec, epochs, cfg.leaseMs));
+          if (d && !d.continues) {
+            log(`stopped early at epoch ${d.rung}: rank ${d.rank} of ${d.reached}, ${d.kept} go on`, { trialId, attempt });
+            stoppedEarlyAt = d.rung;
+            stop.abort();
+            onStopped();
+          }
+        } else await retrying(() => store.recordEpoch(trialId, attempt, rec, cfg.leaseMs));
       }
     } catch (err) {
       if (err instanceof LeaseLostError) {
@@ -179,16 +195,19 @@ export async function processTrial(store: WorkerStore, runner: TrialRunner, tria
     }
   };
 
-  let outcome: RunOutcome;
+  let outcome: RunOutcome | "stopped";
   try {
-    outcome = await runner.run({ spec, onMessage, signal: stop.signal, env: hooks.env });
+    // A trial stopped early is finished in Postgres already: the trainer is being stopped, nobody waits for it.
+    const run = runner.run({ spec, onMessage, signal: stop.signal, env: hooks.env });
+    outcome = await Promise.race([run, stopped]);
   } finally {
     clearInterval(beat);
     hooks.drain?.removeEventListener("abort", onDrain);
   }
 
   try {
-    if (lost) return { kind: "lost", attempt };
+    if (outcome === "stopped" && stoppedEarlyAt !== null) return { kind: "succeeded", attempt, stoppedEarlyAt };
+    if (lost || outcome === "stopped") return { kind: "lost", attempt };
     if (released && outcome.kind !== "result") {
       await retrying(() => store.releaseAttempt(trialId, attempt, "handed back: the worker was shutting down"));
       return { kind: "released", attempt };
