@@ -22,7 +22,7 @@ describe("the sweep's trials and epochs as Postgres-built JSON", () => {
     // 0: succeeded with metrics; 1: failed with an awkward error; 2: running, a NaN loss; 3: succeeded, a final training.
     const sql = (text: string, ...values: unknown[]) => s.db.pool.query(text, values);
     await sql(
-      `UPDATE trials SET status = 'succeeded', attempt_count = 1, backend = 'wasm', best_epoch = 2, epochs_done = 3, val_auc = 0.8125, val_f1 = $2,
+      `UPDATE trials SET status = 'succeeded', attempt_count = 1, backend = 'wasm', best_epoch = 2, epochs_done = 3, stopped_early_at = 3, val_auc = 0.8125, val_f1 = $2,
               val_loss = 1e-7, selection_score = 0.8125, started_at = '2026-12-01 10:00:00.5', finished_at = '2026-12-01 10:01:02.123',
               metrics = '{"auc": 0.8125, "perClass": {"covid19": {"f1": 0.5}}, "confusion": [[1, 2], [3, 4]], "note": "é \\u2603"}'
        WHERE id = $1::uuid`, ids[0], 0.1 + 0.2);
@@ -58,6 +58,7 @@ describe("the sweep's trials and epochs as Postgres-built JSON", () => {
     const [first, failed, running, final] = served.trials;
     expect(first.metrics).toEqual({ auc: 0.8125, perClass: { covid19: { f1: 0.5 } }, confusion: [[1, 2], [3, 4]], note: "é ☃" });
     expect([first.valF1, first.valLoss, first.startedAt, first.finishedAt]).toEqual([0.1 + 0.2, 1e-7, "2026-12-01T10:00:00.500Z", "2026-12-01T10:01:02.123Z"]);
+    expect(first.stoppedEarlyAt).toBe(3);
     expect(failed.error).toBe(`line "one"\n\tline \\two\\ — ✓`);
     // No JSON form for NaN or Infinity: null, as JSON.stringify writes them.
     expect([running.valLoss, running.valAuc, running.finishedAt]).toEqual([null, null, null]);

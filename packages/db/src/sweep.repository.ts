@@ -176,6 +176,17 @@ const finite = (col: string) => `CASE WHEN ${col} IN ('NaN', 'Infinity', '-Infin
 /** A timestamp(3) column (UTC) as JSON.stringify writes a Date: 2026-12-01T14:08:07.123Z. */
 const iso = (col: string) => `to_char(${col}, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
+/** listTrials' fields as SQL: typed by trialSelect, so a field added there and not here does not compile. */
+const trialJsonColumns: { [K in keyof typeof trialSelect]: string } = {
+  id: "t.id", sweepId: "t.sweep_id", position: "t.position", key: "t.key", architecture: "t.architecture",
+  learningRate: finite("t.learning_rate"), augmentations: "t.augmentations", stage: "t.stage", status: "t.status",
+  attemptCount: "t.attempt_count", backend: "t.backend", bestEpoch: "t.best_epoch", epochsDone: "t.epochs_done",
+  valAuc: finite("t.val_auc"), valF1: finite("t.val_f1"), valLoss: finite("t.val_loss"), selectionScore: finite("t.selection_score"),
+  metrics: "t.metrics", error: "t.error", errorReason: "t.error_reason", createdAt: iso("t.created_at"), startedAt: iso("t.started_at"),
+  finishedAt: iso("t.finished_at"), scenarioKey: "t.scenario_key", task: "t.task", stoppedEarlyAt: "t.stopped_early_at",
+};
+const TRIAL_JSON_SELECT = Object.entries(trialJsonColumns).map(([field, sql]) => `${sql} AS "${field}"`).join(", ");
+
 /**
  * listTrials() as the JSON text of `{ trials: [...] }`, the same fields, values and order, built by Postgres in
  * one statement: for a sweep of 1,000 trials Node then neither decodes rows nor serialises them.
@@ -183,13 +194,7 @@ const iso = (col: string) => `to_char(${col}, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 export async function listTrialsJson(db: Db, teamId: string, sweepId: string): Promise<string> {
   const { rows } = await db.pool.query<{ json: string | null }>(
     `SELECT (SELECT json_build_object('trials', coalesce(json_agg(x ORDER BY x.position), '[]'))::text FROM (
-       SELECT t.id, t.sweep_id AS "sweepId", t.position, t.key, t.architecture, ${finite("t.learning_rate")} AS "learningRate", t.augmentations,
-              t.stage, t.status, t.attempt_count AS "attemptCount", t.backend, t.best_epoch AS "bestEpoch", t.epochs_done AS "epochsDone",
-              ${finite("t.val_auc")} AS "valAuc", ${finite("t.val_f1")} AS "valF1", ${finite("t.val_loss")} AS "valLoss",
-              ${finite("t.selection_score")} AS "selectionScore", t.metrics, t.error, t.error_reason AS "errorReason",
-              ${iso("t.created_at")} AS "createdAt", ${iso("t.started_at")} AS "startedAt", ${iso("t.finished_at")} AS "finishedAt",
-              t.scenario_key AS "scenarioKey", t.task
-       FROM trials t WHERE t.sweep_id = s.id AND t.stage <> 'evaluate') x) AS json
+       SELECT ${TRIAL_JSON_SELECT} FROM trials t WHERE t.sweep_id = s.id AND t.stage <> 'evaluate') x) AS json
      FROM sweeps s WHERE s.id = $1::uuid AND s.team_id = $2::uuid`,
     [sweepId, teamId],
   );

@@ -34,6 +34,7 @@ export const TrialListItem = z.object({
   finishedAt: timestamp.nullable(),
   scenarioKey: z.string(),
   task: z.string(),
+  stoppedEarlyAt: z.number().int().nullable().describe("the epoch (rung) at which early stopping ended this search trial"),
 });
 
 export const TrialList = z.object({ trials: z.array(TrialListItem).describe("search and final trainings, in plan order") });
