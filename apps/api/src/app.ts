@@ -14,7 +14,9 @@ import type { AppDeps, V1Plugin } from "./deps.ts";
 import { errorHandler } from "./errors.ts";
 import { EventHub } from "./events.ts";
 import { teamAuth } from "./plugins/auth.ts";
-import { teamRateLimit } from "./limits.ts";
+import { StreamCounter, teamRateLimit } from "./limits.ts";
+import { FleetWatch } from "./fleet-watch.ts";
+import { eventRoutes } from "./routes/events.routes.ts";
 import { adminRoutes } from "./routes/admin.routes.ts";
 import { bestRoutes } from "./routes/best.routes.ts";
 import { createMetrics } from "./metrics.ts";
@@ -41,7 +43,7 @@ export async function buildApp(
     bodyLimit: base.config.HYPERSWEEP_BODY_LIMIT,
   });
   const events = new EventHub(base.config.DATABASE_URL, (m) => app.log.warn(m));
-  const deps: AppDeps = { ...base, events, metrics: createMetrics(base) };
+  const deps: AppDeps = { ...base, events, streams: new StreamCounter(base.config.HYPERSWEEP_MAX_STREAMS), fleet: new FleetWatch(base.db), metrics: createMetrics(base) };
   // Fastify hands a missing body to the validator as null; as undefined, a body schema's default applies.
   app.setValidatorCompiler((route) => {
     const validate = validatorCompiler(route as Parameters<typeof validatorCompiler>[0]);
@@ -79,6 +81,7 @@ export async function buildApp(
         await team.register(teamAuth(deps.db));
         await teamRateLimit(team, deps.config.HYPERSWEEP_RATE_LIMIT);
         await team.register(sweepRoutes(deps));
+        await team.register(eventRoutes(deps));
         await team.register(trialRoutes(deps));
         await team.register(predictionRoutes(deps));
         await team.register(reportRoutes(deps));
@@ -96,6 +99,7 @@ export async function buildApp(
 
   events.start();
   app.addHook("onClose", async () => {
+    deps.fleet.stop();
     await events.close();
   });
   return app;
