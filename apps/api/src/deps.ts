@@ -6,6 +6,7 @@ import type { EventHub } from "./events.ts";
 import type { FleetWatch } from "./fleet-watch.ts";
 import type { StreamCounter } from "./limits.ts";
 import type { ApiMetrics } from "./metrics.ts";
+import type { WorkerTokenCache } from "./plugins/worker-auth.ts";
 
 /** What every route plugin receives. */
 export interface AppDeps {
@@ -18,6 +19,8 @@ export interface AppDeps {
   /** The fleet's changes for team-wide streams. */
   fleet: FleetWatch;
   metrics: ApiMetrics;
+  /** Worker token lookups of this process (the admin route that revokes a token clears its entries). */
+  workerTokens: WorkerTokenCache;
 }
 
 /** Extra route plugins mounted under /v1 behind team auth. */
