@@ -17,7 +17,7 @@ import { teamAuth } from "./plugins/auth.ts";
 import { WorkerTokenCache, workerAuth } from "./plugins/worker-auth.ts";
 import { workerNodeRoutes } from "./routes/worker-node.routes.ts";
 import { StreamCounter, teamRateLimit } from "./limits.ts";
-import { FleetWatch } from "./fleet-watch.ts";
+import { FleetWatches } from "./fleet-watch.ts";
 import { eventRoutes } from "./routes/events.routes.ts";
 import { adminRoutes } from "./routes/admin.routes.ts";
 import { bestRoutes } from "./routes/best.routes.ts";
@@ -49,7 +49,7 @@ export async function buildApp(
     ...base,
     events,
     streams: new StreamCounter(base.config.HYPERSWEEP_MAX_STREAMS),
-    fleet: new FleetWatch(base.db),
+    fleet: new FleetWatches(base.db),
     metrics: createMetrics(base),
     workerTokens: new WorkerTokenCache(),
   };

@@ -3,7 +3,9 @@
  * workers (the rows GET /v1/workers answers) every `everyMs` and tells its listeners what changed since the last
  * read, in one message: workers whose state changed (status, alive, running trials, backend, …: the whole row),
  * workers that only sent a heartbeat (id and time), and workers no longer listed. A worker going stale writes
- * nothing, so a read is the only way to see it; one read per process serves every open stream.
+ * nothing, so a read is the only way to see it; one read per team per process serves all its open streams.
+ * Each team reads the fleet as GET /v1/workers shows it to that team (another team's quarantined attempts keep
+ * their reason and time, not their trial or message).
  */
 import { listWorkers, type Db } from "@hypersweep/db";
 
@@ -32,17 +34,41 @@ export function fleetChange(before: Map<string, WorkerRow>, now: WorkerRow[]): F
   return change.workers.length || change.heartbeats.length || change.removed.length ? change : null;
 }
 
+/** One FleetWatch per team with open streams. */
+export class FleetWatches {
+  private readonly teams = new Map<string, FleetWatch>();
+  constructor(private readonly db: Db, private readonly everyMs = 2000) {}
+
+  private of(teamId: string): FleetWatch {
+    let w = this.teams.get(teamId);
+    if (!w) this.teams.set(teamId, (w = new FleetWatch(this.db, teamId, this.everyMs, () => this.teams.delete(teamId))));
+    return w;
+  }
+
+  read(teamId: string): Promise<WorkerRow[]> {
+    return this.of(teamId).read();
+  }
+
+  subscribe(teamId: string, fn: (c: FleetChange) => void): () => void {
+    return this.of(teamId).subscribe(fn);
+  }
+
+  stop(): void {
+    for (const w of [...this.teams.values()]) w.stop();
+  }
+}
+
 export class FleetWatch {
   private readonly listeners = new Set<(c: FleetChange) => void>();
   private last: Map<string, WorkerRow> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private reading = false;
 
-  constructor(private readonly db: Db, private readonly everyMs = 2000) {}
+  constructor(private readonly db: Db, private readonly teamId: string, private readonly everyMs = 2000, private readonly onIdle?: () => void) {}
 
-  /** The fleet now (also the base the next change is computed from). */
+  /** The fleet now, as this team sees it (also the base the next change is computed from). */
   async read(): Promise<WorkerRow[]> {
-    const rows = await listWorkers(this.db);
+    const rows = await listWorkers(this.db, undefined, this.teamId);
     if (!this.last) this.last = new Map(rows.map((w) => [w.id, w]));
     return rows;
   }
@@ -60,7 +86,7 @@ export class FleetWatch {
     if (this.reading) return;
     this.reading = true;
     try {
-      const rows = await listWorkers(this.db);
+      const rows = await listWorkers(this.db, undefined, this.teamId);
       const change = this.last ? fleetChange(this.last, rows) : null;
       this.last = new Map(rows.map((w) => [w.id, w]));
       if (change) for (const fn of this.listeners) fn(change);
@@ -75,5 +101,6 @@ export class FleetWatch {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.last = null;
+    this.onIdle?.();
   }
 }

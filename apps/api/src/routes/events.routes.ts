@@ -21,7 +21,7 @@ export function eventRoutes(deps: AppDeps) {
       },
     }, async (req, reply) => {
       const teamId = req.team.id;
-      const snapshot = async () => ({ type: "snapshot", teamId, sweeps: await sweepOverview(deps.db, teamId, { limit: 100 }), workers: await deps.fleet.read() });
+      const snapshot = async () => ({ type: "snapshot", teamId, sweeps: await sweepOverview(deps.db, teamId, { limit: 100 }), workers: await deps.fleet.read(teamId) });
       const first = await snapshot();
       const release = deps.streams.acquire(teamId);
       const sse = openSse(reply);
@@ -30,7 +30,7 @@ export function eventRoutes(deps: AppDeps) {
         if (e === "reconnected") snapshot().then((s) => sse.send("snapshot", s), () => {});
         else if (e.teamId === teamId) sse.send(e.type, e);
       });
-      const offFleet = deps.fleet.subscribe((c) => sse.send(c.type, c));
+      const offFleet = deps.fleet.subscribe(teamId, (c) => sse.send(c.type, c));
       sse.onClose(() => {
         offEvents();
         offFleet();

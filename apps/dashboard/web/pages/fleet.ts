@@ -1,5 +1,6 @@
 /**
- * Fleet: every worker node, its host, GPUs, backend, version, heartbeat age (stale ones marked), running trials.
+ * Fleet: every worker node, its host, GPUs, backend, version, heartbeat age (stale ones marked), running trials;
+ * a quarantined node is marked, with the reason and until when.
  * Live over the team's event stream (no polling): `snapshot` gives the whole fleet, `workers.changed` the rows
  * that changed, the heartbeats and the workers gone; a batch (one per animation frame) redraws the table once.
  * Heartbeat ages count up every second in the page itself, without asking the API.
@@ -10,7 +11,17 @@ import { ago, date } from "../format.ts";
 import { followTeam, type LiveEvent, type TeamLive } from "../live.ts";
 import type { Page, PageContext } from "../page.ts";
 
-interface Worker { id: string; host: string; pid: number; gpus: string[]; backend: string | null; version: string; concurrency: number; status: string; startedAt: string; lastHeartbeatAt: string; alive: boolean; runningTrials: number }
+interface Quarantine { since: string; until: string; reason: string; attempts: Array<{ reason: string; finishedAt: string }> }
+interface Worker { id: string; host: string; pid: number; gpus: string[]; backend: string | null; version: string; concurrency: number; status: string; startedAt: string; lastHeartbeatAt: string; alive: boolean; runningTrials: number; quarantine?: Quarantine | null }
+
+function state(w: Worker) {
+  if (w.quarantine && w.alive) {
+    return h("span", { "data-quarantine": "" },
+      h("span", { class: "badge s-failed", title: `until ${date(w.quarantine.until)}` }, "quarantined"),
+      h("span", { class: "muted why", "data-field": "quarantine-reason" }, `${w.quarantine.reason}; until ${date(w.quarantine.until)}`));
+  }
+  return w.alive ? h("span", { class: "badge s-succeeded" }, "alive") : h("span", { class: "badge stale", "data-stale": "" }, w.status === "stopped" ? "stopped" : "stale");
+}
 
 export function fleetPage(ctx: PageContext): Page {
   let live: TeamLive | undefined;
@@ -22,7 +33,8 @@ export function fleetPage(ctx: PageContext): Page {
   function redraw(): void {
     const all = [...workers.values()].sort((a, b) => b.startedAt.localeCompare(a.startedAt));
     const alive = all.filter((w) => w.alive);
-    setText(summary, `${alive.length} alive of ${all.length} workers · ${alive.reduce((n, w) => n + w.concurrency, 0)} trainer slots · ${all.reduce((n, w) => n + w.runningTrials, 0)} trials running`);
+    const quarantined = alive.filter((w) => w.quarantine);
+    setText(summary, `${alive.length} alive of ${all.length} workers${quarantined.length ? ` (${quarantined.length} quarantined)` : ""} · ${alive.filter((w) => !w.quarantine).reduce((n, w) => n + w.concurrency, 0)} trainer slots · ${all.reduce((n, w) => n + w.runningTrials, 0)} trials running`);
     replace(
       body,
       all.length
@@ -38,7 +50,7 @@ export function fleetPage(ctx: PageContext): Page {
               String(w.concurrency),
               h("span", { "data-cell": "running" }, String(w.runningTrials)),
               h("span", { "data-heartbeat": w.lastHeartbeatAt }, ago(w.lastHeartbeatAt)),
-              w.alive ? h("span", { class: "badge s-succeeded" }, "alive") : h("span", { class: "badge stale", "data-stale": "" }, w.status === "stopped" ? "stopped" : "stale"),
+              state(w),
               date(w.startedAt),
             ]),
             { "data-table": "workers" },
