@@ -16,6 +16,7 @@ import { EventHub } from "./events.ts";
 import { teamAuth } from "./plugins/auth.ts";
 import { WorkerTokenCache, workerAuth } from "./plugins/worker-auth.ts";
 import { workerNodeRoutes } from "./routes/worker-node.routes.ts";
+import { workerCacheRoutes } from "./routes/worker-cache.routes.ts";
 import { teamRateLimit } from "./limits.ts";
 import { adminRoutes } from "./routes/admin.routes.ts";
 import { bestRoutes } from "./routes/best.routes.ts";
@@ -82,6 +83,7 @@ export async function buildApp(
         async (worker) => {
           await worker.register(workerAuth(deps.db, deps.workerTokens));
           await worker.register(workerNodeRoutes());
+          await worker.register(workerCacheRoutes(deps));
         },
         { prefix: "/worker" },
       );

@@ -14,6 +14,7 @@ import { ensureFinalStage } from "./final-stage.ts";
 import { startReconciler } from "./reconciler.ts";
 import type { TrialRunner } from "./runner.ts";
 import { processTrial, type ProcessorConfig, type ProcessResult } from "./trial-processor.ts";
+import { withCacheFetch } from "./cache-fetch/fetching-runner.ts";
 
 export const WORKER_VERSION = "0.1.0";
 
@@ -70,6 +71,8 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
   const log = o.log ?? (() => {});
   const pool = new GpuPool(gpus);
   const drain = new AbortController();
+  // Nodes without the shared volume fetch each trial's data from the API first (HYPERSWEEP_CACHE_FETCH).
+  const runner = withCacheFetch(o.runner, cfg, log);
   const pcfg: ProcessorConfig = {
     workerId: id,
     leaseMs: cfg.HYPERSWEEP_LEASE_MS,
@@ -94,7 +97,7 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
     const data = TrialJobData.parse(job.data);
     const gpu = pool.take();
     try {
-      const r = await processTrial(o.db, o.runner, data.trialId, pcfg, {
+      const r = await processTrial(o.db, runner, data.trialId, pcfg, {
         log,
         drain: drain.signal,
         onReady,
