@@ -4,6 +4,7 @@ export * from "./events.ts";
 export * from "./team.repository.ts";
 export * from "./sweep.repository.ts";
 export * from "./lease.repository.ts";
+export * from "./rung.repository.ts";
 export * from "./reconcile.repository.ts";
 export * from "./best.repository.ts";
 export type { Prisma } from "./generated/client.ts";

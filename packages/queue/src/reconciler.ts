@@ -3,11 +3,15 @@
  * says is owed (queued, or running under an expired lease) — after Redis lost its data, after an enqueue that
  * failed while Redis was down, or after a worker died — queues the final trainings a sweep owes (its worker died
  * between the last search result and queueing them), and ends sweeps whose trials are all finished.
- * Safe to run in every worker at once: enqueueing is idempotent (job id = trial id) and claiming is fenced.
+ * Safe to run in every process at once: enqueueing is idempotent (job id = trial id) and claiming is fenced.
+ * Imported as @hypersweep/queue/reconcile (the queue itself needs no database), so that any process holding
+ * Postgres and Redis can run it.
  */
 import { finishDoneSweeps, owedTrials, sweepsOwingFinal, type Db } from "@hypersweep/db";
-import { enqueueTrials, heldTrialIds, type TrialQueue } from "@hypersweep/queue";
+import { enqueueTrials, heldTrialIds, type TrialQueue } from "./index.ts";
 import { ensureFinalStage } from "./final-stage.ts";
+
+export { ensureFinalStage };
 
 export interface ReconcileReport {
   /** Final trainings queued for sweeps whose search ended without its worker queueing them. */
