@@ -43,8 +43,13 @@ export interface WorkerNodeOptions {
 export interface WorkerNode {
   id: string;
   worker: Worker;
+  /** True while this node is quarantined (it takes no trial; the ones it was running finish). */
+  quarantined(): boolean;
   close(): Promise<void>;
 }
+
+/** How often a quarantined node looks at its row for a release or the end of its cool-down, ms. */
+const QUARANTINE_POLL_MS = 1000;
 
 class GpuPool {
   private free: string[];
@@ -92,6 +97,7 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
     cacheDir: cfg.HYPERSWEEP_CACHE_DIR,
     dataDir: cfg.HYPERSWEEP_DATA_DIR,
     backend: cfg.HYPERSWEEP_BACKEND,
+    quarantine: { failures: cfg.HYPERSWEEP_QUARANTINE_FAILURES, cooldownMs: cfg.HYPERSWEEP_QUARANTINE_COOLDOWN_MS },
   };
 
   const info = { id, host: hostname(), pid: process.pid, gpus, backend: o.backend ?? cfg.HYPERSWEEP_BACKEND ?? null, version: WORKER_VERSION, concurrency };
@@ -103,8 +109,40 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
     store.registerWorker(info).catch(() => {});
   };
 
+  // Quarantine: Postgres decides it (in the transaction that records the failure); this node then stops pulling
+  // jobs at once (the trials it is running go on) and polls its row until it is released or the cool-down ends.
+  let quarantined = false;
+  let poll: NodeJS.Timeout | undefined;
+  const watchQuarantine = () => {
+    poll ??= setInterval(() => {
+      store.quarantineState(id).then(
+        (state) => {
+          if (state.quarantined || !quarantined) return;
+          quarantined = false;
+          clearInterval(poll);
+          poll = undefined;
+          log("quarantine over: taking trials again", { workerId: id });
+          void worker.resume();
+        },
+        (err) => log(`quarantine poll failed: ${(err as Error).message}`),
+      );
+    }, QUARANTINE_POLL_MS);
+  };
+  const enterQuarantine = (why: string) => {
+    if (quarantined) return;
+    quarantined = true;
+    log(`quarantined: ${why}; taking no trials until released`, { workerId: id });
+    void worker.pause(true);
+    watchQuarantine();
+  };
+
   const processor = async (job: Job<TrialJobData>, token?: string) => {
     const data = TrialJobData.parse(job.data);
+    if (quarantined) {
+      // Fetched as the node was being paused: leave it, unclaimed, to another worker.
+      await job.moveToDelayed(Date.now() + QUARANTINE_POLL_MS, token);
+      throw new DelayedError();
+    }
     const gpu = pool.take();
     try {
       const r = await processTrial(store, runner, data.trialId, pcfg, {
@@ -117,6 +155,7 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
         // The last search trial of an architecture queues its winner's final training (the reconciler is the safety net).
         await store.ensureFinalStage(data.sweepId, (m) => log(m)).catch((err) => log(`final stage of sweep ${data.sweepId} left to the reconciler: ${(err as Error).message}`));
       }
+      if (r.kind === "failed" && r.quarantined) enterQuarantine(r.quarantined.reason);
       o.onResult?.(data.trialId, r);
       if (r.kind === "held") {
         // Another live attempt holds this trial: look again when its lease would have expired.
@@ -143,6 +182,9 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
     maxStalledCount: 1000,
   });
   worker.on("error", (err) => log(`queue error: ${err.message}`));
+  // A node restarted under the same id stays in quarantine.
+  const state = await store.quarantineState(id).catch(() => ({ quarantined: false }));
+  if (state.quarantined) enterQuarantine("still in quarantine from before this start");
 
   const beat = setInterval(() => {
     store.workerHeartbeat(id).catch(() => {});
@@ -154,11 +196,12 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
     (closing ??= (async () => {
       stopReconciler();
       clearInterval(beat);
+      clearInterval(poll);
       const handBack = setTimeout(() => drain.abort(), o.drainMs ?? 30_000);
       await worker.close();
       clearTimeout(handBack);
       await store.workerHeartbeat(id, "stopped").catch(() => {});
     })());
 
-  return { id, worker, close };
+  return { id, worker, quarantined: () => quarantined, close };
 }

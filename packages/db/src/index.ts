@@ -18,4 +18,5 @@ export * from "./final-stage.repository.ts";
 export * from "./eta.repository.ts";
 export * from "./predictions.repository.ts";
 export * from "./evaluation.repository.ts";
+export * from "./quarantine.repository.ts";
 export * from "./worker-token.repository.ts";
