@@ -1,13 +1,14 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { cancelSweep, getSweep, listSweeps, listTrials, NotFoundError } from "@hypersweep/db";
+import { cancelSweep, getSweep, listSweeps, listTrialsJson, NotFoundError } from "@hypersweep/db";
 import { removeTrialJobs } from "@hypersweep/queue";
 import type { AppDeps } from "../deps.ts";
 import { CreateSweepBody, submitSweep, type SweepLimits } from "../sweep.service.ts";
 import { startFinalTraining } from "../final.service.ts";
 import { StreamCounter } from "../limits.ts";
 import { Architecture, text } from "@hypersweep/core";
+import { TrialList } from "./trial-list.schema.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** An id in a path: malformed ids answer 404 (assertId), a NUL 400 like any text field. */
@@ -44,9 +45,10 @@ export function sweepRoutes(deps: AppDeps) {
       return getSweep(deps.db, req.team.id, req.params.id);
     });
 
-    r.get("/sweeps/:id/trials", { schema: { params: IdParams, tags: ["sweeps"] } }, async (req) => {
+    // The JSON text comes from Postgres and is sent as it is: the response schema documents it, and is not run.
+    r.get("/sweeps/:id/trials", { schema: { params: IdParams, tags: ["sweeps"], summary: "The sweep's trials (search and final), in plan order", response: { 200: TrialList } } }, async (req, reply) => {
       assertId("sweep", req.params.id);
-      return { trials: await listTrials(deps.db, req.team.id, req.params.id) };
+      return reply.type("application/json; charset=utf-8").send(await listTrialsJson(deps.db, req.team.id, req.params.id) as never);
     });
 
     r.post("/sweeps/:id/cancel", { schema: { params: IdParams, tags: ["sweeps"], summary: "Cancel: queued trials never start, running trainers are stopped" } }, async (req) => {
