@@ -9,7 +9,8 @@
  *   npx tsx bench/fleet.ts --pg postgresql://root@127.0.0.1:5499/postgres --pg-log /var/log/postgresql/postgresql-15-fleet.log
  * Options: --processes 16,24,100  --modes direct,api  --trials 1280  --slots 2 (trials at once per process).
  */
-import { fork, type ChildProcess } from "node:child_process";
+import { fork, spawn, type ChildProcess } from "node:child_process";
+import { createServer, type AddressInfo } from "node:net";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { loadavg } from "node:os";
@@ -23,22 +24,28 @@ const arg = (name: string, def: string) => {
 // The test helpers read TEST_PG_URL when first imported: set it before importing them (below).
 if (process.argv.includes("--pg")) process.env.TEST_PG_URL = arg("pg", "");
 const PROCESSES = arg("processes", "16,24,100").split(",").map(Number);
-const MODES = arg("modes", "direct,api").split(",") as Array<"direct" | "api">;
+/** direct, or api:K[:P] (workers through K API processes, each with a pool of P, default 10; api = api:1). */
+const MODES = arg("modes", "direct,api:1,api:4").split(",").map((m) => (m === "api" ? "api:1" : m));
 const TRIALS = Number(arg("trials", "1280"));
 const SLOTS = Number(arg("slots", "2"));
 const PG_LOG = arg("pg-log", "");
 const ROOT = resolve(import.meta.dirname, "..");
+/** Every process this benchmark starts, stopped if it ends early. */
+const STARTED: ChildProcess[] = [];
+process.on("exit", () => {
+  for (const c of STARTED) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+});
+process.once("SIGTERM", () => process.exit(143));
+process.once("SIGINT", () => process.exit(130));
 
-const { parseEnv, apiEnv } = await import("@hypersweep/config");
 const { createDb, createTeam, createWorkerToken } = await import("@hypersweep/db");
 const { createTrialQueue } = await import("@hypersweep/queue");
-const { buildApp } = await import("../apps/api/src/app.ts");
 const { default: globalSetup } = await import("../test/helpers/global-setup.ts");
 const { createTestDatabase, testQueuePrefix } = await import("../test/helpers/test-db.ts");
 const { PG_BASE_URL, REDIS_URL } = await import("../test/helpers/pg-admin.ts");
 
 interface Row {
-  mode: "direct" | "api";
+  mode: string;
   processes: number;
   started: number;
   trials: number;
@@ -48,6 +55,8 @@ interface Row {
   probeFailures: number;
   probes: number;
   tooManyClients: number | null;
+  submitErrors: number;
+  finished: boolean;
   extraAttempts: number;
   load: string;
 }
@@ -99,9 +108,50 @@ function tooManySince(offset: number): number | null {
   return (readFileSync(PG_LOG, "utf8").slice(offset).match(/too many clients already/g) ?? []).length;
 }
 
-async function run(mode: "direct" | "api", processes: number): Promise<Row> {
-  const tdb = await createTestDatabase(`fleet${mode}${processes}`);
-  const prefix = testQueuePrefix(`fleet${mode}${processes}`);
+const freePort = () =>
+  new Promise<number>((res) => {
+    const srv = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => res(port));
+    });
+  });
+
+/** API processes (apps/api/src/main.ts), as a deployment runs them; the first also runs the reconciler. */
+async function startApis(n: number, pool: number, env: Record<string, string>): Promise<{ urls: string[]; stop: () => Promise<void> }> {
+  const procs: ChildProcess[] = [];
+  const urls: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const port = await freePort();
+    const prof = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+    const child = spawn("node", ["--import", "tsx", ...prof, join(ROOT, "apps/api/src/main.ts")], {
+      cwd: ROOT,
+      env: { ...process.env, ...env, PORT: String(port), HOST: "127.0.0.1", HYPERSWEEP_RECONCILE_MS: i === 0 ? "5000" : "0", HYPERSWEEP_RATE_LIMIT: "0", HYPERSWEEP_DB_POOL: String(pool), LOG_LEVEL: "warn" },
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    procs.push(child);
+    STARTED.push(child);
+    urls.push(`http://127.0.0.1:${port}`);
+  }
+  for (const url of urls) {
+    for (let t = 0; ; t++) {
+      if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) break;
+      if (t > 600) throw new Error(`the API at ${url} did not start`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  const stop = () => Promise.all(procs.map((c) => new Promise<void>((res) => {
+    if (c.exitCode !== null) return res();
+    c.once("exit", () => res());
+    c.kill("SIGTERM");
+    setTimeout(() => c.kill("SIGKILL"), 10_000).unref();
+  }))).then(() => {});
+  return { urls, stop };
+}
+
+async function run(mode: string, processes: number): Promise<Row> {
+  const apiProcesses = mode === "direct" ? 1 : Number(mode.split(":")[1] ?? 1);
+  const tdb = await createTestDatabase(`fleet${mode.replaceAll(":", "")}${processes}`);
+  const prefix = testQueuePrefix(`fleet${mode.replaceAll(":", "")}${processes}`);
   const db = createDb(tdb.url, { poolSize: 4 });
   const team = await createTeam(db, "bench");
   const ds = await db.dataset.create({ data: { teamId: team.team.id, name: "bench" } });
@@ -111,22 +161,25 @@ async function run(mode: "direct" | "api", processes: number): Promise<Row> {
   const queue = createTrialQueue({ redisUrl: REDIS_URL, prefix });
   queue.on("error", () => {});
   // The API runs the reconciler in either mode (as a deployment whose workers go through it must).
-  const app = await buildApp({ db: createDb(tdb.url), queue, config: parseEnv(apiEnv, { ...env, HYPERSWEEP_RECONCILE_MS: "5000" }) }, { logger: false });
-  const url = await app.listen({ host: "127.0.0.1", port: 0 });
+  const apis = await startApis(apiProcesses, mode === "direct" ? 10 : Number(mode.split(":")[2] ?? 10), env);
+  const url = apis.urls[0]!;
   const token = (await createWorkerToken(db, "bench")).token;
   const { DATABASE_URL: _, ...noDb } = env;
-  const workerEnv = mode === "direct" ? env : { ...noDb, HYPERSWEEP_API_URL: url, HYPERSWEEP_WORKER_TOKEN: token };
+  const workerEnv = (i: number) => (mode === "direct" ? env : { ...noDb, HYPERSWEEP_API_URL: apis.urls[i % apis.urls.length]!, HYPERSWEEP_WORKER_TOKEN: token });
 
   const logAt = logSize();
   const sample = await sampler();
   const outsider = probe();
   const children: ChildProcess[] = [];
   const started = await Promise.all(
-    Array.from({ length: processes }, () => {
-      const childEnv: Record<string, string | undefined> = { ...process.env, ...workerEnv, HYPERSWEEP_CONCURRENCY: String(SLOTS), HYPERSWEEP_RECONCILE_MS: "0" };
-      if (mode === "api") delete childEnv.DATABASE_URL;
+    Array.from({ length: processes }, (_, i) => {
+      const childEnv: Record<string, string | undefined> = { ...process.env, ...workerEnv(i), HYPERSWEEP_CONCURRENCY: String(SLOTS), HYPERSWEEP_RECONCILE_MS: "0",
+        // The no-op trainer reads no data: nothing to fetch into the node's cache.
+        HYPERSWEEP_CACHE_FETCH: "false" };
+      if (mode !== "direct") delete childEnv.DATABASE_URL;
       const child = fork(join(ROOT, "bench/noop-worker.ts"), [], { execArgv: ["--import", "tsx"], env: childEnv, stdio: ["ignore", "ignore", "ignore", "ipc"] });
       children.push(child);
+      STARTED.push(child);
       return new Promise<boolean>((res) => {
         child.once("message", () => res(true));
         child.once("exit", () => res(false));
@@ -135,38 +188,57 @@ async function run(mode: "direct" | "api", processes: number): Promise<Row> {
   );
   console.error(`${mode} × ${processes}: ${started.filter(Boolean).length} worker process(es) ready`);
 
+  let submitErrors = 0;
+  let finished = true;
   const t0 = performance.now();
-  const sweepIds: string[] = [];
-  for (let left = TRIALS; left > 0; left -= 320) {
-    const n = Math.min(320, left);
-    const lrs = Array.from({ length: Math.ceil(n / 32) }, (_, i) => 10 ** -(1 + i / 10));
-    const res = await fetch(`${url}/v1/sweeps`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${team.apiKey}` },
-      body: JSON.stringify({ dataset: ds.id, scenario: { modality: "ct", task: "binary" }, architectures: ["small_cnn"], seed: 1, overrides: { learningRates: lrs, allSubsets: true, searchEpochs: 3, imageSize: 16, final: false } }),
-    });
-    if (res.status !== 201) throw new Error(`submit: ${res.status} ${await res.text()}`);
-    sweepIds.push(((await res.json()) as { id: string }).id);
-  }
-  const deadline = Date.now() + 10 * 60_000;
-  for (;;) {
-    const open = await db.sweep.count({ where: { id: { in: sweepIds }, status: { in: ["queued", "running"] } } });
-    if (open === 0 || Date.now() > deadline) break;
-    await new Promise((r) => setTimeout(r, 50));
+  try {
+    const sweepIds: string[] = [];
+    for (let left = TRIALS; left > 0; left -= 320) {
+      const n = Math.min(320, left);
+      const lrs = Array.from({ length: Math.ceil(n / 32) }, (_, i) => 10 ** -(1 + i / 10));
+      // A submission the API could not store (its own Postgres connection refused) is an error a user sees: count it, send again.
+      for (let tries = 0; ; tries++) {
+        const res = await fetch(`${url}/v1/sweeps`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${team.apiKey}` },
+          body: JSON.stringify({ dataset: ds.id, scenario: { modality: "ct", task: "binary" }, architectures: ["small_cnn"], seed: 1, overrides: { learningRates: lrs, allSubsets: true, searchEpochs: 3, imageSize: 16, final: false } }),
+        }).catch((err: Error) => ({ status: 0, text: async () => err.message, json: async () => ({}) }));
+        if (res.status === 201) {
+          sweepIds.push(((await res.json()) as { id: string }).id);
+          break;
+        }
+        submitErrors++;
+        if (tries > 50) throw new Error(`submit: ${res.status} ${await res.text()}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    const deadline = Date.now() + 5 * 60_000;
+    for (;;) {
+      const open = await db.sweep.count({ where: { id: { in: sweepIds }, status: { in: ["queued", "running"] } } }).catch(() => 1);
+      if (open === 0) break;
+      if (Date.now() > deadline) {
+        finished = false;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } catch (err) {
+    finished = false;
+    console.error(`${mode} × ${processes}: ${(err as Error).message}`);
   }
   const seconds = (performance.now() - t0) / 1000;
   const load = loadavg().map((x) => x.toFixed(1)).join(" ");
   await outsider.end();
   await sample.end();
-  const trials = await db.trial.count({ where: { status: "succeeded" } });
-  const extraAttempts = (await db.attempt.count()) - trials;
   await Promise.all(children.map((c) => new Promise<void>((res) => {
     if (c.exitCode !== null || c.signalCode !== null) return res();
     c.once("exit", () => res());
     c.kill("SIGTERM");
     setTimeout(() => c.kill("SIGKILL"), 10_000).unref();
   })));
-  await app.close();
+  const trials = await db.trial.count({ where: { status: "succeeded" } });
+  const extraAttempts = (await db.attempt.count()) - trials;
+  await apis.stop();
   await queue.obliterate({ force: true }).catch(() => {});
   await queue.close();
   await db.$disconnect();
@@ -174,7 +246,7 @@ async function run(mode: "direct" | "api", processes: number): Promise<Row> {
   const p = outsider.result();
   return {
     mode, processes, started: started.filter(Boolean).length, trials, seconds, trialsPerS: trials / seconds, peakConnections: sample.peak(),
-    probeFailures: p.failures, probes: p.tries, tooManyClients: tooManySince(logAt), extraAttempts, load,
+    probeFailures: p.failures, probes: p.tries, tooManyClients: tooManySince(logAt), submitErrors, finished, extraAttempts, load,
   };
 }
 
@@ -190,22 +262,32 @@ async function main() {
       const r = await run(mode, n);
       console.log(JSON.stringify(r));
       rows.push(r);
+      // Written after every run, so that a long run cut short still leaves what it measured.
+      report(rows, maxConnections);
     }
   }
-  const label = { direct: "direct (DATABASE_URL, pool 5 + 3)", api: "through the API (worker token)" };
+  console.log(readFileSync(join(ROOT, "bench/results/fleet.md"), "utf8"));
+}
+
+function report(measured: Row[], maxConnections: string) {
+  const rows = [...measured].sort((a, b) => a.processes - b.processes);
+  const label = (mode: string) => {
+    if (mode === "direct") return "direct (DATABASE_URL, pool 5 + 3)";
+    const [, k = "1", pool = "10"] = mode.split(":");
+    return `through the API (worker token), ${k} API process${k === "1" ? "" : "es"}, pool ${pool} + ${Math.max(2, Math.ceil(Number(pool) / 2))} each`;
+  };
   const lines = [
     "## Fleet (`npx tsx bench/fleet.ts --pg <default Postgres> --pg-log <its log>`)",
     "",
-    `Machine: ${machine()}. Date: ${new Date().toISOString()}. Postgres: max_connections ${maxConnections}. Worker processes run the no-op trainer (bench/noop-worker.ts, ${SLOTS} trials at once each) and connect as apps/worker/src/main.ts does; ${TRIALS} trials of 3 epochs per run (sweeps of 320); the API (one process, pool of 10 + 5 and one LISTEN connection) runs in the benchmark's process. Connections: the peak of pg_stat_activity client backends on the whole server, sampled every 50 ms from the first worker's start. Refused: an outside client connecting every 100 ms. Load average (1, 5, 15 min) at each run's end.`,
+    `Machine: ${machine()}. Date: ${new Date().toISOString()}. Postgres: max_connections ${maxConnections}. Worker processes run the no-op trainer (bench/noop-worker.ts, ${SLOTS} trials at once each) and connect as apps/worker/src/main.ts does; ${TRIALS} trials of 3 epochs per run (sweeps of 320). API processes (apps/api/src/main.ts, each a pool of 10 + 5 and one LISTEN connection) run beside them; with several, the workers are spread over them. Everything shares this machine's cores. Connections: the peak of pg_stat_activity client backends on the whole server, sampled every 50 ms from the first worker's start. Refused: an outside client connecting every 100 ms. Load average (1, 5, 15 min) at each run's end.`,
     "",
-    "| worker processes | how workers reach Postgres | processes started | peak connections | trials/s | outside client refused | \"too many clients\" in the server log | attempts beyond one per trial | load |",
-    "|---|---|---|---|---|---|---|---|---|",
-    ...rows.map((r) => `| ${r.processes} | ${label[r.mode]} | ${r.started} | ${r.peakConnections} | ${r.trialsPerS.toFixed(0)} (${r.trials} in ${r.seconds.toFixed(1)} s) | ${r.probeFailures} of ${r.probes} | ${r.tooManyClients ?? "n/a"} | ${r.extraAttempts} | ${r.load} |`),
+    "| worker processes | how workers reach Postgres | processes started | peak connections | trials/s | outside client refused | submissions refused (API) | \"too many clients\" in the server log | attempts beyond one per trial | load |",
+    "|---|---|---|---|---|---|---|---|---|---|",
+    ...rows.map((r) => `| ${r.processes} | ${label(r.mode)} | ${r.started} | ${r.peakConnections} | ${r.trialsPerS.toFixed(0)} (${r.trials} in ${r.seconds.toFixed(1)} s${r.finished ? "" : ", did not finish"}) | ${r.probeFailures} of ${r.probes} | ${r.submitErrors} | ${r.tooManyClients ?? "n/a"} | ${r.extraAttempts} | ${r.load} |`),
     "",
   ];
   mkdirSync(join(ROOT, "bench/results"), { recursive: true });
   writeFileSync(join(ROOT, "bench/results/fleet.md"), lines.join("\n"));
-  console.log(lines.join("\n"));
 }
 
 main().then(() => process.exit(0), (err) => {

@@ -22,6 +22,12 @@ const BENCHES: Record<string, { file: string; args?: () => string[]; result: str
   "upload-bounds": { file: "upload-bounds.ts", result: "upload-bounds.md" },
   dashboard: { file: "dashboard.ts", result: "dashboard.md" },
   "epoch-rule": { file: "epoch-rule.ts", result: "epoch-rule.md" },
+  // FLEET_PG_URL: a Postgres with the default max_connections (100) of its own (see bench/fleet.ts); FLEET_PG_LOG: its log.
+  fleet: {
+    file: "fleet.ts",
+    args: () => [...(process.env.FLEET_PG_URL ? ["--pg", process.env.FLEET_PG_URL] : []), ...(process.env.FLEET_PG_LOG ? ["--pg-log", process.env.FLEET_PG_LOG] : [])],
+    result: "fleet.md",
+  },
   asha: { file: "asha.ts", result: "asha.md" },
 };
 

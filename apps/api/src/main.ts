@@ -6,7 +6,7 @@ import { buildApp } from "./app.ts";
 
 export async function startApi(env: Record<string, string | undefined> = process.env) {
   const config = parseEnv(apiEnv, env);
-  const db = createDb(config.DATABASE_URL);
+  const db = createDb(config.DATABASE_URL, { poolSize: config.HYPERSWEEP_DB_POOL });
   const queue = createTrialQueue({ redisUrl: config.REDIS_URL, prefix: config.HYPERSWEEP_QUEUE_PREFIX });
   queue.on("error", () => {}); // reported by /readyz; a dead Redis must not crash the API
   const app = await buildApp({ db, queue, config });

@@ -102,6 +102,11 @@ export const apiEnv = z.object({
    * workers reach Postgres through the API (they then run no reconciler of their own).
    */
   HYPERSWEEP_RECONCILE_MS: intFrom(0, 0),
+  /**
+   * Postgres connections of this API process (plus half as many for epoch progress and one for events). Raise it
+   * when many worker nodes reach Postgres through this process: their writes wait for a free connection here.
+   */
+  HYPERSWEEP_DB_POOL: intFrom(10, 1).pipe(z.number().max(200)),
 });
 export type ApiConfig = z.output<typeof apiEnv>;
 
