@@ -23,6 +23,7 @@ const BENCHES: Record<string, { file: string; args?: () => string[]; result: str
   dashboard: { file: "dashboard.ts", result: "dashboard.md" },
   "epoch-rule": { file: "epoch-rule.ts", result: "epoch-rule.md" },
   asha: { file: "asha.ts", result: "asha.md" },
+  "cold-node": { file: "cold-node.ts", result: "cold-node.md" },
 };
 
 function hasTorch(): boolean {
