@@ -137,6 +137,10 @@ async function main() {
       "- \"cold node, API builds the cache\": the first node of the fleet to ask for this version at this size; the API",
       "  builds the cache in a child process while the node polls (202, Retry-After 1 s), so its time includes up to",
       "  a second of polling granularity. Later nodes are the \"API has the cache\" row.",
+      "- The first-epoch column is mostly the trainer's own start (loading TensorFlow.js and its wasm backend) and one",
+      "  epoch, on a machine shared with other jobs: rows differing by a second or two are within its noise. The data",
+      "  column is the part a cold node adds: a tenth of a second to fetch and check 3.5 MiB from an API that has the",
+      "  cache, a few seconds when the API must build it first (once per version and size for the whole fleet).",
     ].join("\n");
     mkdirSync(join(ROOT, "bench/results"), { recursive: true });
     writeFileSync(resolve(ROOT, OUT), `${md}\n`);
