@@ -6,7 +6,7 @@ import { removeTrialJobs } from "@hypersweep/queue";
 import type { AppDeps } from "../deps.ts";
 import { CreateSweepBody, submitSweep, type SweepLimits } from "../sweep.service.ts";
 import { startFinalTraining } from "../final.service.ts";
-import { StreamCounter } from "../limits.ts";
+import { openSse } from "../sse.ts";
 import { Architecture, text } from "@hypersweep/core";
 import { TrialList } from "./trial-list.schema.ts";
 
@@ -28,7 +28,6 @@ export const sweepLimits = (c: AppDeps["config"]): SweepLimits => ({
 export function sweepRoutes(deps: AppDeps) {
   return async (app: FastifyInstance) => {
     const r = app.withTypeProvider<ZodTypeProvider>();
-    const streams = new StreamCounter(deps.config.HYPERSWEEP_MAX_STREAMS);
 
     r.post("/sweeps", { schema: { body: CreateSweepBody, tags: ["sweeps"], summary: "Submit a sweep: stores its full trial plan and enqueues every trial" } }, async (req, reply) => {
       const created = await submitSweep({ db: deps.db, queue: deps.queue, log: (m, err) => req.log.warn({ err }, m), limits: sweepLimits(deps.config) }, req.team.id, req.body);
@@ -76,35 +75,25 @@ export function sweepRoutes(deps: AppDeps) {
       const teamId = req.team.id;
       const sweepId = req.params.id;
       const first = await getSweep(deps.db, teamId, sweepId);
-      const release = streams.acquire(teamId);
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
-      const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-      send("snapshot", first);
+      const release = deps.streams.acquire(teamId);
+      const sse = openSse(reply);
+      sse.onClose(release);
+      sse.send("snapshot", first);
       if (["succeeded", "failed", "cancelled"].includes(first.status)) {
-        send("sweep.finished", { type: "sweep.finished", sweepId, status: first.status });
-        res.end();
-        release();
+        sse.send("sweep.finished", { type: "sweep.finished", sweepId, status: first.status });
+        sse.end();
         return;
       }
-      const keepAlive = setInterval(() => res.write(": keep-alive\n\n"), 15_000);
       const off = deps.events.subscribe(sweepId, (e) => {
         if (e === "reconnected") {
-          getSweep(deps.db, teamId, sweepId).then((s) => send("snapshot", s), () => {});
+          getSweep(deps.db, teamId, sweepId).then((s) => sse.send("snapshot", s), () => {});
           return;
         }
         if (e.teamId !== teamId) return;
-        send(e.type, e);
-        if (e.type === "sweep.finished") close();
+        sse.send(e.type, e);
+        if (e.type === "sweep.finished") sse.end();
       });
-      function close() {
-        clearInterval(keepAlive);
-        off();
-        res.end();
-        release();
-      }
-      req.raw.on("close", close);
+      sse.onClose(off);
     });
   };
 }
