@@ -16,6 +16,7 @@ import { EventHub } from "./events.ts";
 import { teamAuth } from "./plugins/auth.ts";
 import { WorkerTokenCache, workerAuth } from "./plugins/worker-auth.ts";
 import { workerNodeRoutes } from "./routes/worker-node.routes.ts";
+import { workerCacheRoutes } from "./routes/worker-cache.routes.ts";
 import { StreamCounter, teamRateLimit } from "./limits.ts";
 import { FleetWatches } from "./fleet-watch.ts";
 import { eventRoutes } from "./routes/events.routes.ts";
@@ -91,6 +92,7 @@ export async function buildApp(
         async (worker) => {
           await worker.register(workerAuth(deps.db, deps.workerTokens));
           await worker.register(workerNodeRoutes());
+          await worker.register(workerCacheRoutes(deps));
         },
         { prefix: "/worker" },
       );

@@ -16,6 +16,7 @@ import { startReconciler } from "@hypersweep/queue/reconcile";
 import type { WorkerStore } from "./store.ts";
 import type { TrialRunner } from "./runner.ts";
 import { processTrial, type ProcessorConfig, type ProcessResult } from "./trial-processor.ts";
+import { withCacheFetch } from "./cache-fetch/fetching-runner.ts";
 
 export const WORKER_VERSION = "0.1.0";
 
@@ -85,6 +86,8 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
   const log = o.log ?? (() => {});
   const pool = new GpuPool(gpus);
   const drain = new AbortController();
+  // Nodes without the shared volume fetch each trial's data from the API first (HYPERSWEEP_CACHE_FETCH).
+  const runner = withCacheFetch(o.runner, cfg, log);
   const pcfg: ProcessorConfig = {
     workerId: id,
     leaseMs: cfg.HYPERSWEEP_LEASE_MS,
@@ -142,7 +145,7 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
     }
     const gpu = pool.take();
     try {
-      const r = await processTrial(store, o.runner, data.trialId, pcfg, {
+      const r = await processTrial(store, runner, data.trialId, pcfg, {
         log,
         drain: drain.signal,
         onReady,
