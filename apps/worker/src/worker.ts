@@ -1,6 +1,7 @@
 /**
- * A worker node: a BullMQ Worker whose processor runs one trial per job (job id = trial id) through a
- * TrialRunner, with `concurrency` trainers at once, one GPU each when the node has GPUs. It registers itself in
+ * A worker node: a BullMQ Worker whose processor runs one trial per job through a TrialRunner, with
+ * `concurrency` trainers at once, one GPU each when the node has GPUs. A job is a wake-up token: the trial run is
+ * the one fair share says is next (Postgres chooses, claimNextTrial), whatever trial the job was named after. It registers itself in
  * Postgres (GET /v1/workers shows the fleet), runs the reconciler, and drains on close(): it takes no new trials,
  * lets running ones finish for `drainMs`, then hands the rest back (checkpointed) for another worker.
  */
@@ -9,11 +10,11 @@ import { randomBytes } from "node:crypto";
 import { DelayedError, Worker, type Job } from "bullmq";
 import type { WorkerConfig } from "@hypersweep/config";
 import { registerWorker, workerHeartbeat, type Db } from "@hypersweep/db";
-import { redisConnection, TRIALS_QUEUE, TrialJobData, type TrialQueue } from "@hypersweep/queue";
+import { redisConnection, TRIALS_QUEUE, TrialJobData, wakeParkedTokens, type TrialQueue } from "@hypersweep/queue";
 import { ensureFinalStage } from "./final-stage.ts";
 import { startReconciler } from "./reconciler.ts";
 import type { TrialRunner } from "./runner.ts";
-import { processTrial, type ProcessorConfig, type ProcessResult } from "./trial-processor.ts";
+import { processNextTrial, type NextResult, type ProcessorConfig } from "./trial-processor.ts";
 
 export const WORKER_VERSION = "0.1.0";
 
@@ -28,7 +29,7 @@ export interface WorkerNodeOptions {
   /** How long close() lets running trials finish before handing them back, ms. @defaultValue 30000 */
   drainMs?: number;
   log?: (msg: string, extra?: Record<string, unknown>) => void;
-  onResult?: (trialId: string, r: ProcessResult) => void;
+  onResult?: (trialId: string, r: NextResult) => void;
 }
 
 export interface WorkerNode {
@@ -61,6 +62,12 @@ export function trainerThreads(cfg: Pick<WorkerConfig, "HYPERSWEEP_CONCURRENCY" 
   return cfg.HYPERSWEEP_TRAINER_THREADS ?? Math.max(1, Math.floor(cores / workerConcurrency(cfg)));
 }
 
+/** Back-off of a token that found nothing it could start: 250 ms doubling up to `maxMs`, with ±20% jitter. */
+export function idleDelay(waits: number, maxMs: number): number {
+  const base = Math.min(maxMs, 250 * 2 ** Math.min(waits - 1, 20));
+  return Math.round(base * (0.8 + 0.4 * Math.random()));
+}
+
 export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode> {
   const cfg = o.config;
   const gpus = cfg.HYPERSWEEP_GPUS ? cfg.HYPERSWEEP_GPUS.split(",") : [];
@@ -79,6 +86,7 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
     cacheDir: cfg.HYPERSWEEP_CACHE_DIR,
     dataDir: cfg.HYPERSWEEP_DATA_DIR,
     backend: cfg.HYPERSWEEP_BACKEND,
+    trainers: cfg.HYPERSWEEP_TRAINERS,
   };
 
   const info = { id, host: hostname(), pid: process.pid, gpus, backend: o.backend ?? cfg.HYPERSWEEP_BACKEND ?? null, version: WORKER_VERSION, concurrency };
@@ -94,24 +102,36 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
     const data = TrialJobData.parse(job.data);
     const gpu = pool.take();
     try {
-      const r = await processTrial(o.db, o.runner, data.trialId, pcfg, {
+      const r = await processNextTrial(o.db, o.runner, pcfg, {
         log,
         drain: drain.signal,
         onReady,
         env: { HYPERSWEEP_TRAINER_THREADS: String(threads), ...(gpu !== undefined ? { CUDA_VISIBLE_DEVICES: gpu } : {}) },
       });
+      if (r.kind === "idle") {
+        // Nothing owed at all: this token is one too many (the reconciler adds one whenever a trial lacks it).
+        if (!r.owed) return "idle";
+        // Trials wait but none may start here now (quotas, trainers): look again after a back-off, or sooner
+        // when a trial ends somewhere (wakeParkedTokens). Never a busy loop.
+        const waits = (data.waits ?? 0) + 1;
+        await job.updateData({ ...data, waits });
+        await job.moveToDelayed(Date.now() + idleDelay(waits, cfg.HYPERSWEEP_IDLE_MAX_MS), token);
+        throw new DelayedError();
+      }
       if (r.kind === "succeeded" || (r.kind === "failed" && !r.retry)) {
         // The last search trial of an architecture queues its winner's final training (the reconciler is the safety net).
-        await ensureFinalStage(o.db, o.queue, data.sweepId, (m) => log(m)).catch((err) => log(`final stage of sweep ${data.sweepId} left to the reconciler: ${(err as Error).message}`));
+        await ensureFinalStage(o.db, o.queue, r.sweepId, (m) => log(m)).catch((err) => log(`final stage of sweep ${r.sweepId} left to the reconciler: ${(err as Error).message}`));
       }
-      o.onResult?.(data.trialId, r);
+      o.onResult?.(r.trialId, r);
+      // A slot of the trial's team is free again: a token waiting out a back-off may now start a trial.
+      wakeParkedTokens(o.queue).catch(() => {});
       if (r.kind === "held") {
-        // Another live attempt holds this trial: look again when its lease would have expired.
+        // Only a claim by id can meet a held trial; a fair claim never does. Look again when its lease ends.
         await job.moveToDelayed(r.until.getTime() + 250, token);
         throw new DelayedError();
       }
       if ((r.kind === "failed" && r.retry) || r.kind === "released") {
-        // Postgres has put the trial back to queued; let BullMQ deliver it again (after its backoff).
+        // Postgres has put the trial back to queued; the token comes back after BullMQ's backoff.
         throw new Error(r.kind === "released" ? "handed back on shutdown" : `attempt ${r.attempt} failed (${r.reason}); retrying`);
       }
       return r.kind;
@@ -134,7 +154,8 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
   const beat = setInterval(() => {
     workerHeartbeat(o.db, id).catch(() => {});
   }, 5000);
-  const stopReconciler = cfg.HYPERSWEEP_RECONCILE_MS > 0 ? startReconciler(o.db, o.queue, cfg.HYPERSWEEP_RECONCILE_MS, (m) => log(m)) : () => {};
+  const lease = { leaseMs: cfg.HYPERSWEEP_LEASE_MS, maxAttempts: cfg.HYPERSWEEP_MAX_ATTEMPTS };
+  const stopReconciler = cfg.HYPERSWEEP_RECONCILE_MS > 0 ? startReconciler(o.db, o.queue, cfg.HYPERSWEEP_RECONCILE_MS, (m) => log(m), lease) : () => {};
 
   let closing: Promise<void> | null = null;
   const close = () =>

@@ -17,3 +17,5 @@ export * from "./final-stage.repository.ts";
 export * from "./eta.repository.ts";
 export * from "./predictions.repository.ts";
 export * from "./evaluation.repository.ts";
+export * from "./fair-claim.repository.ts";
+export * from "./team-share.repository.ts";

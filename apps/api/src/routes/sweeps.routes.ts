@@ -1,10 +1,10 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { cancelSweep, getSweep, listSweeps, listTrials, NotFoundError } from "@hypersweep/db";
-import { removeTrialJobs } from "@hypersweep/queue";
+import { cancelSweep, getSweep, listSweeps, listTrials, NotFoundError, setSweepPriority } from "@hypersweep/db";
+import { removeTrialJobs, wakeParkedTokens } from "@hypersweep/queue";
 import type { AppDeps } from "../deps.ts";
-import { CreateSweepBody, submitSweep, type SweepLimits } from "../sweep.service.ts";
+import { CreateSweepBody, SweepPriority, submitSweep, type SweepLimits } from "../sweep.service.ts";
 import { startFinalTraining } from "../final.service.ts";
 import { StreamCounter } from "../limits.ts";
 import { Architecture, text } from "@hypersweep/core";
@@ -44,6 +44,12 @@ export function sweepRoutes(deps: AppDeps) {
       return getSweep(deps.db, req.team.id, req.params.id);
     });
 
+    r.patch("/sweeps/:id", { schema: { params: IdParams, body: z.strictObject({ priority: SweepPriority }), tags: ["sweeps"], summary: "Change a sweep's priority while it has trials waiting (higher runs first within the team)" } }, async (req) => {
+      assertId("sweep", req.params.id);
+      await setSweepPriority(deps.db, req.team.id, req.params.id, req.body.priority);
+      return getSweep(deps.db, req.team.id, req.params.id);
+    });
+
     r.get("/sweeps/:id/trials", { schema: { params: IdParams, tags: ["sweeps"] } }, async (req) => {
       assertId("sweep", req.params.id);
       return { trials: await listTrials(deps.db, req.team.id, req.params.id) };
@@ -53,6 +59,8 @@ export function sweepRoutes(deps: AppDeps) {
       assertId("sweep", req.params.id);
       const { status, trialIds } = await cancelSweep(deps.db, req.team.id, req.params.id);
       await removeTrialJobs(deps.queue, trialIds).catch((err) => req.log.warn({ err }, "could not remove queued jobs; workers will skip them"));
+      // Its running trials stop: slots of the team's running quota free up for tokens waiting out a back-off.
+      await wakeParkedTokens(deps.queue, 8).catch(() => {});
       return getSweep(deps.db, req.team.id, req.params.id).then((s) => ({ ...s, status }));
     });
 
