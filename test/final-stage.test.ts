@@ -9,7 +9,7 @@ import { Redis } from "ioredis";
 import { selectBest } from "@hypersweep/core";
 import { eventually, startStack, sweepBody, type Stack } from "./helpers/stack.ts";
 import { startPrivateRedis } from "./helpers/tcp-proxy.ts";
-import { ensureFinalStage } from "../apps/worker/src/final-stage.ts";
+import { ensureFinalStage } from "@hypersweep/queue/reconcile";
 
 const TWO_ARCHS = { architectures: ["small_cnn", "resnet18"] };
 

@@ -14,6 +14,8 @@ import type { AppDeps, V1Plugin } from "./deps.ts";
 import { errorHandler } from "./errors.ts";
 import { EventHub } from "./events.ts";
 import { teamAuth } from "./plugins/auth.ts";
+import { WorkerTokenCache, workerAuth } from "./plugins/worker-auth.ts";
+import { workerNodeRoutes } from "./routes/worker-node.routes.ts";
 import { teamRateLimit } from "./limits.ts";
 import { adminRoutes } from "./routes/admin.routes.ts";
 import { bestRoutes } from "./routes/best.routes.ts";
@@ -41,7 +43,7 @@ export async function buildApp(
     bodyLimit: base.config.HYPERSWEEP_BODY_LIMIT,
   });
   const events = new EventHub(base.config.DATABASE_URL, (m) => app.log.warn(m));
-  const deps: AppDeps = { ...base, events, metrics: createMetrics(base) };
+  const deps: AppDeps = { ...base, events, metrics: createMetrics(base), workerTokens: new WorkerTokenCache() };
   // Fastify hands a missing body to the validator as null; as undefined, a body schema's default applies.
   app.setValidatorCompiler((route) => {
     const validate = validatorCompiler(route as Parameters<typeof validatorCompiler>[0]);
@@ -75,6 +77,14 @@ export async function buildApp(
   await app.register(
     async (v1) => {
       await v1.register(adminRoutes(deps), { prefix: "/admin" });
+      // Worker nodes, authenticated by a worker token (never a team key): see plugins/worker-auth.ts.
+      await v1.register(
+        async (worker) => {
+          await worker.register(workerAuth(deps.db, deps.workerTokens));
+          await worker.register(workerNodeRoutes());
+        },
+        { prefix: "/worker" },
+      );
       await v1.register(async (team) => {
         await team.register(teamAuth(deps.db));
         await teamRateLimit(team, deps.config.HYPERSWEEP_RATE_LIMIT);

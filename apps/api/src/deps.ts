@@ -4,6 +4,7 @@ import type { Db } from "@hypersweep/db";
 import type { TrialQueue } from "@hypersweep/queue";
 import type { EventHub } from "./events.ts";
 import type { ApiMetrics } from "./metrics.ts";
+import type { WorkerTokenCache } from "./plugins/worker-auth.ts";
 
 /** What every route plugin receives. */
 export interface AppDeps {
@@ -12,6 +13,8 @@ export interface AppDeps {
   config: ApiConfig;
   events: EventHub;
   metrics: ApiMetrics;
+  /** Worker token lookups of this process (the admin route that revokes a token clears its entries). */
+  workerTokens: WorkerTokenCache;
 }
 
 /** Extra route plugins mounted under /v1 behind team auth. */

@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { ApiError, HypersweepClient } from "./client.ts";
-import { leaderboardTable, trialsTable, withInterval } from "./render.ts";
+import { leaderboardTable, trialsTable, withInterval, workerTokensTable } from "./render.ts";
 import { datasetsCommand } from "./commands/datasets.ts";
 import { evaluateCommand, evaluationsCommand } from "./commands/evaluate.ts";
 import { watchSweep } from "./commands/watch.ts";
@@ -120,6 +120,23 @@ export function buildCli(): Command {
     const o = cmd.optsWithGlobals() as { url: string; adminToken: string };
     const r = await new HypersweepClient({ url: o.url, apiKey: o.adminToken }).request("POST", "/v1/admin/teams", { name });
     out(`team ${r.team.name} (${r.team.id})\nAPI key (shown once, store it now): ${r.apiKey}`);
+  });
+  const adminClient = (cmd: Command) => {
+    const o = cmd.optsWithGlobals() as { url: string; adminToken: string };
+    return new HypersweepClient({ url: o.url, apiKey: o.adminToken });
+  };
+  admin.command("create-worker-token").description("a token for worker nodes (HYPERSWEEP_WORKER_TOKEN), not for a team").argument("<name>").action(async (name: string, _o, cmd: Command) => {
+    const r = await adminClient(cmd).request("POST", "/v1/admin/worker-tokens", { name });
+    out(`worker token ${r.name} (${r.id})\nworker token (shown once, store it now): ${r.token}`);
+  });
+  admin.command("worker-tokens").description("every worker token: name, created, last used, revoked").option("--json", JSON_HELP).action(async (o: { json?: boolean }, cmd: Command) => {
+    const r = await adminClient(cmd).request("GET", "/v1/admin/worker-tokens");
+    if (o.json) return out(r);
+    out(workerTokensTable(r.workerTokens));
+  });
+  admin.command("revoke-worker-token").argument("<id>").action(async (id: string, _o, cmd: Command) => {
+    const r = await adminClient(cmd).request("DELETE", `/v1/admin/worker-tokens/${encodeURIComponent(id)}`);
+    out(`worker token ${r.workerToken.name} (${r.workerToken.id}) revoked at ${r.workerToken.revokedAt}`);
   });
 
   program.addCommand(datasetsCommand());

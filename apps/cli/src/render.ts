@@ -31,7 +31,7 @@ export function leaderboardTable(rows: any[]): string {
 export function trialsTable(trials: any[]): string {
   const t = table(["#", "architecture", "status", "lr", "augmentations", "epochs", "attempts", "val AUC", "val F1", "score", "error"]);
   for (const r of trials) {
-    t.push([r.stage === "final" ? `${r.position} final` : r.position, r.architecture, r.status, lr(r.learningRate), r.augmentations.join(", ") || "none", r.epochsDone, r.attemptCount, fmt(r.valAuc), fmt(r.valF1), fmt(r.selectionScore), (r.error ?? "").slice(0, 40)]);
+    t.push([r.stage === "final" ? `${r.position} final` : r.position, r.architecture, r.stoppedEarlyAt != null ? "stopped early" : r.status, lr(r.learningRate), r.augmentations.join(", ") || "none", r.epochsDone, r.attemptCount, fmt(r.valAuc), fmt(r.valF1), fmt(r.selectionScore), (r.error ?? "").slice(0, 40)]);
   }
   return t.toString();
 }
@@ -42,4 +42,10 @@ export function withInterval(test: any, metric: string): string {
   const ci = test?.intervals?.[metric];
   if (typeof v !== "number") return "–";
   return ci ? `${v.toFixed(3)} (${Math.round((ci.level ?? 0.95) * 100)}% CI ${ci.lower.toFixed(3)}–${ci.upper.toFixed(3)})` : v.toFixed(3);
+}
+
+export function workerTokensTable(rows: any[]): string {
+  const t = table(["id", "name", "created", "last used", "revoked"]);
+  for (const r of rows) t.push([r.id, r.name, r.createdAt, r.lastUsedAt ?? "never", r.revokedAt ?? "–"]);
+  return t.toString();
 }

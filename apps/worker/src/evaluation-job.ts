@@ -10,11 +10,9 @@
  */
 import { resolve } from "node:path";
 import { TrainerSpec, type TrainerMessage } from "@hypersweep/core";
-import {
-  evaluationTarget, recordEvaluationResult, recordPredictions, trialPredictions,
-  type ClaimedTrial, type Db, type EvaluationTarget,
-} from "@hypersweep/db";
+import type { ClaimedTrial, EvaluationTarget } from "@hypersweep/db";
 import { readAsBinaryReport, scoreTest, toSplitScores } from "@hypersweep/metrics";
+import type { WorkerStore } from "./store.ts";
 
 type Result = Extract<TrainerMessage, { type: "result" }>;
 
@@ -23,8 +21,8 @@ export const isEvaluation = (c: ClaimedTrial) => (c.spec as { stage?: string }).
 /** Raised when a trainer's answer does not fit the evaluation asked for: the attempt fails (not retried). */
 export class EvaluationResultError extends Error {}
 
-export async function loadEvaluation(db: Db, c: ClaimedTrial): Promise<EvaluationTarget> {
-  const t = await evaluationTarget(db, c.trialId);
+export async function loadEvaluation(store: WorkerStore, c: ClaimedTrial): Promise<EvaluationTarget> {
+  const t = await store.evaluationTarget(c.trialId);
   if (!t) throw new EvaluationResultError(`evaluation ${c.trialId} has no stored definition`);
   return t;
 }
@@ -66,25 +64,25 @@ function sameList(a: readonly unknown[], b: readonly unknown[]): boolean {
 }
 
 /** Scores the trainer's predictions and records them and the result, both fenced by the attempt's lease. */
-export async function recordEvaluation(db: Db, c: ClaimedTrial, attempt: number, spec: TrainerSpec, e: EvaluationTarget, result: Result, backend?: string): Promise<void> {
+export async function recordEvaluation(store: WorkerStore, c: ClaimedTrial, attempt: number, spec: TrainerSpec, e: EvaluationTarget, result: Result, backend?: string): Promise<void> {
   const p = result.predictions?.test;
   if (!p) throw new EvaluationResultError("the trainer's result carries no predictions.test: an evaluation is scored from its predictions");
   if (!sameList(p.images, e.images)) throw new EvaluationResultError(`predictions.test.images differ from the ${e.images.length} images asked for (order included)`);
   if (!sameList(p.labels, e.labels)) throw new EvaluationResultError("predictions.test.labels differ from the evaluation's labels");
   const sc = spec.data.scenario;
   const report = scoreTest(toSplitScores(p), { task: sc.task, classes: sc.classes, positiveClass: sc.positiveClass }, spec.seed);
-  const comparison = await binarisedComparison(db, c, e, spec.seed);
-  await recordPredictions(db, c.trialId, attempt, [{ split: "test", images: p.images, labels: p.labels, probs: p.probs }]);
-  await recordEvaluationResult(db, c.trialId, attempt, { result: { ...report, ...(comparison ? { comparison } : {}) }, backend });
+  const comparison = await binarisedComparison(store, c, e, spec.seed);
+  await store.recordPredictions(c.trialId, attempt, [{ split: "test", images: p.images, labels: p.labels, probs: p.probs }]);
+  await store.recordEvaluationResult(c.trialId, attempt, { result: { ...report, ...(comparison ? { comparison } : {}) }, backend });
 }
 
 /**
  * Binarised: the multiclass model of the comparison read as COVID-19 vs the rest (argmax), on the same images,
  * from its stored test predictions. Null for a cross-dataset evaluation.
  */
-async function binarisedComparison(db: Db, c: ClaimedTrial, e: EvaluationTarget, seed: number) {
+async function binarisedComparison(store: WorkerStore, c: ClaimedTrial, e: EvaluationTarget, seed: number) {
   if (!e.compareTrialId) return null;
-  const compared = await trialPredictions(db, c.teamId, e.compareTrialId);
+  const compared = await store.trialPredictions(c.teamId, e.compareTrialId);
   const stored = compared?.splits.find((s) => s.split === "test");
   if (!compared || !stored) throw new EvaluationResultError(`the multiclass trial ${e.compareTrialId} has no stored test predictions to compare with`);
   const at = new Map(stored.images.map((h, i) => [h, i]));

@@ -6,16 +6,16 @@
  *     taken over: stop the trainer at once;
  *  3. write every epoch as it arrives and the result once, each guarded by the lease. While Postgres is
  *     unreachable, writes wait and retry: a result in hand is never dropped for a passing outage.
+ * A search trial of a sweep with early stopping records its rung epochs with their decision (recordRungEpoch):
+ * told to stop, it is already finished in Postgres; the worker stops the trainer and returns without waiting.
  */
 import { join, resolve } from "node:path";
-import { selectionScores, TrainerSpec, weightsRelativePath, type TrainerMessage } from "@hypersweep/core";
-import {
-  claimNextTrial, claimTrial, failAttempt, heartbeat, isConnectionError, LeaseLostError, markAttemptStarted, recordEpoch, recordPredictions, recordResult, releaseAttempt,
-  type ClaimedTrial, type Db, type EpochRecord,
-} from "@hypersweep/db";
+import { plannedHalving, selectionScores, TrainerSpec, weightsRelativePath, type TrainerMessage } from "@hypersweep/core";
+import { isConnectionError, LeaseLostError, type ClaimedTrial, type EpochRecord } from "@hypersweep/db";
 import { MetricInputError } from "@hypersweep/metrics";
 import { asTraining, EvaluationResultError, evaluationSpec, isEvaluation, loadEvaluation, recordEvaluation } from "./evaluation-job.ts";
 import type { RunOutcome, TrialRunner } from "./runner.ts";
+import type { WorkerStore } from "./store.ts";
 import { PredictionsMismatchError, scoreEpoch, scoreResult, type ScoredResult } from "./scoring.ts";
 
 export interface ProcessorConfig {
@@ -35,7 +35,8 @@ export interface ProcessorConfig {
 export type ProcessResult =
   | { kind: "done"; status: string }
   | { kind: "held"; until: Date }
-  | { kind: "succeeded"; attempt: number }
+  /** `stoppedEarlyAt`: the rung at which early stopping ended the trial (its result is its best stored epoch). */
+  | { kind: "succeeded"; attempt: number; stoppedEarlyAt?: number }
   | { kind: "failed"; attempt: number; retry: boolean; reason: string; message: string }
   | { kind: "lost"; attempt: number }
   | { kind: "released"; attempt: number };
@@ -52,14 +53,17 @@ export interface ProcessorHooks {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Retries `fn` while Postgres is unreachable (backoff up to 2 s), for at most `maxMs`. */
-export async function whileDbDown<T>(fn: () => Promise<T>, maxMs = 15 * 60_000): Promise<T> {
+/**
+ * Retries `fn` while the truth is unreachable (Postgres, or the API in front of it: `isDown` says which errors
+ * mean that), backing off up to 2 s, for at most `maxMs`.
+ */
+export async function whileDbDown<T>(fn: () => Promise<T>, maxMs = 15 * 60_000, isDown: (err: unknown) => boolean = isConnectionError): Promise<T> {
   const start = Date.now();
   for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
     try {
       return await fn();
     } catch (err) {
-      if (!isConnectionError(err) || Date.now() - start > maxMs) throw err;
+      if (!isDown(err) || Date.now() - start > maxMs) throw err;
       await sleep(delay);
     }
   }
@@ -71,7 +75,7 @@ export async function whileDbDown<T>(fn: () => Promise<T>, maxMs = 15 * 60_000):
  * replaced for the scenario's classes.
  */
 export function trainerSpecFor(c: ClaimedTrial, cfg: ProcessorConfig): TrainerSpec {
-  const { pretrainedWeights, ...planned } = c.spec as Record<string, unknown> & { pretrainedWeights?: { sha256: string } };
+  const { pretrainedWeights, halving: _halving, ...planned } = c.spec as Record<string, unknown> & { pretrainedWeights?: { sha256: string } };
   const scenario = c.scenario as { key: string; modality: "ct" | "radiograph"; task: "binary" | "multiclass"; classes: string[]; positiveClass: string; filters?: Record<string, unknown>; minPerClass?: number };
   const runDir = resolve(cfg.runsDir, c.trialId);
   return TrainerSpec.parse({
@@ -110,33 +114,35 @@ export function backendLabel(backend: string, versions: Record<string, string>):
 }
 
 /** Runs one given trial (claimed by id): finished ones are `done`, ones another live attempt holds are `held`. */
-export async function processTrial(db: Db, runner: TrialRunner, trialId: string, cfg: ProcessorConfig, hooks: ProcessorHooks = {}): Promise<ProcessResult> {
-  const claim = await whileDbDown(() => claimTrial(db, trialId, cfg.workerId, { leaseMs: cfg.leaseMs, maxAttempts: cfg.maxAttempts }));
+export async function processTrial(store: WorkerStore, runner: TrialRunner, trialId: string, cfg: ProcessorConfig, hooks: ProcessorHooks = {}): Promise<ProcessResult> {
+  const claim = await whileDbDown(() => store.claim(trialId, cfg.workerId, { leaseMs: cfg.leaseMs, maxAttempts: cfg.maxAttempts }), undefined, store.isUnavailable);
   if (claim.kind !== "claimed") return claim;
-  return runClaimed(db, runner, claim.trial, cfg, hooks);
+  return runClaimed(store, runner, claim.trial, cfg, hooks);
 }
 
 export type NextResult = { kind: "idle"; owed: boolean } | (ProcessResult & { trialId: string; sweepId: string });
 
 /**
- * Runs the trial fair share says is next for this worker (claimNextTrial), or answers `idle` when nothing may
- * start now (`owed`: trials wait, but out of this worker's reach for now).
+ * Runs the trial fair share says is next for this worker (claimNext), or answers `idle` when nothing may start
+ * now (`owed`: trials wait, but out of this worker's reach for now).
  */
-export async function processNextTrial(db: Db, runner: TrialRunner, cfg: ProcessorConfig, hooks: ProcessorHooks = {}): Promise<NextResult> {
-  const claim = await whileDbDown(() => claimNextTrial(db, cfg.workerId, { leaseMs: cfg.leaseMs, maxAttempts: cfg.maxAttempts, trainers: cfg.trainers }));
+export async function processNextTrial(store: WorkerStore, runner: TrialRunner, cfg: ProcessorConfig, hooks: ProcessorHooks = {}): Promise<NextResult> {
+  const opts = { leaseMs: cfg.leaseMs, maxAttempts: cfg.maxAttempts, trainers: cfg.trainers };
+  const claim = await whileDbDown(() => store.claimNext(cfg.workerId, opts), undefined, store.isUnavailable);
   if (claim.kind !== "claimed") return claim;
-  const r = await runClaimed(db, runner, claim.trial, cfg, hooks);
+  const r = await runClaimed(store, runner, claim.trial, cfg, hooks);
   return { ...r, trialId: claim.trial.trialId, sweepId: claim.trial.sweepId };
 }
 
-async function runClaimed(db: Db, runner: TrialRunner, c: ClaimedTrial, cfg: ProcessorConfig, hooks: ProcessorHooks): Promise<ProcessResult> {
+async function runClaimed(store: WorkerStore, runner: TrialRunner, c: ClaimedTrial, cfg: ProcessorConfig, hooks: ProcessorHooks): Promise<ProcessResult> {
+  const retrying = <T>(fn: () => Promise<T>) => whileDbDown(fn, undefined, store.isUnavailable);
   const trialId = c.trialId;
   const attempt = c.attempt;
   const log = hooks.log ?? (() => {});
 
   let spec: TrainerSpec;
   // An evaluation (stage evaluate) runs under the same claim, lease and fences; its spec and result differ.
-  const evaluation = isEvaluation(c) ? await whileDbDown(() => loadEvaluation(db, c)).catch((err: Error) => err) : null;
+  const evaluation = isEvaluation(c) ? await retrying(() => loadEvaluation(store, c)).catch((err: Error) => err) : null;
   try {
     if (evaluation instanceof Error) throw evaluation;
     if (evaluation) {
@@ -145,7 +151,7 @@ async function runClaimed(db: Db, runner: TrialRunner, c: ClaimedTrial, cfg: Pro
     } else spec = trainerSpecFor(c, cfg);
   } catch (err) {
     const message = `the stored trial spec is not a valid trainer spec: ${(err as Error).message}`;
-    const { retry } = await whileDbDown(() => failAttempt(db, trialId, attempt, { reason: "bad_spec", message, maxAttempts: cfg.maxAttempts, retryable: false }));
+    const { retry } = await retrying(() => store.failAttempt(trialId, attempt, { reason: "bad_spec", message, maxAttempts: cfg.maxAttempts, retryable: false }));
     return { kind: "failed", attempt, retry, reason: "bad_spec", message };
   }
 
@@ -158,7 +164,7 @@ async function runClaimed(db: Db, runner: TrialRunner, c: ClaimedTrial, cfg: Pro
   };
   hooks.drain?.addEventListener("abort", onDrain, { once: true });
   const beat = setInterval(() => {
-    heartbeat(db, trialId, attempt, cfg.leaseMs).then(
+    store.heartbeat(trialId, attempt, cfg.leaseMs).then(
       (held) => {
         if (!held && !lost) {
           lost = true;
@@ -172,20 +178,33 @@ async function runClaimed(db: Db, runner: TrialRunner, c: ClaimedTrial, cfg: Pro
 
   const epochs: EpochRecord[] = [];
   let backend: string | undefined;
+  // Early stopping: the rungs at which Postgres decides whether this search trial goes on.
+  const halving = evaluation ? null : plannedHalving(c.spec);
+  let stoppedEarlyAt: number | null = null;
+  let onStopped = () => {};
+  const stopped = new Promise<"stopped">((r) => (onStopped = () => r("stopped")));
   const onMessage = async (m: TrainerMessage) => {
-    if (lost) return;
+    if (lost || stoppedEarlyAt !== null) return;
     try {
       if (m.type === "ready") {
         const label = backendLabel(m.backend, m.versions);
         backend = label;
         hooks.onReady?.(label);
-        await whileDbDown(() => markAttemptStarted(db, trialId, attempt, { backend: label, resumedFromEpoch: m.resumedFromEpoch }));
+        await retrying(() => store.markStarted(trialId, attempt, { backend: label, resumedFromEpoch: m.resumedFromEpoch }));
       }
       if (m.type === "epoch") {
         hooks.onEpoch?.(m.durationMs);
         const rec = scoreEpoch(spec, m);
         epochs.push(rec);
-        await whileDbDown(() => recordEpoch(db, trialId, attempt, rec, cfg.leaseMs));
+        if (halving?.rungs.includes(rec.epoch)) {
+          const d = await retrying(() => store.recordRungEpoch(trialId, attempt, rec, epochs, cfg.leaseMs));
+          if (d && !d.continues) {
+            log(`stopped early at epoch ${d.rung}: rank ${d.rank} of ${d.reached}, ${d.kept} go on`, { trialId, attempt });
+            stoppedEarlyAt = d.rung;
+            stop.abort();
+            onStopped();
+          }
+        } else await retrying(() => store.recordEpoch(trialId, attempt, rec, cfg.leaseMs));
       }
     } catch (err) {
       if (err instanceof LeaseLostError) {
@@ -197,28 +216,31 @@ async function runClaimed(db: Db, runner: TrialRunner, c: ClaimedTrial, cfg: Pro
     }
   };
 
-  let outcome: RunOutcome;
+  let outcome: RunOutcome | "stopped";
   try {
-    outcome = await runner.run({ spec, onMessage, signal: stop.signal, env: hooks.env });
+    // A trial stopped early is finished in Postgres already: the trainer is being stopped, nobody waits for it.
+    const run = runner.run({ spec, onMessage, signal: stop.signal, env: hooks.env });
+    outcome = await Promise.race([run, stopped]);
   } finally {
     clearInterval(beat);
     hooks.drain?.removeEventListener("abort", onDrain);
   }
 
   try {
-    if (lost) return { kind: "lost", attempt };
+    if (outcome === "stopped" && stoppedEarlyAt !== null) return { kind: "succeeded", attempt, stoppedEarlyAt };
+    if (lost || outcome === "stopped") return { kind: "lost", attempt };
     if (released && outcome.kind !== "result") {
-      await whileDbDown(() => releaseAttempt(db, trialId, attempt, "handed back: the worker was shutting down"));
+      await retrying(() => store.releaseAttempt(trialId, attempt, "handed back: the worker was shutting down"));
       return { kind: "released", attempt };
     }
     if (outcome.kind === "result" && evaluation) {
       try {
-        await whileDbDown(() => recordEvaluation(db, c, attempt, spec, evaluation, outcome.result, backend));
+        await retrying(() => recordEvaluation(store, c, attempt, spec, evaluation, outcome.result, backend));
         return { kind: "succeeded", attempt };
       } catch (err) {
         if (!(err instanceof EvaluationResultError || err instanceof MetricInputError)) throw err;
         const message = `the trainer's evaluation result was refused: ${err.message}`;
-        const { retry } = await whileDbDown(() => failAttempt(db, trialId, attempt, { reason: "protocol", message, maxAttempts: cfg.maxAttempts, retryable: false }));
+        const { retry } = await retrying(() => store.failAttempt(trialId, attempt, { reason: "protocol", message, maxAttempts: cfg.maxAttempts, retryable: false }));
         return { kind: "failed", attempt, retry, reason: "protocol", message };
       }
     }
@@ -228,14 +250,14 @@ async function runClaimed(db: Db, runner: TrialRunner, c: ClaimedTrial, cfg: Pro
         scored = scoreResult(spec, outcome.result, epochs);
       } catch (err) {
         if (!(err instanceof PredictionsMismatchError)) throw err;
-        await whileDbDown(() => failAttempt(db, trialId, attempt, { reason: "protocol", message: err.message, maxAttempts: cfg.maxAttempts, retryable: false }));
+        await retrying(() => store.failAttempt(trialId, attempt, { reason: "protocol", message: err.message, maxAttempts: cfg.maxAttempts, retryable: false }));
         return { kind: "failed", attempt, retry: false, reason: "protocol", message: err.message };
       }
-      await whileDbDown(() => recordPredictions(db, trialId, attempt, scored.predictions));
-      await whileDbDown(() => recordResult(db, trialId, attempt, { bestEpoch: outcome.result.bestEpoch, metrics: scored.metrics, weightsPath: outcome.result.weightsPath, epochs, backend, ...scores(spec, scored.valMetrics) }));
+      await retrying(() => store.recordPredictions(trialId, attempt, scored.predictions));
+      await retrying(() => store.recordResult(trialId, attempt, { bestEpoch: outcome.result.bestEpoch, metrics: scored.metrics, weightsPath: outcome.result.weightsPath, epochs, backend, ...scores(spec, scored.valMetrics) }));
       return { kind: "succeeded", attempt };
     }
-    const { retry } = await whileDbDown(() => failAttempt(db, trialId, attempt, { reason: outcome.reason, message: outcome.message, maxAttempts: cfg.maxAttempts, retryable: outcome.retryable }));
+    const { retry } = await retrying(() => store.failAttempt(trialId, attempt, { reason: outcome.reason, message: outcome.message, maxAttempts: cfg.maxAttempts, retryable: outcome.retryable }));
     return { kind: "failed", attempt, retry, reason: outcome.reason, message: outcome.message };
   } catch (err) {
     if (err instanceof LeaseLostError) return { kind: "lost", attempt };

@@ -1,18 +1,20 @@
 /**
  * A worker node: a BullMQ Worker whose processor runs one trial per job through a TrialRunner, with
  * `concurrency` trainers at once, one GPU each when the node has GPUs. A job is a wake-up token: the trial run is
- * the one fair share says is next (Postgres chooses, claimNextTrial), whatever trial the job was named after. It registers itself in
- * Postgres (GET /v1/workers shows the fleet), runs the reconciler, and drains on close(): it takes no new trials,
- * lets running ones finish for `drainMs`, then hands the rest back (checkpointed) for another worker.
+ * the one fair share says is next (Postgres chooses, claimNextTrial), whatever trial the job was named after. It reaches the truth
+ * through a WorkerStore (Postgres directly, or the API), registers itself (GET /v1/workers shows the fleet), runs
+ * the reconciler when it holds Postgres itself, and drains on close(): it takes no new trials, lets running ones
+ * finish for `drainMs`, then hands the rest back (checkpointed) for another worker.
  */
 import { availableParallelism, hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { DelayedError, Worker, type Job } from "bullmq";
 import type { WorkerConfig } from "@hypersweep/config";
-import { registerWorker, workerHeartbeat, type Db } from "@hypersweep/db";
+import type { Db } from "@hypersweep/db";
 import { redisConnection, TRIALS_QUEUE, TrialJobData, wakeParkedTokens, type TrialQueue } from "@hypersweep/queue";
-import { ensureFinalStage } from "./final-stage.ts";
-import { startReconciler } from "./reconciler.ts";
+import { DirectWorkerStore } from "./direct-store.ts";
+import { startReconciler } from "@hypersweep/queue/reconcile";
+import type { WorkerStore } from "./store.ts";
 import type { TrialRunner } from "./runner.ts";
 import { processNextTrial, type NextResult, type ProcessorConfig } from "./trial-processor.ts";
 
@@ -20,8 +22,14 @@ export const WORKER_VERSION = "0.1.0";
 
 export interface WorkerNodeOptions {
   config: WorkerConfig;
-  db: Db;
-  /** Producer queue (for the reconciler). */
+  /**
+   * Postgres, when this node holds DATABASE_URL: the node then runs the packages/db statements itself (unless
+   * `store` is given) and the reconciler (HYPERSWEEP_RECONCILE_MS > 0).
+   */
+  db?: Db;
+  /** How the node reaches the truth; default: directly, through `db`. */
+  store?: WorkerStore;
+  /** Producer queue (for the reconciler and the final stage, when the node holds Postgres). */
   queue: TrialQueue;
   runner: TrialRunner;
   /** Backend the trainers are expected to use (shown in the fleet view; each attempt records its own). */
@@ -70,6 +78,8 @@ export function idleDelay(waits: number, maxMs: number): number {
 
 export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode> {
   const cfg = o.config;
+  if (!o.store && !o.db) throw new Error("startWorkerNode: give a store or a db");
+  const store = o.store ?? new DirectWorkerStore(o.db!, o.queue);
   const gpus = cfg.HYPERSWEEP_GPUS ? cfg.HYPERSWEEP_GPUS.split(",") : [];
   const concurrency = workerConcurrency(cfg);
   const threads = trainerThreads(cfg);
@@ -90,19 +100,19 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
   };
 
   const info = { id, host: hostname(), pid: process.pid, gpus, backend: o.backend ?? cfg.HYPERSWEEP_BACKEND ?? null, version: WORKER_VERSION, concurrency };
-  await registerWorker(o.db, info);
+  await store.registerWorker(info);
   // The fleet view shows the backend this node's trainers actually got (known once the first one starts).
   const onReady = (backend: string) => {
     if (info.backend === backend) return;
     info.backend = backend;
-    registerWorker(o.db, info).catch(() => {});
+    store.registerWorker(info).catch(() => {});
   };
 
   const processor = async (job: Job<TrialJobData>, token?: string) => {
     const data = TrialJobData.parse(job.data);
     const gpu = pool.take();
     try {
-      const r = await processNextTrial(o.db, o.runner, pcfg, {
+      const r = await processNextTrial(store, o.runner, pcfg, {
         log,
         drain: drain.signal,
         onReady,
@@ -120,7 +130,7 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
       }
       if (r.kind === "succeeded" || (r.kind === "failed" && !r.retry)) {
         // The last search trial of an architecture queues its winner's final training (the reconciler is the safety net).
-        await ensureFinalStage(o.db, o.queue, r.sweepId, (m) => log(m)).catch((err) => log(`final stage of sweep ${r.sweepId} left to the reconciler: ${(err as Error).message}`));
+        await store.ensureFinalStage(r.sweepId, (m) => log(m)).catch((err) => log(`final stage of sweep ${r.sweepId} left to the reconciler: ${(err as Error).message}`));
       }
       o.onResult?.(r.trialId, r);
       // A slot of the trial's team is free again: a token waiting out a back-off may now start a trial.
@@ -152,10 +162,10 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
   worker.on("error", (err) => log(`queue error: ${err.message}`));
 
   const beat = setInterval(() => {
-    workerHeartbeat(o.db, id).catch(() => {});
+    store.workerHeartbeat(id).catch(() => {});
   }, 5000);
   const lease = { leaseMs: cfg.HYPERSWEEP_LEASE_MS, maxAttempts: cfg.HYPERSWEEP_MAX_ATTEMPTS };
-  const stopReconciler = cfg.HYPERSWEEP_RECONCILE_MS > 0 ? startReconciler(o.db, o.queue, cfg.HYPERSWEEP_RECONCILE_MS, (m) => log(m), lease) : () => {};
+  const stopReconciler = o.db && cfg.HYPERSWEEP_RECONCILE_MS > 0 ? startReconciler(o.db, o.queue, cfg.HYPERSWEEP_RECONCILE_MS, (m) => log(m), lease) : () => {};
 
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -165,7 +175,7 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
       const handBack = setTimeout(() => drain.abort(), o.drainMs ?? 30_000);
       await worker.close();
       clearTimeout(handBack);
-      await workerHeartbeat(o.db, id, "stopped").catch(() => {});
+      await store.workerHeartbeat(id, "stopped").catch(() => {});
     })());
 
   return { id, worker, close };

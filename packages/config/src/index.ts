@@ -150,5 +150,9 @@ export const workerEnv = z.object({
   /** Port for the worker's own Prometheus metrics (0: off). */
   HYPERSWEEP_WORKER_METRICS_PORT: intFrom(0, 0),
   HYPERSWEEP_WORKER_ID: z.string().optional(),
+  /** The API this node talks to for its /v1/worker routes (e.g. https://hypersweep.example.org). */
+  HYPERSWEEP_API_URL: z.string().regex(/^https?:\/\/[^\s]+$/, "must be an http:// or https:// URL").optional(),
+  /** The node's worker token (hsw_..., from `hypersweep admin create-worker-token <name>`), sent to /v1/worker routes. */
+  HYPERSWEEP_WORKER_TOKEN: z.string().regex(/^hsw_[\w-]+$/, "must be a worker token (hsw_...), not a team API key").optional(),
 });
 export type WorkerConfig = z.output<typeof workerEnv>;

@@ -11,6 +11,7 @@ export * from "./plan.ts";
 export * from "./selection.ts";
 export * from "./epoch-selection.ts";
 export * from "./final-stage.ts";
+export * from "./early-stopping.ts";
 export * from "./schedules.ts";
 export * from "./safetensors-header.ts";
 export * from "./architecture-tensors.ts";

@@ -169,7 +169,7 @@ const trialSelect = {
   id: true, sweepId: true, position: true, key: true, architecture: true, learningRate: true, augmentations: true,
   stage: true, status: true, attemptCount: true, backend: true, bestEpoch: true, epochsDone: true, valAuc: true,
   valF1: true, valLoss: true, selectionScore: true, metrics: true, error: true, errorReason: true, createdAt: true,
-  startedAt: true, finishedAt: true, scenarioKey: true, task: true,
+  startedAt: true, finishedAt: true, scenarioKey: true, task: true, stoppedEarlyAt: true,
 } as const;
 
 export async function listTrials(db: Db, teamId: string, sweepId: string) {
@@ -187,6 +187,7 @@ export async function getTrial(db: Db, teamId: string, trialId: string) {
       spec: true,
       weightsPath: true,
       epochs: { orderBy: { epoch: "asc" }, select: { epoch: true, attempt: true, trainLoss: true, valLoss: true, valAuc: true, valF1: true, lr: true, durationMs: true, metrics: true, createdAt: true } },
+      rungDecisions: { orderBy: { rung: "asc" }, select: { rung: true, continues: true, rank: true, reached: true, kept: true, bestEpoch: true, selectionScore: true, attempt: true, decidedAt: true } },
       attempts: { orderBy: { number: "asc" }, select: { number: true, workerId: true, backend: true, status: true, startedAt: true, heartbeatAt: true, finishedAt: true, resumedFrom: true, error: true, errorReason: true } },
     },
   });

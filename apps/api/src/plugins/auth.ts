@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
-import { findTeamByApiKey, type Db, type KeyScope } from "@hypersweep/db";
+import { findTeamByApiKey, WORKER_TOKEN_PREFIX, type Db, type KeyScope } from "@hypersweep/db";
 import { HttpError, unauthorized } from "../errors.ts";
 
 declare module "fastify" {
@@ -31,6 +31,7 @@ export function teamAuth(db: Db, ttlMs = 10_000) {
     app.addHook("onRequest", async (req: FastifyRequest) => {
       const key = bearer(req);
       if (!key) throw unauthorized("missing API key: send Authorization: Bearer <api key>");
+      if (key.startsWith(WORKER_TOKEN_PREFIX)) throw unauthorized("a worker token authenticates a worker node, not a team: this route needs a team API key");
       const hit = cache.get(key);
       if (hit && Date.now() - hit.at < ttlMs) {
         req.team = hit.team;

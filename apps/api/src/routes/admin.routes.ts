@@ -2,13 +2,15 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { text } from "@hypersweep/core";
-import { createApiKey, createTeam, listTeams, updateTeamShare } from "@hypersweep/db";
+import { createApiKey, createTeam, createWorkerToken, listTeams, listWorkerTokens, revokeWorkerToken, updateTeamShare } from "@hypersweep/db";
 import { wakeParkedTokens } from "@hypersweep/queue";
 import type { AppDeps } from "../deps.ts";
 import { unauthorized } from "../errors.ts";
 import { bearer, sameToken } from "../plugins/auth.ts";
 
-/** Teams and keys, behind the admin token from HYPERSWEEP_ADMIN_TOKEN. Keys are returned once, stored hashed. */
+const NAME = z.string().min(1).max(100).regex(/^[\w .-]+$/, "letters, digits, space, _ . - only");
+
+/** Teams and keys, and worker tokens, behind the admin token from HYPERSWEEP_ADMIN_TOKEN. Keys are returned once, stored hashed. */
 export function adminRoutes(deps: AppDeps) {
   return async (app: FastifyInstance) => {
     app.addHook("onRequest", async (req) => {
@@ -18,7 +20,7 @@ export function adminRoutes(deps: AppDeps) {
       if (!given || !sameToken(given, token)) throw unauthorized("invalid admin token");
     });
     const r = app.withTypeProvider<ZodTypeProvider>();
-    r.post("/teams", { schema: { tags: ["admin"], body: z.strictObject({ name: z.string().min(1).max(100).regex(/^[\w .-]+$/, "letters, digits, space, _ . - only") }) } }, async (req, reply) => {
+    r.post("/teams", { schema: { tags: ["admin"], body: z.strictObject({ name: NAME }) } }, async (req, reply) => {
       const { team, apiKey } = await createTeam(deps.db, req.body.name);
       return reply.status(201).send({ team, apiKey, note: "the API key is shown once; store it now" });
     });
@@ -48,6 +50,18 @@ export function adminRoutes(deps: AppDeps) {
     r.post("/teams/:id/keys", { schema: { tags: ["admin"], params: z.object({ id: z.string().uuid() }), body: z.strictObject({ name: text({ max: 100 }).default("default"), scope: z.enum(["read", "write"]).default("write") }).default({ name: "default", scope: "write" }) } }, async (req, reply) => {
       const key = await createApiKey(deps.db, req.params.id, req.body.name, req.body.scope);
       return reply.status(201).send({ ...key, note: "the API key is shown once; store it now" });
+    });
+
+    // Worker tokens authenticate worker nodes to /v1/worker/* (see plugins/worker-auth.ts); not a team's key.
+    r.post("/worker-tokens", { schema: { tags: ["admin"], body: z.strictObject({ name: NAME }) } }, async (req, reply) => {
+      const { id, name, createdAt, token } = await createWorkerToken(deps.db, req.body.name);
+      return reply.status(201).send({ id, name, createdAt, token, note: "the worker token is shown once; store it now" });
+    });
+    r.get("/worker-tokens", { schema: { tags: ["admin"] } }, async () => ({ workerTokens: await listWorkerTokens(deps.db) }));
+    r.delete("/worker-tokens/:id", { schema: { tags: ["admin"], params: z.object({ id: z.string().uuid() }) } }, async (req) => {
+      const revoked = await revokeWorkerToken(deps.db, req.params.id);
+      deps.workerTokens.forget(revoked.id);
+      return { workerToken: revoked };
     });
   };
 }

@@ -6,7 +6,7 @@
  */
 import { finalStageEnabled, planFinalTrainings, type SweepSpec, type Task } from "@hypersweep/core";
 import { addFinalTrials, searchTrials, sweepForFinal, sweepOwesFinal, type Db } from "@hypersweep/db";
-import { enqueueTrials, type TrialQueue } from "@hypersweep/queue";
+import { enqueueTrials, type TrialQueue } from "./index.ts";
 
 /** Queues the final trainings the sweep owes (none when it owes none); returns the ids of those it created. */
 export async function ensureFinalStage(db: Db, queue: TrialQueue, sweepId: string, log: (msg: string) => void = () => {}): Promise<string[]> {

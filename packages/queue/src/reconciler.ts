@@ -6,11 +6,14 @@
  * trials are all finished. Tokens are interchangeable (a worker runs the trial fair share says is next, not the
  * one its job is named after), so the check is a count: live jobs against owed trials. A missing token is added
  * under the id of an owed trial that has no job, so reconcilers running at once in every worker add the same
- * jobs, and a second add is a no-op.
+ * jobs, and a second add is a no-op. Imported as @hypersweep/queue/reconcile (the queue itself needs no
+ * database), so that any process holding Postgres and Redis can run it.
  */
 import { failExhaustedTrials, finishDoneSweeps, owedWork, sweepsOwingFinal, type Db, type LeaseOptions } from "@hypersweep/db";
-import { enqueueTrials, heldTrialIds, liveTokenCount, type TrialQueue } from "@hypersweep/queue";
+import { enqueueTrials, heldTrialIds, liveTokenCount, type TrialQueue } from "./index.ts";
 import { ensureFinalStage } from "./final-stage.ts";
+
+export { ensureFinalStage };
 
 export interface ReconcileReport {
   /** Final trainings queued for sweeps whose search ended without its worker queueing them. */
