@@ -59,8 +59,8 @@ export async function createSweep(db: Db, s: NewSweep, limits: { maxQueuedTrials
     const { n: current, quota } = q[0];
     const limit = quota ?? limits.maxQueuedTrials;
     if (limit !== undefined && current + trials.length > limit) {
-      const which = quota !== null ? "the team's waiting quota (maxWaiting)" : "the limit of waiting trials per team (HYPERSWEEP_MAX_QUEUED_TRIALS)";
-      throw new LimitError(limit, current, trials.length, `the team has ${current} queued trial(s) and this sweep adds ${trials.length}: over ${which} of ${limit}`);
+      const over = quota !== null ? `the team's waiting quota (maxWaiting) of ${limit}` : `the limit of ${limit} queued trials per team (HYPERSWEEP_MAX_QUEUED_TRIALS)`;
+      throw new LimitError(limit, current, trials.length, `the team has ${current} queued trial(s) and this sweep adds ${trials.length}: over ${over}`);
     }
     const { rows } = await c.query<{ created_at: Date }>(
       `INSERT INTO sweeps (id, team_id, dataset_id, dataset_version_id, name, scenario_key, scenario, preset, spec, seed, plan_hash, trial_count, priority)
