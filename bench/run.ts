@@ -23,6 +23,7 @@ const BENCHES: Record<string, { file: string; args?: () => string[]; result: str
   "upload-bounds": { file: "upload-bounds.ts", result: "upload-bounds.md" },
   dashboard: { file: "dashboard.ts", result: "dashboard.md" },
   "epoch-rule": { file: "epoch-rule.ts", result: "epoch-rule.md" },
+  asha: { file: "asha.ts", result: "asha.md" },
 };
 
 function hasTorch(): boolean {

@@ -68,6 +68,7 @@ describe("early stopping of search trials (ASHA)", () => {
     expect(done.status).toBe("succeeded");
     expect(done.stages.search.counts.succeeded).toBe(12);
     expect(done.stages.final.counts.succeeded).toBe(1);
+    expect(done.stages.search.stoppedEarly).toBeGreaterThan(0);
 
     const trials = (await s.http("GET", `/v1/sweeps/${id}/trials`)).body.trials as ApiTrial[];
     const search = trials.filter((t) => t.stage === "search");
@@ -100,6 +101,7 @@ describe("early stopping of search trials (ASHA)", () => {
       if (stop) stoppedKeys.push(t.key);
     }
     expect(stoppedKeys.length).toBeGreaterThanOrEqual(4);
+    expect(done.stages.search.stoppedEarly).toBe(stoppedKeys.length);
     expect(search.filter((t) => t.stoppedEarlyAt === null).length).toBeGreaterThanOrEqual(2);
 
     // The eventual winner (the best configuration of the fixture) ran all its epochs and was retrained.
@@ -131,6 +133,7 @@ describe("early stopping of search trials (ASHA)", () => {
     const done = await finished(s, res.body.id);
     expect(done.status).toBe("succeeded");
     expect(done.spec.earlyStopping).toBeUndefined();
+    expect(done.stages.search.stoppedEarly).toBe(0);
     const trials = (await s.http("GET", `/v1/sweeps/${res.body.id}/trials`)).body.trials as ApiTrial[];
     expect(trials.map((t) => [t.epochsDone, t.stoppedEarlyAt])).toEqual(trials.map(() => [EPOCHS, null]));
     // The very trials the option stopped above.

@@ -10,7 +10,7 @@ import { bestEpochOf, mulberry32, TrainerSpec, type TrainerMessage } from "@hype
 import { ensureCache } from "@hypersweep/data";
 import { encodeSafetensors } from "@hypersweep/models";
 import { scoreEpoch } from "../apps/worker/src/scoring.ts";
-import { contractDataset, contractSpec, epochsOf, runTrainer, trajectory, TRAINERS, type ContractDataset } from "./helpers/trainer-process.ts";
+import { contractDataset, contractSpec, epochsOf, orphanTrainer, runTrainer, trajectory, TRAINERS, type ContractDataset } from "./helpers/trainer-process.ts";
 import { requireTorchInCi, skipWithoutTorch } from "./helpers/torch.ts";
 
 let ds: ContractDataset;
@@ -60,7 +60,7 @@ describe.each(TRAINERS)("the $name trainer", (trainer) => {
   });
   afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-  it.skipIf(skip)("answers ready, then epoch and checkpoint per epoch, then result; probabilities the worker scores", async () => {
+  it.skipIf(skip)("answers ready, then epoch and checkpoint per epoch, then result; probabilities the worker scores; evaluate mode scores the published weights", async () => {
     const s = spec({ stage: "final", epochs: 2, earlyStopping: { patience: 3, minDelta: 0 }, evaluateTest: true });
     const r = await run(s);
     expect(r.stderr.slice(-2000) && r.code).toBe(0);
@@ -84,6 +84,24 @@ describe.each(TRAINERS)("the $name trainer", (trainer) => {
     expect(existsSync(result.weightsPath!)).toBe(true);
     const checkpoints = r.messages.filter((m) => m.type === "checkpoint");
     expect(checkpoints.map((c) => c.epoch)).toEqual([1, 2]);
+
+    // Evaluate mode scores the published weights: the same probabilities as the training's own test pass.
+    const images = [...hashes("test")].reverse();
+    const ev = await run({
+      ...spec(), stage: "evaluate",
+      evaluate: { weightsPath: result.weightsPath!, epoch: result.bestEpoch, images, trainedOn: s.data },
+    });
+    expect(ev.code).toBe(0);
+    expect(types(ev.messages)).toEqual(["ready", "result"]);
+    const scored = ev.messages[1] as Extract<TrainerMessage, { type: "result" }>;
+    expect(scored.bestEpoch).toBe(result.bestEpoch);
+    expect(scored.predictions!.test!.images).toEqual(images);
+    const trained = result.predictions!.test!;
+    scored.predictions!.test!.probs.forEach((row, i) => {
+      const j = trained.images.indexOf(images[i]!);
+      expect(scored.predictions!.test!.labels[i]).toBe(trained.labels[j]);
+      row.forEach((p, c) => expect(p).toBeCloseTo(trained.probs[j]![c]!, 5));
+    });
   });
 
   it.skipIf(skip)("is deterministic per seed on one thread, and resumes after SIGKILL replaying the checkpointed epochs", async () => {
@@ -116,6 +134,13 @@ describe.each(TRAINERS)("the $name trainer", (trainer) => {
     expect(types(r.messages)).not.toContain("result");
     const last = r.messages.filter((m) => m.type === "checkpoint").at(-1)!;
     expect(readdirSync(s.checkpointDir)).toContain(`epoch-${String(last.epoch).padStart(4, "0")}`);
+  });
+
+  it.skipIf(skip)("exits by itself when its parent (the worker) dies", async () => {
+    const s = spec({ epochs: 500 });
+    const r = await orphanTrainer(trainer, JSON.stringify(s), (m) => m.type === "checkpoint", 5_000);
+    expect(r.messages.map((m) => m.type)).toContain("checkpoint");
+    expect(r.exited).toBe(true);
   });
 
   it.skipIf(skip)("answers a bad spec with bad_spec naming the field (exit 2)", async () => {

@@ -133,3 +133,57 @@ type Epoch = Extract<TrainerMessage, { type: "epoch" }>;
 export const epochsOf = (r: Run) => r.messages.filter((m): m is Epoch => m.type === "epoch");
 /** An epoch without its wall time (what two runs of one seed must agree on). */
 export const trajectory = (e: Epoch) => ({ ...e, durationMs: 0 });
+
+/**
+ * Runs a trainer as the child of a shell that the test then SIGKILLs (a worker dying) once `when` sees a
+ * message; resolves with whether the orphaned trainer exited by itself within `withinMs`.
+ */
+export function orphanTrainer(t: TrainerUnderTest, stdin: string, when: (m: TrainerMessage) => boolean, withinMs: number): Promise<{ exited: boolean; messages: TrainerMessage[] }> {
+  const quoted = t.command.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+  // fd 3 carries the spec: a background job's own stdin would be /dev/null.
+  const sh = spawn("/bin/sh", ["-c", `exec 3<&0; ${quoted} <&3 & echo "pid $!"; wait`], {
+    cwd: REPO,
+    env: { ...process.env, HYPERSWEEP_TRAINER_THREADS: "1", ...t.env },
+    stdio: ["pipe", "pipe", "ignore"],
+  });
+  const messages: TrainerMessage[] = [];
+  let pid = 0;
+  let buffered = "";
+  return new Promise((resolve, reject) => {
+    sh.on("error", reject);
+    sh.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      buffered += chunk;
+      let nl: number;
+      while ((nl = buffered.indexOf("\n")) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        if (line.startsWith("pid ")) {
+          pid = Number(line.slice(4));
+          continue;
+        }
+        const m = TrainerMessage.parse(JSON.parse(line));
+        messages.push(m);
+        if (pid && sh.exitCode === null && sh.signalCode === null && when(m)) {
+          sh.kill("SIGKILL");
+          const started = Date.now();
+          const poll = setInterval(() => {
+            const alive = (() => {
+              try {
+                process.kill(pid, 0);
+                return true;
+              } catch {
+                return false;
+              }
+            })();
+            if (!alive || Date.now() - started > withinMs) {
+              clearInterval(poll);
+              if (alive) process.kill(pid, "SIGKILL");
+              resolve({ exited: !alive, messages });
+            }
+          }, 100);
+        }
+      }
+    });
+    sh.stdin.end(stdin);
+  });
+}

@@ -72,7 +72,8 @@ export function buildCli(): Command {
     const s = await c.request("GET", `/v1/sweeps/${id}`);
     const { trials } = await c.request("GET", `/v1/sweeps/${id}/trials`);
     if (o.json) return out({ ...s, trials });
-    out(`${s.id} ${s.status}: ${JSON.stringify(s.counts)} progress ${(s.progress.fraction * 100).toFixed(0)}% ETA ${s.etaSeconds ?? "–"} s`);
+    const stopped = s.stages?.search?.stoppedEarly ? ` (${s.stages.search.stoppedEarly} search trials stopped early)` : "";
+    out(`${s.id} ${s.status}: ${JSON.stringify(s.counts)}${stopped} progress ${(s.progress.fraction * 100).toFixed(0)}% ETA ${s.etaSeconds ?? "–"} s`);
     out(trialsTable(trials));
   });
 

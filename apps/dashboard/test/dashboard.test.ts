@@ -199,9 +199,17 @@ describe("dashboard in a real browser", () => {
     expect(await page.getAttribute("[data-hash]", "data-hash")).toBe(version.contentHash);
     await screenshot(page, "datasets");
     expect(await page.locator("img").count()).toBe(0);
+    // A node in quarantine (as the failing transaction records it) is marked, with its reason.
+    const reason = "3 consecutive attempts failed for reasons of the node (crashed × 3)";
+    await stack.db.worker.create({
+      data: { id: "sick-node", host: "gpu-7", pid: 1, gpus: ["0"], version: "0.1.0", concurrency: 1, quarantinedAt: new Date(), quarantinedUntil: new Date(Date.now() + 30 * 60_000), quarantineReason: reason, quarantineAttempts: [] },
+    });
     await visit(page, stack.url, "/fleet", "table[data-table=workers]");
     const workers = (await stack.http("GET", "/v1/workers")).body.workers;
     expect(await page.locator("table[data-table=workers] tbody tr").count()).toBe(workers.length);
+    expect(await page.locator("[data-quarantine]").count()).toBe(1);
+    expect(await page.textContent("tr:has([data-quarantine]) td:first-child")).toBe("sick-node");
+    expect(await page.textContent("[data-quarantine] [data-field=quarantine-reason]")).toContain(reason);
     await screenshot(page, "fleet");
     expect(writer.dialogs).toEqual([]);
     expect(writer.problems).toEqual([]);

@@ -1,9 +1,9 @@
 /** The worker's store on its own Postgres connections (DATABASE_URL): the packages/db statements, run here. */
 import {
   claimNextTrial, claimTrial, evaluationTarget, failAttempt, heartbeat, isConnectionError, markAttemptStarted, recordEpoch, recordEvaluationResult, recordPredictions,
-  recordResult, recordRungEpoch, registerWorker, releaseAttempt, trialPredictions, workerHeartbeat, type Db,
+  recordResult, recordRungEpoch, registerWorker, releaseAttempt, trialPredictions, workerHeartbeat, workerQuarantineState, type Db,
 } from "@hypersweep/db";
-import type { TrialQueue } from "@hypersweep/queue";
+import { enqueueTrials, type TrialQueue } from "@hypersweep/queue";
 import { ensureFinalStage } from "@hypersweep/queue/reconcile";
 import type { WorkerStore } from "./store.ts";
 
@@ -23,7 +23,12 @@ export class DirectWorkerStore implements WorkerStore {
   recordRungEpoch: WorkerStore["recordRungEpoch"] = (trialId, attempt, e, inHand, leaseMs) => recordRungEpoch(this.db, trialId, attempt, e, inHand, leaseMs);
   recordPredictions: WorkerStore["recordPredictions"] = (trialId, attempt, splits) => recordPredictions(this.db, trialId, attempt, splits);
   recordResult: WorkerStore["recordResult"] = (trialId, attempt, r) => recordResult(this.db, trialId, attempt, r);
-  failAttempt: WorkerStore["failAttempt"] = (trialId, attempt, f) => failAttempt(this.db, trialId, attempt, f);
+  failAttempt: WorkerStore["failAttempt"] = async (trialId, attempt, f) => {
+    const { requeued, ...out } = await failAttempt(this.db, trialId, attempt, f);
+    if (requeued?.length) await enqueueTrials(this.queue, requeued).catch(() => {}); // the reconciler enqueues what is owed
+    return out;
+  };
+  quarantineState: WorkerStore["quarantineState"] = (workerId) => workerQuarantineState(this.db, workerId);
   releaseAttempt: WorkerStore["releaseAttempt"] = (trialId, attempt, why) => releaseAttempt(this.db, trialId, attempt, why);
   evaluationTarget: WorkerStore["evaluationTarget"] = (trialId) => evaluationTarget(this.db, trialId);
   trialPredictions: WorkerStore["trialPredictions"] = (teamId, trialId) => trialPredictions(this.db, teamId, trialId);

@@ -11,7 +11,7 @@
  */
 import { join, resolve } from "node:path";
 import { plannedHalving, selectionScores, TrainerSpec, weightsRelativePath, type TrainerMessage } from "@hypersweep/core";
-import { isConnectionError, LeaseLostError, type ClaimedTrial, type EpochRecord } from "@hypersweep/db";
+import { isConnectionError, LeaseLostError, type ClaimedTrial, type EpochRecord, type QuarantinePolicy } from "@hypersweep/db";
 import { MetricInputError } from "@hypersweep/metrics";
 import { asTraining, EvaluationResultError, evaluationSpec, isEvaluation, loadEvaluation, recordEvaluation } from "./evaluation-job.ts";
 import type { RunOutcome, TrialRunner } from "./runner.ts";
@@ -30,6 +30,8 @@ export interface ProcessorConfig {
   backend?: TrainerSpec["backend"];
   /** The trainers this worker runs: it claims only trials that need one of them. @defaultValue ["tfjs"] */
   trainers?: string[];
+  /** When this worker is quarantined for failures of its own (off when absent). */
+  quarantine?: QuarantinePolicy;
 }
 
 export type ProcessResult =
@@ -37,7 +39,7 @@ export type ProcessResult =
   | { kind: "held"; until: Date }
   /** `stoppedEarlyAt`: the rung at which early stopping ended the trial (its result is its best stored epoch). */
   | { kind: "succeeded"; attempt: number; stoppedEarlyAt?: number }
-  | { kind: "failed"; attempt: number; retry: boolean; reason: string; message: string }
+  | { kind: "failed"; attempt: number; retry: boolean; reason: string; message: string; quarantined?: { reason: string; until: Date } }
   | { kind: "lost"; attempt: number }
   | { kind: "released"; attempt: number };
 
@@ -257,8 +259,9 @@ async function runClaimed(store: WorkerStore, runner: TrialRunner, c: ClaimedTri
       await retrying(() => store.recordResult(trialId, attempt, { bestEpoch: outcome.result.bestEpoch, metrics: scored.metrics, weightsPath: outcome.result.weightsPath, epochs, backend, ...scores(spec, scored.valMetrics) }));
       return { kind: "succeeded", attempt };
     }
-    const { retry } = await retrying(() => store.failAttempt(trialId, attempt, { reason: outcome.reason, message: outcome.message, maxAttempts: cfg.maxAttempts, retryable: outcome.retryable }));
-    return { kind: "failed", attempt, retry, reason: outcome.reason, message: outcome.message };
+    // A failure of the run itself also judges this node (it may be quarantined by it: see judgeNode).
+    const failed = await retrying(() => store.failAttempt(trialId, attempt, { reason: outcome.reason, message: outcome.message, maxAttempts: cfg.maxAttempts, retryable: outcome.retryable, quarantine: cfg.quarantine }));
+    return { kind: "failed", attempt, reason: outcome.reason, message: outcome.message, ...failed };
   } catch (err) {
     if (err instanceof LeaseLostError) return { kind: "lost", attempt };
     throw err;

@@ -43,8 +43,13 @@ export interface WorkerNodeOptions {
 export interface WorkerNode {
   id: string;
   worker: Worker;
+  /** True while this node is quarantined (it takes no trial; the ones it was running finish). */
+  quarantined(): boolean;
   close(): Promise<void>;
 }
+
+/** How often a quarantined node looks at its row for a release or the end of its cool-down, ms. */
+const QUARANTINE_POLL_MS = 1000;
 
 class GpuPool {
   private free: string[];
@@ -97,6 +102,7 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
     dataDir: cfg.HYPERSWEEP_DATA_DIR,
     backend: cfg.HYPERSWEEP_BACKEND,
     trainers: cfg.HYPERSWEEP_TRAINERS,
+    quarantine: { failures: cfg.HYPERSWEEP_QUARANTINE_FAILURES, cooldownMs: cfg.HYPERSWEEP_QUARANTINE_COOLDOWN_MS },
   };
 
   const info = { id, host: hostname(), pid: process.pid, gpus, backend: o.backend ?? cfg.HYPERSWEEP_BACKEND ?? null, version: WORKER_VERSION, concurrency };
@@ -108,8 +114,40 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
     store.registerWorker(info).catch(() => {});
   };
 
+  // Quarantine: Postgres decides it (in the transaction that records the failure); this node then stops pulling
+  // jobs at once (the trials it is running go on) and polls its row until it is released or the cool-down ends.
+  let quarantined = false;
+  let poll: NodeJS.Timeout | undefined;
+  const watchQuarantine = () => {
+    poll ??= setInterval(() => {
+      store.quarantineState(id).then(
+        (state) => {
+          if (state.quarantined || !quarantined) return;
+          quarantined = false;
+          clearInterval(poll);
+          poll = undefined;
+          log("quarantine over: taking trials again", { workerId: id });
+          void worker.resume();
+        },
+        (err) => log(`quarantine poll failed: ${(err as Error).message}`),
+      );
+    }, QUARANTINE_POLL_MS);
+  };
+  const enterQuarantine = (why: string) => {
+    if (quarantined) return;
+    quarantined = true;
+    log(`quarantined: ${why}; taking no trials until released`, { workerId: id });
+    void worker.pause(true);
+    watchQuarantine();
+  };
+
   const processor = async (job: Job<TrialJobData>, token?: string) => {
     const data = TrialJobData.parse(job.data);
+    if (quarantined) {
+      // Fetched as the node was being paused: leave it, unclaimed, to another worker.
+      await job.moveToDelayed(Date.now() + QUARANTINE_POLL_MS, token);
+      throw new DelayedError();
+    }
     const gpu = pool.take();
     try {
       const r = await processNextTrial(store, o.runner, pcfg, {
@@ -132,6 +170,7 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
         // The last search trial of an architecture queues its winner's final training (the reconciler is the safety net).
         await store.ensureFinalStage(r.sweepId, (m) => log(m)).catch((err) => log(`final stage of sweep ${r.sweepId} left to the reconciler: ${(err as Error).message}`));
       }
+      if (r.kind === "failed" && r.quarantined) enterQuarantine(r.quarantined.reason);
       o.onResult?.(r.trialId, r);
       // A slot of the trial's team is free again: a token waiting out a back-off may now start a trial.
       wakeParkedTokens(o.queue).catch(() => {});
@@ -160,6 +199,9 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
     maxStalledCount: 1000,
   });
   worker.on("error", (err) => log(`queue error: ${err.message}`));
+  // A node restarted under the same id stays in quarantine.
+  const state = await store.quarantineState(id).catch(() => ({ quarantined: false }));
+  if (state.quarantined) enterQuarantine("still in quarantine from before this start");
 
   const beat = setInterval(() => {
     store.workerHeartbeat(id).catch(() => {});
@@ -172,11 +214,12 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
     (closing ??= (async () => {
       stopReconciler();
       clearInterval(beat);
+      clearInterval(poll);
       const handBack = setTimeout(() => drain.abort(), o.drainMs ?? 30_000);
       await worker.close();
       clearTimeout(handBack);
       await store.workerHeartbeat(id, "stopped").catch(() => {});
     })());
 
-  return { id, worker, close };
+  return { id, worker, quarantined: () => quarantined, close };
 }

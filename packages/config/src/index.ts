@@ -135,8 +135,16 @@ export const workerEnv = z.object({
   HYPERSWEEP_LEASE_MS: intFrom(15_000, 500),
   /** Heartbeat period, ms (well under the lease). */
   HYPERSWEEP_HEARTBEAT_MS: intFrom(3_000, 100),
-  /** Attempts per trial before it fails for good. */
+  /** Attempts per trial before it fails for good (attempts excused by a quarantine do not count). */
   HYPERSWEEP_MAX_ATTEMPTS: intFrom(3, 1),
+  /**
+   * Consecutive attempts failed for reasons of the node (trainer crash, start failure, protocol, internal or
+   * data error; not divergence, a bad spec or cancellation) after which this worker is quarantined: it takes no
+   * trial until an admin releases it or the cool-down passes. 0: never.
+   */
+  HYPERSWEEP_QUARANTINE_FAILURES: intFrom(3, 0),
+  /** How long a quarantine lasts unless an admin releases the worker first, ms. */
+  HYPERSWEEP_QUARANTINE_COOLDOWN_MS: intFrom(30 * 60_000, 1000),
   /** BullMQ lock duration, ms. */
   HYPERSWEEP_LOCK_MS: intFrom(30_000, 500),
   /** BullMQ stalled-job check period, ms. */

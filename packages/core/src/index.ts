@@ -1,4 +1,5 @@
 export * from "./trainer-contract.ts";
+export * from "./failure-reasons.ts";
 export * from "./trial-data.ts";
 export * from "./errors.ts";
 export * from "./text.ts";

@@ -36,7 +36,7 @@ const CLAIM_NEXT = `WITH running AS MATERIALIZED (
      SELECT team_id, count(*)::int AS n FROM trials WHERE status = 'running' GROUP BY team_id),
    expired AS (
      SELECT id, status, current_attempt, quota_slot FROM trials
-     WHERE status = 'running' AND lease_expires_at <= now() AND trainer = ANY($3::text[]) AND attempt_count < $4
+     WHERE status = 'running' AND lease_expires_at <= now() AND trainer = ANY($3::text[]) AND attempt_count - excused_attempts < $4
      LIMIT 1 FOR UPDATE SKIP LOCKED),
    fair AS (
      SELECT h.id, h.status, h.current_attempt,
@@ -51,7 +51,7 @@ const CLAIM_NEXT = `WITH running AS MATERIALIZED (
        ORDER BY share, lot) c
      CROSS JOIN LATERAL (
        SELECT id, status, current_attempt FROM trials t
-       WHERE t.team_id = c.team_id AND t.status = 'queued' AND t.trainer = ANY($3::text[]) AND t.attempt_count < $4
+       WHERE t.team_id = c.team_id AND t.status = 'queued' AND t.trainer = ANY($3::text[]) AND t.attempt_count - t.excused_attempts < $4
        ORDER BY t.priority DESC, t.submitted_at, t.position
        LIMIT 1 FOR UPDATE SKIP LOCKED) h
      ORDER BY c.share, c.lot

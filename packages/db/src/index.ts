@@ -20,4 +20,5 @@ export * from "./predictions.repository.ts";
 export * from "./evaluation.repository.ts";
 export * from "./fair-claim.repository.ts";
 export * from "./team-share.repository.ts";
+export * from "./quarantine.repository.ts";
 export * from "./worker-token.repository.ts";

@@ -1,5 +1,6 @@
 import { inTransaction, type Db } from "./client.ts";
 import { claimTrial, finishSweepIfDone, type LeaseOptions } from "./lease.repository.ts";
+import { presentQuarantine } from "./quarantine.repository.ts";
 
 export interface OwedTrial {
   id: string;
@@ -41,7 +42,7 @@ export async function owedWork(db: Db, limit = 10_000): Promise<{ count: number;
  */
 export async function failExhaustedTrials(db: Db, opts: LeaseOptions): Promise<number> {
   const { rows } = await db.pool.query<{ id: string }>(
-    `SELECT id::text FROM trials WHERE status IN ('queued', 'running') AND attempt_count >= $1
+    `SELECT id::text FROM trials WHERE status IN ('queued', 'running') AND attempt_count - excused_attempts >= $1
        AND (status = 'queued' OR lease_expires_at <= now()) LIMIT 1000`,
     [opts.maxAttempts],
   );
@@ -88,15 +89,21 @@ export async function workerHeartbeat(db: Db, id: string, status = "running"): P
   await db.worker.updateMany({ where: { id }, data: { lastHeartbeatAt: new Date(), status } });
 }
 
-/** The fleet: workers seen within `aliveWithinMs` are alive; older ones are listed as gone. */
-export async function listWorkers(db: Db, aliveWithinMs = 30_000) {
+/**
+ * The fleet: workers seen within `aliveWithinMs` are alive; older ones are listed as gone. A quarantined worker
+ * carries its quarantine; the attempts that decided it name trials and errors only of `teamId`'s own trials
+ * (all of them when no team is given: the admin's view).
+ */
+export async function listWorkers(db: Db, aliveWithinMs = 30_000, teamId?: string) {
   const rows = await db.worker.findMany({ orderBy: { startedAt: "desc" }, take: 500 });
   const running = await db.trial.groupBy({ by: ["leaseOwner"], where: { status: "running" }, _count: { _all: true } });
   const busy = new Map(running.map((r) => [r.leaseOwner, r._count._all]));
   const now = Date.now();
-  return rows.map((w) => ({
+  return rows.map(({ quarantinedAt, quarantinedUntil, quarantineReason, quarantineAttempts, releasedAt, releasedBy, ...w }) => ({
     ...w,
     alive: w.status !== "stopped" && now - w.lastHeartbeatAt.getTime() < aliveWithinMs,
     runningTrials: busy.get(w.id) ?? 0,
+    quarantine: presentQuarantine({ quarantinedAt, quarantinedUntil, quarantineReason, quarantineAttempts }, now, teamId),
+    lastRelease: releasedAt ? { at: releasedAt, by: releasedBy } : null,
   }));
 }

@@ -1,10 +1,23 @@
-/** Fleet: every worker node, its host, GPUs, backend, version, heartbeat age (stale ones marked), running trials. */
+/**
+ * Fleet: every worker node, its host, GPUs, backend, version, heartbeat age (stale ones marked), running trials;
+ * a quarantined node is marked, with the reason and until when.
+ */
 import { get } from "../api.ts";
 import { h, replace, table } from "../dom.ts";
 import { ago, date } from "../format.ts";
 import type { Page, PageContext } from "../page.ts";
 
-interface Worker { id: string; host: string; pid: number; gpus: string[]; backend: string | null; version: string; concurrency: number; status: string; startedAt: string; lastHeartbeatAt: string; alive: boolean; runningTrials: number }
+interface Quarantine { since: string; until: string; reason: string; attempts: Array<{ reason: string; finishedAt: string }> }
+interface Worker { id: string; host: string; pid: number; gpus: string[]; backend: string | null; version: string; concurrency: number; status: string; startedAt: string; lastHeartbeatAt: string; alive: boolean; runningTrials: number; quarantine?: Quarantine | null }
+
+function state(w: Worker) {
+  if (w.quarantine && w.alive) {
+    return h("span", { "data-quarantine": "" },
+      h("span", { class: "badge s-failed", title: `until ${date(w.quarantine.until)}` }, "quarantined"),
+      h("span", { class: "muted why", "data-field": "quarantine-reason" }, `${w.quarantine.reason}; until ${date(w.quarantine.until)}`));
+  }
+  return w.alive ? h("span", { class: "badge s-succeeded" }, "alive") : h("span", { class: "badge stale", "data-stale": "" }, w.status === "stopped" ? "stopped" : "stale");
+}
 
 export function fleetPage(ctx: PageContext): Page {
   let timer: ReturnType<typeof setInterval> | undefined;
@@ -12,9 +25,10 @@ export function fleetPage(ctx: PageContext): Page {
   async function load(): Promise<void> {
     const { workers } = await get<{ workers: Worker[] }>("/v1/workers");
     const alive = workers.filter((w) => w.alive);
+    const quarantined = alive.filter((w) => w.quarantine);
     replace(
       body,
-      h("p", null, `${alive.length} alive of ${workers.length} workers · ${alive.reduce((n, w) => n + w.concurrency, 0)} trainer slots · ${workers.reduce((n, w) => n + w.runningTrials, 0)} trials running`),
+      h("p", null, `${alive.length} alive of ${workers.length} workers${quarantined.length ? ` (${quarantined.length} quarantined)` : ""} · ${alive.filter((w) => !w.quarantine).reduce((n, w) => n + w.concurrency, 0)} trainer slots · ${workers.reduce((n, w) => n + w.runningTrials, 0)} trials running`),
       workers.length
         ? table(
             ["Worker", "Host", "PID", "GPUs", "Backend", "Version", "Slots", "Running trials", "Heartbeat", "State", "Started"],
@@ -28,7 +42,7 @@ export function fleetPage(ctx: PageContext): Page {
               String(w.concurrency),
               String(w.runningTrials),
               ago(w.lastHeartbeatAt),
-              w.alive ? h("span", { class: "badge s-succeeded" }, "alive") : h("span", { class: "badge stale", "data-stale": "" }, w.status === "stopped" ? "stopped" : "stale"),
+              state(w),
               date(w.startedAt),
             ]),
             { "data-table": "workers" },
