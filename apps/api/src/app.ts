@@ -16,7 +16,10 @@ import { EventHub } from "./events.ts";
 import { teamAuth } from "./plugins/auth.ts";
 import { WorkerTokenCache, workerAuth } from "./plugins/worker-auth.ts";
 import { workerNodeRoutes } from "./routes/worker-node.routes.ts";
-import { teamRateLimit } from "./limits.ts";
+import { workerCacheRoutes } from "./routes/worker-cache.routes.ts";
+import { StreamCounter, teamRateLimit } from "./limits.ts";
+import { FleetWatches } from "./fleet-watch.ts";
+import { eventRoutes } from "./routes/events.routes.ts";
 import { adminRoutes } from "./routes/admin.routes.ts";
 import { bestRoutes } from "./routes/best.routes.ts";
 import { createMetrics } from "./metrics.ts";
@@ -43,7 +46,14 @@ export async function buildApp(
     bodyLimit: base.config.HYPERSWEEP_BODY_LIMIT,
   });
   const events = new EventHub(base.config.DATABASE_URL, (m) => app.log.warn(m));
-  const deps: AppDeps = { ...base, events, metrics: createMetrics(base), workerTokens: new WorkerTokenCache() };
+  const deps: AppDeps = {
+    ...base,
+    events,
+    streams: new StreamCounter(base.config.HYPERSWEEP_MAX_STREAMS),
+    fleet: new FleetWatches(base.db),
+    metrics: createMetrics(base),
+    workerTokens: new WorkerTokenCache(),
+  };
   // Fastify hands a missing body to the validator as null; as undefined, a body schema's default applies.
   app.setValidatorCompiler((route) => {
     const validate = validatorCompiler(route as Parameters<typeof validatorCompiler>[0]);
@@ -82,6 +92,7 @@ export async function buildApp(
         async (worker) => {
           await worker.register(workerAuth(deps.db, deps.workerTokens));
           await worker.register(workerNodeRoutes());
+          await worker.register(workerCacheRoutes(deps));
         },
         { prefix: "/worker" },
       );
@@ -89,6 +100,7 @@ export async function buildApp(
         await team.register(teamAuth(deps.db));
         await teamRateLimit(team, deps.config.HYPERSWEEP_RATE_LIMIT);
         await team.register(sweepRoutes(deps));
+        await team.register(eventRoutes(deps));
         await team.register(trialRoutes(deps));
         await team.register(predictionRoutes(deps));
         await team.register(reportRoutes(deps));
@@ -106,6 +118,7 @@ export async function buildApp(
 
   events.start();
   app.addHook("onClose", async () => {
+    deps.fleet.stop();
     await events.close();
   });
   return app;

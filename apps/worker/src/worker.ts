@@ -17,6 +17,7 @@ import { startReconciler } from "@hypersweep/queue/reconcile";
 import type { WorkerStore } from "./store.ts";
 import type { TrialRunner } from "./runner.ts";
 import { processNextTrial, type NextResult, type ProcessorConfig } from "./trial-processor.ts";
+import { withCacheFetch } from "./cache-fetch/fetching-runner.ts";
 
 export const WORKER_VERSION = "0.1.0";
 
@@ -92,6 +93,8 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
   const log = o.log ?? (() => {});
   const pool = new GpuPool(gpus);
   const drain = new AbortController();
+  // Nodes without the shared volume fetch each trial's data from the API first (HYPERSWEEP_CACHE_FETCH).
+  const runner = withCacheFetch(o.runner, cfg, log);
   const pcfg: ProcessorConfig = {
     workerId: id,
     leaseMs: cfg.HYPERSWEEP_LEASE_MS,
@@ -150,7 +153,7 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
     }
     const gpu = pool.take();
     try {
-      const r = await processNextTrial(store, o.runner, pcfg, {
+      const r = await processNextTrial(store, runner, pcfg, {
         log,
         drain: drain.signal,
         onReady,

@@ -162,5 +162,13 @@ export const workerEnv = z.object({
   HYPERSWEEP_API_URL: z.string().regex(/^https?:\/\/[^\s]+$/, "must be an http:// or https:// URL").optional(),
   /** The node's worker token (hsw_..., from `hypersweep admin create-worker-token <name>`), sent to /v1/worker routes. */
   HYPERSWEEP_WORKER_TOKEN: z.string().regex(/^hsw_[\w-]+$/, "must be a worker token (hsw_...), not a team API key").optional(),
+  /**
+   * Fetch the data a trainer reads (a version's preprocessed cache, its manifest, pretrained weights) from the API
+   * into HYPERSWEEP_CACHE_DIR: `true` always, `auto` when this node cannot read the version's directory (needs
+   * HYPERSWEEP_API_URL and HYPERSWEEP_WORKER_TOKEN; without them the node reads the shared volume), `false` never.
+   */
+  HYPERSWEEP_CACHE_FETCH: z.enum(["auto", "true", "false"]).default("auto"),
+  /** Bytes the fetched cache may hold on this node; least recently used entries no trainer uses are deleted past it. */
+  HYPERSWEEP_CACHE_MAX_BYTES: intFrom(20 * 1024 ** 3, 1024 ** 2),
 });
 export type WorkerConfig = z.output<typeof workerEnv>;
