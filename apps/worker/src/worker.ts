@@ -11,12 +11,12 @@ import { randomBytes } from "node:crypto";
 import { DelayedError, Worker, type Job } from "bullmq";
 import type { WorkerConfig } from "@hypersweep/config";
 import type { Db } from "@hypersweep/db";
-import { redisConnection, TRIALS_QUEUE, TrialJobData, wakeParkedTokens, type TrialQueue } from "@hypersweep/queue";
+import { createTrialQueue, redisConnection, TRIALS_QUEUE, TrialJobData, wakeParkedTokens, type TrialQueue } from "@hypersweep/queue";
 import { DirectWorkerStore } from "./direct-store.ts";
 import { startReconciler } from "@hypersweep/queue/reconcile";
 import type { WorkerStore } from "./store.ts";
 import type { TrialRunner } from "./runner.ts";
-import { processNextTrial, type NextResult, type ProcessorConfig } from "./trial-processor.ts";
+import { processNextTrial, whileDbDown, type NextResult, type ProcessorConfig } from "./trial-processor.ts";
 import { withCacheFetch } from "./cache-fetch/fetching-runner.ts";
 
 export const WORKER_VERSION = "0.1.0";
@@ -31,7 +31,7 @@ export interface WorkerNodeOptions {
   /** How the node reaches the truth; default: directly, through `db`. */
   store?: WorkerStore;
   /** Producer queue (for the reconciler and the final stage, when the node holds Postgres). */
-  queue: TrialQueue;
+  queue?: TrialQueue;
   runner: TrialRunner;
   /** Backend the trainers are expected to use (shown in the fleet view; each attempt records its own). */
   backend?: string;
@@ -84,8 +84,11 @@ export function idleDelay(waits: number, maxMs: number): number {
 
 export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode> {
   const cfg = o.config;
-  if (!o.store && !o.db) throw new Error("startWorkerNode: give a store or a db");
-  const store = o.store ?? new DirectWorkerStore(o.db!, o.queue);
+  if (!o.store && !(o.db && o.queue)) throw new Error("startWorkerNode: give a store, or a db and a queue");
+  const store = o.store ?? new DirectWorkerStore(o.db!, o.queue!);
+  // Wakes tokens waiting out a back-off when a trial ends (a node without the producer queue opens its own).
+  const wakeQueue = o.queue ?? createTrialQueue({ redisUrl: cfg.REDIS_URL, prefix: cfg.HYPERSWEEP_QUEUE_PREFIX });
+  wakeQueue.on("error", () => {});
   const gpus = cfg.HYPERSWEEP_GPUS ? cfg.HYPERSWEEP_GPUS.split(",") : [];
   const concurrency = workerConcurrency(cfg);
   const threads = trainerThreads(cfg);
@@ -109,7 +112,8 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
   };
 
   const info = { id, host: hostname(), pid: process.pid, gpus, backend: o.backend ?? cfg.HYPERSWEEP_BACKEND ?? null, version: WORKER_VERSION, concurrency };
-  await store.registerWorker(info);
+  // A node that starts while the truth is unreachable (Postgres, or the API) waits for it.
+  await whileDbDown(() => store.registerWorker(info), undefined, store.isUnavailable);
   // The fleet view shows the backend this node's trainers actually got (known once the first one starts).
   const onReady = (backend: string) => {
     if (info.backend === backend) return;
@@ -176,7 +180,7 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
       if (r.kind === "failed" && r.quarantined) enterQuarantine(r.quarantined.reason);
       o.onResult?.(r.trialId, r);
       // A slot of the trial's team is free again: a token waiting out a back-off may now start a trial.
-      wakeParkedTokens(o.queue).catch(() => {});
+      wakeParkedTokens(wakeQueue).catch(() => {});
       if (r.kind === "held") {
         // Only a claim by id can meet a held trial; a fair claim never does. Look again when its lease ends.
         await job.moveToDelayed(r.until.getTime() + 250, token);
@@ -210,7 +214,7 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
     store.workerHeartbeat(id).catch(() => {});
   }, 5000);
   const lease = { leaseMs: cfg.HYPERSWEEP_LEASE_MS, maxAttempts: cfg.HYPERSWEEP_MAX_ATTEMPTS };
-  const stopReconciler = o.db && cfg.HYPERSWEEP_RECONCILE_MS > 0 ? startReconciler(o.db, o.queue, cfg.HYPERSWEEP_RECONCILE_MS, (m) => log(m), lease) : () => {};
+  const stopReconciler = o.db && o.queue && cfg.HYPERSWEEP_RECONCILE_MS > 0 ? startReconciler(o.db, o.queue, cfg.HYPERSWEEP_RECONCILE_MS, (m) => log(m), lease) : () => {};
 
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -222,6 +226,7 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
       await worker.close();
       clearTimeout(handBack);
       await store.workerHeartbeat(id, "stopped").catch(() => {});
+      if (wakeQueue !== o.queue) await wakeQueue.close().catch(() => {});
     })());
 
   return { id, worker, quarantined: () => quarantined, close };

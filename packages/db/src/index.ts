@@ -22,3 +22,4 @@ export * from "./fair-claim.repository.ts";
 export * from "./team-share.repository.ts";
 export * from "./quarantine.repository.ts";
 export * from "./worker-token.repository.ts";
+export * from "./worker-replay.repository.ts";
