@@ -113,6 +113,20 @@ describe("fair share between teams", () => {
     expect(aStarted.map((t) => t.position)).toEqual(aStarted.map((_, i) => i));
   }, 120_000);
 
+  it("a worker that reaches the truth through the API (no DATABASE_URL) claims in the same fair order", async () => {
+    const a = await addTeam(s, "api-alpha");
+    const b = await addTeam(s, "api-bravo");
+    await s.startWorker({ ...(await s.viaApi()), HYPERSWEEP_CONCURRENCY: "2", FAKE_EPOCH_MS: "150" });
+    const big = await submit(s, a, 40);
+    await eventually(async () => (await succeeded(s, a.id)) >= 2, 60_000, 50);
+    const late = await submit(s, b, 4);
+    expect((await sweepDone(s, b, late.id)).status).toBe("succeeded");
+    const bFirst = await s.db.attempt.findFirstOrThrow({ where: { trial: { sweepId: late.id } }, orderBy: { startedAt: "asc" } });
+    expect(await s.db.attempt.count({ where: { trial: { sweepId: big.id }, startedAt: { gte: new Date(late.createdAt), lt: bFirst.startedAt } } })).toBeLessThanOrEqual(1);
+    expect(await aFinishedDuring(s, big.id, late.id)).toBeLessThanOrEqual(4 + 2 + 2);
+    expect(await expectExactlyOnce(s, late.id)).toBe(4);
+  }, 120_000);
+
   it("weights 2:1 give the heavier team about twice the starts while both wait", async () => {
     const heavy = await addTeam(s, "heavy");
     const light = await addTeam(s, "light");
