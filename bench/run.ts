@@ -27,6 +27,7 @@ const BENCHES: Record<string, { file: string; args?: () => string[]; result: str
   asha: { file: "asha.ts", result: "asha.md" },
   "trainer-trial": { file: "trainer-trial.ts", result: "trainer-trial.md" },
   "trainer-agreement": { file: "trainer-agreement.ts", result: "trainer-agreement.md" },
+  "cold-node": { file: "cold-node.ts", result: "cold-node.md" },
 };
 
 function hasTorch(): boolean {
