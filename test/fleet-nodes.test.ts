@@ -1,8 +1,9 @@
 /**
- * Two worker nodes that share no filesystem with the API or with each other: each has its own (empty) data,
- * cache and runs directories, and the dataset version's stored path exists on neither. They fetch the version's
- * preprocessed cache from the API with a worker token (each node once), and the real TensorFlow.js trainer runs
- * a sweep to the end on those local copies.
+ * Two worker nodes that share no filesystem with the API or with each other, and hold no database credentials:
+ * each has Redis, the API's address and a worker token, its own (empty) data, cache and runs directories, and the
+ * dataset version's stored path exists on neither. They fetch the version's preprocessed cache from the API (each
+ * node once), record their trials through it, and the real TensorFlow.js trainer runs a sweep to the end on those
+ * local copies.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -31,6 +32,7 @@ describe("worker nodes without a shared filesystem", () => {
     await s.db.datasetVersion.update({ where: { id: version.id }, data: { storagePath: join(s.tmp, "not-mounted", "versions", version.contentHash) } });
 
     const nodes = ["a", "b"].map((name, i) => ({ name, dir: join(s.tmp, `node-${name}`), fetch: i === 0 ? "true" : "auto" }));
+    expect(s.workerEnv({ HYPERSWEEP_API_URL: s.url }).DATABASE_URL).toBeUndefined();
     for (const n of nodes) {
       const proxy = await startHttpProxy(s.url);
       proxies.push(proxy);
@@ -79,8 +81,9 @@ describe("worker nodes without a shared filesystem", () => {
       // No image file was copied to the node.
       expect(existsSync(join(local, "images")), n.name).toBe(false);
       expect(existsSync(join(n.dir, "data")), n.name).toBe(false);
-      // Once per node, however many trials it ran.
+      // Once per node, however many trials it ran; and the node's trials were claimed through the API.
       const seen = proxies[i]!.seen;
+      expect(seen.some((r) => r.method === "POST" && /^\/v1\/worker\/trials\/[0-9a-f-]+\/claim$/.test(r.path)), n.name).toBe(true);
       expect(seen.filter((r) => r.path.endsWith("/16/images.u8") && r.status === 200), n.name).toHaveLength(1);
       expect(seen.filter((r) => r.path.endsWith("/manifest.json") && r.status === 200), n.name).toHaveLength(1);
     });

@@ -10,12 +10,14 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fast
 import type { ApiConfig } from "@hypersweep/config";
 import type { Db } from "@hypersweep/db";
 import type { TrialQueue } from "@hypersweep/queue";
+import { startReconciler } from "@hypersweep/queue/reconcile";
 import type { AppDeps, V1Plugin } from "./deps.ts";
 import { errorHandler } from "./errors.ts";
 import { EventHub } from "./events.ts";
 import { teamAuth } from "./plugins/auth.ts";
 import { WorkerTokenCache, workerAuth } from "./plugins/worker-auth.ts";
 import { workerNodeRoutes } from "./routes/worker-node.routes.ts";
+import { workerStoreRoutes } from "./routes/worker-store.routes.ts";
 import { workerCacheRoutes } from "./routes/worker-cache.routes.ts";
 import { StreamCounter, teamRateLimit } from "./limits.ts";
 import { FleetWatches } from "./fleet-watch.ts";
@@ -92,6 +94,7 @@ export async function buildApp(
         async (worker) => {
           await worker.register(workerAuth(deps.db, deps.workerTokens));
           await worker.register(workerNodeRoutes());
+          await worker.register(workerStoreRoutes(deps));
           await worker.register(workerCacheRoutes(deps));
         },
         { prefix: "/worker" },
@@ -117,7 +120,15 @@ export async function buildApp(
   );
 
   events.start();
+  // Workers that reach Postgres through this API run no reconciler: this process does, when configured.
+  let stopReconciler = () => {};
+  if (base.config.HYPERSWEEP_RECONCILE_MS > 0) {
+    app.addHook("onReady", async () => {
+      stopReconciler = startReconciler(base.db, base.queue, base.config.HYPERSWEEP_RECONCILE_MS, (m) => app.log.info(m));
+    });
+  }
   app.addHook("onClose", async () => {
+    stopReconciler();
     deps.fleet.stop();
     await events.close();
   });

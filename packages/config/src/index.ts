@@ -97,6 +97,11 @@ export const apiEnv = z.object({
   HYPERSWEEP_METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   /** ...unless this is true: /metrics without a token, for a port only the scraper can reach. */
   HYPERSWEEP_METRICS_PUBLIC: z.stringbool().default(false),
+  /**
+   * The API runs the reconciler (and the final stage's safety net) every this many ms; 0: off. Set it when the
+   * workers reach Postgres through the API (they then run no reconciler of their own).
+   */
+  HYPERSWEEP_RECONCILE_MS: intFrom(0, 0),
 });
 export type ApiConfig = z.output<typeof apiEnv>;
 
