@@ -118,6 +118,20 @@ export const workerEnv = z.object({
   HYPERSWEEP_TRAINER_THREADS: z.coerce.number().int().min(1).max(256).optional(),
   /** The trainer command (JSON lines contract); default: the built-in TensorFlow.js trainer. */
   HYPERSWEEP_TRAINER_CMD: z.string().optional(),
+  /**
+   * The trainers this worker runs (comma-separated names, as in trials.trainer): it claims only trials that
+   * need one of them. Default: tfjs (the built-in TensorFlow.js trainer).
+   */
+  HYPERSWEEP_TRAINERS: z
+    .string()
+    .regex(/^[a-z0-9_-]+(,[a-z0-9_-]+)*$/, "comma-separated trainer names, e.g. tfjs,pytorch")
+    .default("tfjs")
+    .transform((v) => v.split(",")),
+  /**
+   * Longest a wake-up token waits before looking again when every waiting trial is out of this worker's reach
+   * (its team at its running quota, or another trainer), ms. A trial that ends wakes one waiting token at once.
+   */
+  HYPERSWEEP_IDLE_MAX_MS: intFrom(30_000, 100),
   /** Force a training backend (tensorflow-gpu, tensorflow, wasm, cpu); default: the best that loads. */
   HYPERSWEEP_BACKEND: z.enum(["tensorflow-gpu", "tensorflow", "wasm", "cpu"]).optional(),
   /** Where trial checkpoints and weights go. */
