@@ -100,7 +100,7 @@ describe("final models uploaded to the API", () => {
     const out = join(s.tmp, "node-a", "runs", "t", "output");
     mkdirSync(out, { recursive: true });
     const bin2 = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 13) % 256));
-    writeFileSync(join(out, "model.json"), JSON.stringify({ format: "layers-model", weightsManifest: [{ paths: ["weights.bin"], weights: [] }] }));
+    writeFileSync(join(out, "model.json"), JSON.stringify({ format: "layers-model", weightsManifest: [{ paths: ["./weights.bin"], weights: [] }] }));
     writeFileSync(join(out, "weights.bin"), bin2);
     writeFileSync(join(out, "unrelated.txt"), "not part of the model");
     const api = new WorkerApi({ url: s.url, token });
@@ -119,5 +119,9 @@ describe("final models uploaded to the API", () => {
     await (await cache.model(modelId)).release();
     expect(cache.downloads.models).toBe(1);
     await expect(cache.model("f".repeat(64))).rejects.toThrow(/HTTP 404/);
+
+    // A model.json naming a file outside its directory is not uploaded.
+    writeFileSync(join(out, "model.json"), JSON.stringify({ format: "layers-model", weightsManifest: [{ paths: ["../secrets.bin"], weights: [] }] }));
+    await expect(uploadModel(api, join(out, "model.json"))).rejects.toThrow(/"\.\.\/secrets\.bin" that is not a plain file name/);
   });
 });

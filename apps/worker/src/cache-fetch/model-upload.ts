@@ -4,7 +4,7 @@
  * their manifest; the result then records the stored model's address (`models/<id>/<main file>`).
  */
 import { readFile, stat } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, posix } from "node:path";
 import { modelIdOf, ModelFileName, modelRelativePath, type StoredModelManifest } from "@hypersweep/core";
 import { sha256File } from "@hypersweep/data";
 import { CacheFetchError, type WorkerApi } from "./download.ts";
@@ -14,7 +14,8 @@ export async function publishedModelFiles(weightsPath: string): Promise<string[]
   const names = [basename(weightsPath)];
   if (weightsPath.endsWith(".json")) {
     const json = JSON.parse(await readFile(weightsPath, "utf8")) as { weightsManifest?: Array<{ paths?: string[] }> };
-    for (const p of (json.weightsManifest ?? []).flatMap((g) => g.paths ?? [])) if (!names.includes(p)) names.push(p);
+    // Paths relative to model.json ("./weights.bin" as TensorFlow.js writes them): files beside it.
+    for (const p of (json.weightsManifest ?? []).flatMap((g) => g.paths ?? []).map((x) => posix.normalize(x))) if (!names.includes(p)) names.push(p);
   }
   for (const n of names) {
     if (!ModelFileName.safeParse(n).success) throw new CacheFetchError(`the model at ${basename(weightsPath)} names a file ${JSON.stringify(n)} that is not a plain file name beside it`);
