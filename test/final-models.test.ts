@@ -51,6 +51,12 @@ describe("final models uploaded to the API", () => {
     expect(bad.body.issues[0].path).toBe("body");
     expect(existsSync(join(s.tmp, "data", "models", id))).toBe(false);
 
+    // Only worker tokens may store models: a team's key is 403, no token 401.
+    expect((await put(`${id}/weights.bin`, bin, { "x-content-sha256": sha(bin), authorization: `Bearer ${s.team.apiKey}` })).status).toBe(403);
+    const anonymous = await fetch(`${s.url}/v1/worker/models/${id}/weights.bin`, { method: "PUT", body: new Uint8Array(bin), headers: { "content-type": "application/octet-stream", "x-content-sha256": sha(bin) } });
+    expect(anonymous.status).toBe(401);
+    expect(existsSync(join(s.tmp, "data", "models", id))).toBe(false);
+
     const noHash = await put(`${id}/weights.bin`, bin);
     expect(noHash.status).toBe(400);
     expect(JSON.stringify(noHash.body)).toContain("x-content-sha256");
