@@ -1,23 +1,18 @@
 /** The worker process: parse configuration once, start the node, drain on SIGTERM/SIGINT. */
-import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseEnv, workerEnv } from "@hypersweep/config";
 import { createDb } from "@hypersweep/db";
 import { createTrialQueue } from "@hypersweep/queue";
-import { ProcessRunner, splitCommand } from "./process-runner.ts";
+import { trainerRunners } from "./trainer-runners.ts";
 import { startWorkerNode } from "./worker.ts";
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
-/** The built-in TensorFlow.js trainer (packages/trainer), run with tsx. */
-export const DEFAULT_TRAINER_CMD = ["node", "--import", "tsx", resolve(REPO_ROOT, "packages/trainer/src/main.ts")];
+export { DEFAULT_TRAINER_CMD, REPO_ROOT } from "./trainer-runners.ts";
 
 export async function startWorker(env: Record<string, string | undefined> = process.env) {
   const config = parseEnv(workerEnv, env);
   const db = createDb(config.DATABASE_URL, { poolSize: 5 });
   const queue = createTrialQueue({ redisUrl: config.REDIS_URL, prefix: config.HYPERSWEEP_QUEUE_PREFIX });
   queue.on("error", () => {});
-  const command = config.HYPERSWEEP_TRAINER_CMD ? splitCommand(config.HYPERSWEEP_TRAINER_CMD) : DEFAULT_TRAINER_CMD;
-  const runner = new ProcessRunner({ command, cwd: REPO_ROOT, killGraceMs: config.HYPERSWEEP_KILL_GRACE_MS });
+  const runner = trainerRunners(config);
   const node = await startWorkerNode({
     config, db, queue, runner,
     drainMs: config.HYPERSWEEP_DRAIN_MS,

@@ -48,7 +48,7 @@ export interface ProcessorHooks {
   env?: Record<string, string>;
   onEpoch?: (durationMs: number) => void;
   /** The backend a trainer reported when it started. */
-  onReady?: (backend: string) => void;
+  onReady?: (backend: string, trainer: string) => void;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -170,7 +170,7 @@ export async function processTrial(store: WorkerStore, runner: TrialRunner, tria
       if (m.type === "ready") {
         const label = backendLabel(m.backend, m.versions);
         backend = label;
-        hooks.onReady?.(label);
+        hooks.onReady?.(label, c.trainer ?? "tfjs");
         await retrying(() => store.markStarted(trialId, attempt, { backend: label, resumedFromEpoch: m.resumedFromEpoch }));
       }
       if (m.type === "epoch") {
@@ -200,7 +200,7 @@ export async function processTrial(store: WorkerStore, runner: TrialRunner, tria
   let outcome: RunOutcome | "stopped";
   try {
     // A trial stopped early is finished in Postgres already: the trainer is being stopped, nobody waits for it.
-    const run = runner.run({ spec, onMessage, signal: stop.signal, env: hooks.env });
+    const run = runner.run({ spec, onMessage, signal: stop.signal, env: hooks.env, trainer: c.trainer });
     outcome = await Promise.race([run, stopped]);
   } finally {
     clearInterval(beat);

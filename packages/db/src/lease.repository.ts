@@ -33,6 +33,8 @@ export interface ClaimedTrial {
   scenario: Record<string, unknown>;
   datasetVersionId: string;
   datasetStoragePath: string;
+  /** The trainer that runs the trial (its sweep's). @defaultValue "tfjs" */
+  trainer?: string;
 }
 
 export type ClaimOutcome =
