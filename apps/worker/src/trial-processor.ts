@@ -28,6 +28,8 @@ export interface ProcessorConfig {
   /** The data root (shared with the API): imported pretrained weights live under it. */
   dataDir: string;
   backend?: TrainerSpec["backend"];
+  /** The trainers this worker runs: it claims only trials that need one of them. @defaultValue ["tfjs"] */
+  trainers?: string[];
   /** When this worker is quarantined for failures of its own (off when absent). */
   quarantine?: QuarantinePolicy;
 }
@@ -35,6 +37,8 @@ export interface ProcessorConfig {
 export type ProcessResult =
   | { kind: "done"; status: string }
   | { kind: "held"; until: Date }
+  /** The trial needs a trainer this worker does not run. */
+  | { kind: "elsewhere"; trainer: string }
   /** `stoppedEarlyAt`: the rung at which early stopping ended the trial (its result is its best stored epoch). */
   | { kind: "succeeded"; attempt: number; stoppedEarlyAt?: number }
   | { kind: "failed"; attempt: number; retry: boolean; reason: string; message: string; quarantined?: { reason: string; until: Date } }
@@ -115,7 +119,7 @@ export function backendLabel(backend: string, versions: Record<string, string>):
 
 export async function processTrial(store: WorkerStore, runner: TrialRunner, trialId: string, cfg: ProcessorConfig, hooks: ProcessorHooks = {}): Promise<ProcessResult> {
   const retrying = <T>(fn: () => Promise<T>) => whileDbDown(fn, undefined, store.isUnavailable);
-  const claim = await retrying(() => store.claim(trialId, cfg.workerId, { leaseMs: cfg.leaseMs, maxAttempts: cfg.maxAttempts }));
+  const claim = await retrying(() => store.claim(trialId, cfg.workerId, { leaseMs: cfg.leaseMs, maxAttempts: cfg.maxAttempts, trainers: cfg.trainers }));
   if (claim.kind !== "claimed") return claim;
   const c = claim.trial;
   const attempt = c.attempt;

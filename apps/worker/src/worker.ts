@@ -95,6 +95,7 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
     dataDir: cfg.HYPERSWEEP_DATA_DIR,
     backend: cfg.HYPERSWEEP_BACKEND,
     quarantine: { failures: cfg.HYPERSWEEP_QUARANTINE_FAILURES, cooldownMs: cfg.HYPERSWEEP_QUARANTINE_COOLDOWN_MS },
+    trainers: [...cfg.HYPERSWEEP_TRAINERS],
   };
 
   const info = {
@@ -158,6 +159,11 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
       }
       if (r.kind === "failed" && r.quarantined) enterQuarantine(r.quarantined.reason);
       o.onResult?.(data.trialId, r);
+      if (r.kind === "elsewhere") {
+        // A trial of a trainer this node does not run: leave it, unclaimed, to a worker that runs it.
+        await job.moveToDelayed(Date.now() + 1000, token);
+        throw new DelayedError();
+      }
       if (r.kind === "held") {
         // Another live attempt holds this trial: look again when its lease would have expired.
         await job.moveToDelayed(r.until.getTime() + 250, token);

@@ -8,7 +8,13 @@ import { ago, date } from "../format.ts";
 import type { Page, PageContext } from "../page.ts";
 
 interface Quarantine { since: string; until: string; reason: string; attempts: Array<{ reason: string; finishedAt: string }> }
-interface Worker { id: string; host: string; pid: number; gpus: string[]; backend: string | null; version: string; concurrency: number; status: string; startedAt: string; lastHeartbeatAt: string; alive: boolean; runningTrials: number; quarantine?: Quarantine | null }
+interface Worker { id: string; host: string; pid: number; gpus: string[]; backend: string | null; version: string; concurrency: number; status: string; startedAt: string; lastHeartbeatAt: string; alive: boolean; runningTrials: number; quarantine?: Quarantine | null; trainers?: string[]; backends?: Record<string, string> }
+
+/** Each trainer the worker runs, with the backend it reported (once it has run a trial). */
+function trainers(w: Worker): string {
+  if (!w.trainers?.length) return w.backend ?? "–";
+  return w.trainers.map((t) => (w.backends?.[t] ? `${t}: ${w.backends[t]}` : t)).join(" · ");
+}
 
 function state(w: Worker) {
   if (w.quarantine && w.alive) {
@@ -31,13 +37,13 @@ export function fleetPage(ctx: PageContext): Page {
       h("p", null, `${alive.length} alive of ${workers.length} workers${quarantined.length ? ` (${quarantined.length} quarantined)` : ""} · ${alive.filter((w) => !w.quarantine).reduce((n, w) => n + w.concurrency, 0)} trainer slots · ${workers.reduce((n, w) => n + w.runningTrials, 0)} trials running`),
       workers.length
         ? table(
-            ["Worker", "Host", "PID", "GPUs", "Backend", "Version", "Slots", "Running trials", "Heartbeat", "State", "Started"],
+            ["Worker", "Host", "PID", "GPUs", "Trainers (backend)", "Version", "Slots", "Running trials", "Heartbeat", "State", "Started"],
             workers.map((w) => [
               w.id,
               w.host,
               String(w.pid),
               w.gpus.length ? w.gpus.join(", ") : "none",
-              w.backend ?? "–",
+              trainers(w),
               w.version,
               String(w.concurrency),
               String(w.runningTrials),
