@@ -142,6 +142,24 @@ describe("early stopping of search trials (ASHA)", () => {
     await s.stopWorkers();
   }, 120_000);
 
+  it("a stopped trial frees its slot at once: the worker does not wait for a trainer that hangs after SIGTERM", async () => {
+    // One slot, and a trainer killed only after 10 minutes: were the worker to wait for it, the first stopped trial
+    // would hold the slot and the sweep could not finish within this test's time.
+    const worker = s.spawnWorker({ HYPERSWEEP_CONCURRENCY: "1", FAKE_EPOCH_MS: "30", FAKE_TERM: "hang", HYPERSWEEP_KILL_GRACE_MS: "600000" });
+    const res = await s.http("POST", "/v1/sweeps", sweepBody(s.dataset.id, {
+      overrides: { learningRates: [1e-3, 1e-4, 1e-5], subsetsPerRate: 2, imageSize: 16, searchEpochs: 6, earlyStopping: { rungs: [2], eta: 2 } },
+    }));
+    const done = await finished(s, res.body.id, 60_000);
+    expect(done.status).toBe("succeeded");
+    const trials = (await s.http("GET", `/v1/sweeps/${res.body.id}/trials`)).body.trials as ApiTrial[];
+    const stopped = trials.filter((t) => t.stoppedEarlyAt === 2);
+    expect(stopped.length).toBeGreaterThanOrEqual(2);
+    // Whatever a stopped trainer did after its stop, nothing of it was recorded.
+    for (const t of stopped) expect(await s.db.epoch.count({ where: { trialId: t.id } })).toBe(2);
+    worker.kill("SIGKILL"); // its hung trainers see their worker gone and exit
+    await s.stopWorkers();
+  }, 90_000);
+
   it("exactly once when the worker is killed right after a rung epoch: the decision stands, nothing is decided or recorded twice", async () => {
     const doomed = s.spawnWorker({ HYPERSWEEP_CONCURRENCY: "2", HYPERSWEEP_WORKER_ID: "doomed", FAKE_EPOCH_MS: "700" });
     const res = await s.http("POST", "/v1/sweeps", sweepBody(s.dataset.id, {

@@ -23,8 +23,11 @@ afterAll(() => ds?.cleanup());
 const types = (ms: TrainerMessage[]) => ms.map((m) => m.type);
 const hashes = (split: "valid" | "test") => ds.scenario.rowIndices[split].map((i) => ds.rows[i]!.sha256);
 
-/** small_cnn weights in torchvision names; the head's bias makes every prediction `covid19` when imported. */
-function smallCnnWeights(omit?: string): Uint8Array {
+/**
+ * small_cnn weights in torchvision names. By default the head is a bias alone that makes every prediction
+ * `covid19` when imported; `readsFeatures` gives it random weights on the features instead.
+ */
+function smallCnnWeights(omit?: string, readsFeatures = false): Uint8Array {
   const rand = mulberry32(5);
   const t = new Map<string, { shape: number[]; data: Float32Array }>();
   const put = (name: string, shape: number[], f: () => number) => {
@@ -39,9 +42,9 @@ function smallCnnWeights(omit?: string): Uint8Array {
     put(`features.${i}.bn.running_var`, [w], () => 1);
     cin = w;
   });
-  put("fc.weight", [2, 128], () => 0);
+  put("fc.weight", [2, 128], () => (readsFeatures ? (rand() - 0.5) * 2 : 0));
   let k = 0;
-  put("fc.bias", [2], () => (k++ === 0 ? -10 : 10));
+  put("fc.bias", [2], () => (readsFeatures ? 0 : k++ === 0 ? -10 : 10));
   return encodeSafetensors(t);
 }
 
@@ -191,5 +194,24 @@ describe.each(TRAINERS)("the $name trainer", (trainer) => {
     const r = await run(spec({ epochs: 1, pretrained: broken }));
     expect(r.code).toBe(1);
     expect(r.messages.at(-1)).toMatchObject({ type: "error", reason: "data", message: expect.stringContaining("features.2.conv.weight") });
+  });
+});
+
+describe("both trainers on the same weights", () => {
+  it.skipIf(skipWithoutTorch)("give the same validation probabilities: same model, data order, normalisation and BatchNorm updates", async () => {
+    requireTorchInCi();
+    const dir = mkdtempSync(path.join(ds.root, "same-"));
+    const file = path.join(dir, "small_cnn.safetensors");
+    // A head that reads the features (not only its bias), so that any difference upstream shows.
+    writeFileSync(file, smallCnnWeights(undefined, true));
+    const probs = await Promise.all(TRAINERS.map(async (t) => {
+      const s = contractSpec(ds, mkdtempSync(path.join(dir, `${t.name}-`)), { epochs: 1, learningRate: 1e-30, augmentations: [], pretrained: file, pretrainedHead: "import_if_fits" });
+      const r = await runTrainer(t, JSON.stringify(s));
+      expect(r.code, r.stderr.slice(-1000)).toBe(0);
+      return epochsOf(r)[0]!.predictions!.probs.map((p) => p[1]!);
+    }));
+    const [tfjs, torch] = probs as [number[], number[]];
+    expect(Math.max(...tfjs) - Math.min(...tfjs)).toBeGreaterThan(0.05); // the images are told apart
+    tfjs.forEach((p, i) => expect(Math.abs(p - torch[i]!)).toBeLessThan(1e-4));
   });
 });

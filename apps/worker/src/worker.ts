@@ -15,7 +15,8 @@ import { DirectWorkerStore } from "./direct-store.ts";
 import { startReconciler } from "@hypersweep/queue/reconcile";
 import type { WorkerStore } from "./store.ts";
 import type { TrialRunner } from "./runner.ts";
-import { processTrial, type ProcessorConfig, type ProcessResult } from "./trial-processor.ts";
+import { processTrial, whileDbDown, type ProcessorConfig, type ProcessResult } from "./trial-processor.ts";
+import { withCacheFetch } from "./cache-fetch/fetching-runner.ts";
 
 export const WORKER_VERSION = "0.1.0";
 
@@ -29,7 +30,7 @@ export interface WorkerNodeOptions {
   /** How the node reaches the truth; default: directly, through `db`. */
   store?: WorkerStore;
   /** Producer queue (for the reconciler and the final stage, when the node holds Postgres). */
-  queue: TrialQueue;
+  queue?: TrialQueue;
   runner: TrialRunner;
   /** Backend the trainers are expected to use (shown in the fleet view; each attempt records its own). */
   backend?: string;
@@ -76,8 +77,8 @@ export function trainerThreads(cfg: Pick<WorkerConfig, "HYPERSWEEP_CONCURRENCY" 
 
 export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode> {
   const cfg = o.config;
-  if (!o.store && !o.db) throw new Error("startWorkerNode: give a store or a db");
-  const store = o.store ?? new DirectWorkerStore(o.db!, o.queue);
+  if (!o.store && !(o.db && o.queue)) throw new Error("startWorkerNode: give a store, or a db and a queue");
+  const store = o.store ?? new DirectWorkerStore(o.db!, o.queue!);
   const gpus = cfg.HYPERSWEEP_GPUS ? cfg.HYPERSWEEP_GPUS.split(",") : [];
   const concurrency = workerConcurrency(cfg);
   const threads = trainerThreads(cfg);
@@ -85,6 +86,8 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
   const log = o.log ?? (() => {});
   const pool = new GpuPool(gpus);
   const drain = new AbortController();
+  // Nodes without the shared volume fetch each trial's data from the API first (HYPERSWEEP_CACHE_FETCH).
+  const runner = withCacheFetch(o.runner, cfg, log);
   const pcfg: ProcessorConfig = {
     workerId: id,
     leaseMs: cfg.HYPERSWEEP_LEASE_MS,
@@ -102,7 +105,8 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
     id, host: hostname(), pid: process.pid, gpus, backend: o.backend ?? cfg.HYPERSWEEP_BACKEND ?? null, version: WORKER_VERSION, concurrency,
     trainers: [...cfg.HYPERSWEEP_TRAINERS], backends: {} as Record<string, string>,
   };
-  await store.registerWorker(info);
+  // A node that starts while the truth is unreachable (Postgres, or the API) waits for it.
+  await whileDbDown(() => store.registerWorker(info), undefined, store.isUnavailable);
   // The fleet view shows the backend this node's trainers actually got (known once each one starts).
   const onReady = (backend: string, trainer: string) => {
     if (info.backend === backend && info.backends[trainer] === backend) return;
@@ -147,7 +151,7 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
     }
     const gpu = pool.take();
     try {
-      const r = await processTrial(store, o.runner, data.trialId, pcfg, {
+      const r = await processTrial(store, runner, data.trialId, pcfg, {
         log,
         drain: drain.signal,
         onReady,
@@ -196,7 +200,7 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
   const beat = setInterval(() => {
     store.workerHeartbeat(id).catch(() => {});
   }, 5000);
-  const stopReconciler = o.db && cfg.HYPERSWEEP_RECONCILE_MS > 0 ? startReconciler(o.db, o.queue, cfg.HYPERSWEEP_RECONCILE_MS, (m) => log(m)) : () => {};
+  const stopReconciler = o.db && o.queue && cfg.HYPERSWEEP_RECONCILE_MS > 0 ? startReconciler(o.db, o.queue, cfg.HYPERSWEEP_RECONCILE_MS, (m) => log(m)) : () => {};
 
   let closing: Promise<void> | null = null;
   const close = () =>

@@ -99,6 +99,11 @@ export const apiEnv = z.object({
   HYPERSWEEP_METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   /** ...unless this is true: /metrics without a token, for a port only the scraper can reach. */
   HYPERSWEEP_METRICS_PUBLIC: z.stringbool().default(false),
+  /**
+   * The API runs the reconciler (and the final stage's safety net) every this many ms; 0: off. Set it when the
+   * workers reach Postgres through the API (they then run no reconciler of their own).
+   */
+  HYPERSWEEP_RECONCILE_MS: intFrom(0, 0),
 });
 export type ApiConfig = z.output<typeof apiEnv>;
 
@@ -161,5 +166,13 @@ export const workerEnv = z.object({
   HYPERSWEEP_API_URL: z.string().regex(/^https?:\/\/[^\s]+$/, "must be an http:// or https:// URL").optional(),
   /** The node's worker token (hsw_..., from `hypersweep admin create-worker-token <name>`), sent to /v1/worker routes. */
   HYPERSWEEP_WORKER_TOKEN: z.string().regex(/^hsw_[\w-]+$/, "must be a worker token (hsw_...), not a team API key").optional(),
+  /**
+   * Fetch the data a trainer reads (a version's preprocessed cache, its manifest, pretrained weights) from the API
+   * into HYPERSWEEP_CACHE_DIR: `true` always, `auto` when this node cannot read the version's directory (needs
+   * HYPERSWEEP_API_URL and HYPERSWEEP_WORKER_TOKEN; without them the node reads the shared volume), `false` never.
+   */
+  HYPERSWEEP_CACHE_FETCH: z.enum(["auto", "true", "false"]).default("auto"),
+  /** Bytes the fetched cache may hold on this node; least recently used entries no trainer uses are deleted past it. */
+  HYPERSWEEP_CACHE_MAX_BYTES: intFrom(20 * 1024 ** 3, 1024 ** 2),
 });
 export type WorkerConfig = z.output<typeof workerEnv>;

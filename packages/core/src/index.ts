@@ -17,3 +17,4 @@ export * from "./early-stopping.ts";
 export * from "./schedules.ts";
 export * from "./safetensors-header.ts";
 export * from "./architecture-tensors.ts";
+export * from "./worker-protocol.ts";

@@ -20,3 +20,4 @@ export * from "./predictions.repository.ts";
 export * from "./evaluation.repository.ts";
 export * from "./quarantine.repository.ts";
 export * from "./worker-token.repository.ts";
+export * from "./worker-replay.repository.ts";

@@ -176,6 +176,37 @@ export async function listTrials(db: Db, teamId: string, sweepId: string) {
   return db.trial.findMany({ where: { sweepId, stage: { not: "evaluate" } }, orderBy: { position: "asc" }, select: trialSelect });
 }
 
+/** A float column as JSON: NaN and ±Infinity have no JSON form, so they read as null (as JSON.stringify writes them). */
+const finite = (col: string) => `CASE WHEN ${col} IN ('NaN', 'Infinity', '-Infinity') THEN NULL ELSE ${col} END`;
+/** A timestamp(3) column (UTC) as JSON.stringify writes a Date: 2026-12-01T14:08:07.123Z. */
+const iso = (col: string) => `to_char(${col}, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/** listTrials' fields as SQL: typed by trialSelect, so a field added there and not here does not compile. */
+const trialJsonColumns: { [K in keyof typeof trialSelect]: string } = {
+  id: "t.id", sweepId: "t.sweep_id", position: "t.position", key: "t.key", architecture: "t.architecture",
+  learningRate: finite("t.learning_rate"), augmentations: "t.augmentations", stage: "t.stage", status: "t.status",
+  attemptCount: "t.attempt_count", backend: "t.backend", bestEpoch: "t.best_epoch", epochsDone: "t.epochs_done",
+  valAuc: finite("t.val_auc"), valF1: finite("t.val_f1"), valLoss: finite("t.val_loss"), selectionScore: finite("t.selection_score"),
+  metrics: "t.metrics", error: "t.error", errorReason: "t.error_reason", createdAt: iso("t.created_at"), startedAt: iso("t.started_at"),
+  finishedAt: iso("t.finished_at"), scenarioKey: "t.scenario_key", task: "t.task", stoppedEarlyAt: "t.stopped_early_at",
+};
+const TRIAL_JSON_SELECT = Object.entries(trialJsonColumns).map(([field, sql]) => `${sql} AS "${field}"`).join(", ");
+
+/**
+ * listTrials() as the JSON text of `{ trials: [...] }`, the same fields, values and order, built by Postgres in
+ * one statement: for a sweep of 1,000 trials Node then neither decodes rows nor serialises them.
+ */
+export async function listTrialsJson(db: Db, teamId: string, sweepId: string): Promise<string> {
+  const { rows } = await db.pool.query<{ json: string | null }>(
+    `SELECT (SELECT json_build_object('trials', coalesce(json_agg(x ORDER BY x.position), '[]'))::text FROM (
+       SELECT ${TRIAL_JSON_SELECT} FROM trials t WHERE t.sweep_id = s.id AND t.stage <> 'evaluate') x) AS json
+     FROM sweeps s WHERE s.id = $1::uuid AND s.team_id = $2::uuid`,
+    [sweepId, teamId],
+  );
+  if (!rows.length) throw new NotFoundError("sweep", sweepId);
+  return rows[0].json ?? '{"trials":[]}';
+}
+
 export async function getTrial(db: Db, teamId: string, trialId: string) {
   const trial = await db.trial.findFirst({
     where: { id: trialId, teamId },

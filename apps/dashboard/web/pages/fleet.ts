@@ -1,10 +1,14 @@
 /**
  * Fleet: every worker node, its host, GPUs, backend, version, heartbeat age (stale ones marked), running trials;
  * a quarantined node is marked, with the reason and until when.
+ * Live over the team's event stream (no polling): `snapshot` gives the whole fleet, `workers.changed` the rows
+ * that changed, the heartbeats and the workers gone; a batch (one per animation frame) redraws the table once.
+ * Heartbeat ages count up every second in the page itself, without asking the API.
  */
 import { get } from "../api.ts";
-import { h, replace, table } from "../dom.ts";
+import { h, replace, setText, table } from "../dom.ts";
 import { ago, date } from "../format.ts";
+import { followTeam, type LiveEvent, type TeamLive } from "../live.ts";
 import type { Page, PageContext } from "../page.ts";
 
 interface Quarantine { since: string; until: string; reason: string; attempts: Array<{ reason: string; finishedAt: string }> }
@@ -26,28 +30,32 @@ function state(w: Worker) {
 }
 
 export function fleetPage(ctx: PageContext): Page {
-  let timer: ReturnType<typeof setInterval> | undefined;
-  const body = h("div", { "aria-live": "polite" });
-  async function load(): Promise<void> {
-    const { workers } = await get<{ workers: Worker[] }>("/v1/workers");
-    const alive = workers.filter((w) => w.alive);
+  let live: TeamLive | undefined;
+  let ticker: ReturnType<typeof setInterval> | undefined;
+  const workers = new Map<string, Worker>();
+  const summary = h("p", { "data-field": "fleet-summary" });
+  const body = h("div");
+
+  function redraw(): void {
+    const all = [...workers.values()].sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+    const alive = all.filter((w) => w.alive);
     const quarantined = alive.filter((w) => w.quarantine);
+    setText(summary, `${alive.length} alive of ${all.length} workers${quarantined.length ? ` (${quarantined.length} quarantined)` : ""} · ${alive.filter((w) => !w.quarantine).reduce((n, w) => n + w.concurrency, 0)} trainer slots · ${all.reduce((n, w) => n + w.runningTrials, 0)} trials running`);
     replace(
       body,
-      h("p", null, `${alive.length} alive of ${workers.length} workers${quarantined.length ? ` (${quarantined.length} quarantined)` : ""} · ${alive.filter((w) => !w.quarantine).reduce((n, w) => n + w.concurrency, 0)} trainer slots · ${workers.reduce((n, w) => n + w.runningTrials, 0)} trials running`),
-      workers.length
+      all.length
         ? table(
             ["Worker", "Host", "PID", "GPUs", "Trainers (backend)", "Version", "Slots", "Running trials", "Heartbeat", "State", "Started"],
-            workers.map((w) => [
-              w.id,
+            all.map((w) => [
+              h("span", { "data-worker": w.id }, w.id),
               w.host,
               String(w.pid),
               w.gpus.length ? w.gpus.join(", ") : "none",
               trainers(w),
               w.version,
               String(w.concurrency),
-              String(w.runningTrials),
-              ago(w.lastHeartbeatAt),
+              h("span", { "data-cell": "running" }, String(w.runningTrials)),
+              h("span", { "data-heartbeat": w.lastHeartbeatAt }, ago(w.lastHeartbeatAt)),
               state(w),
               date(w.startedAt),
             ]),
@@ -56,14 +64,42 @@ export function fleetPage(ctx: PageContext): Page {
         : h("p", { class: "muted" }, "No worker has registered yet: start one with `npx tsx apps/worker/src/main.ts`."),
     );
   }
+
+  function onBatch(events: LiveEvent[]): void {
+    let changed = false;
+    for (const e of events) {
+      if (e.type === "snapshot") {
+        workers.clear();
+        for (const w of e.data.workers as Worker[]) workers.set(w.id, w);
+        changed = true;
+      } else if (e.type === "workers.changed") {
+        for (const w of e.data.workers as Worker[]) workers.set(w.id, w);
+        for (const b of e.data.heartbeats as Array<{ id: string; lastHeartbeatAt: string }>) {
+          const w = workers.get(b.id);
+          if (w) w.lastHeartbeatAt = b.lastHeartbeatAt;
+        }
+        for (const id of e.data.removed as string[]) workers.delete(id);
+        changed = true;
+      }
+    }
+    if (changed) redraw();
+  }
+
   return {
     async render() {
-      replace(ctx.main, h("h1", null, "Fleet"), h("section", { class: "card" }, body));
-      await load();
-      timer = setInterval(() => void load().catch(() => {}), 5000);
+      live = followTeam(onBatch);
+      replace(ctx.main, h("div", { class: "title-row" }, h("h1", null, "Fleet"), live.badge), h("section", { class: "card", "aria-live": "polite" }, summary, body));
+      const first = await get<{ workers: Worker[] }>("/v1/workers");
+      // The stream's snapshot may have come first: it is as new as this answer or newer.
+      if (!workers.size) {
+        for (const w of first.workers) workers.set(w.id, w);
+        redraw();
+      }
+      ticker = setInterval(() => body.querySelectorAll<HTMLElement>("[data-heartbeat]").forEach((el) => setText(el, ago(el.dataset.heartbeat!))), 1000);
     },
     dispose() {
-      clearInterval(timer);
+      live?.stop();
+      clearInterval(ticker);
     },
   };
 }

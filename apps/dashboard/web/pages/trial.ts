@@ -9,6 +9,7 @@ import { h, replace, section, table } from "../dom.ts";
 import { date, lr, num, subset } from "../format.ts";
 import type { Page, PageContext } from "../page.ts";
 import { facts, statusBadge } from "./common.ts";
+import { drawRocPr, type CurvesAnswer } from "./roc-pr.ts";
 
 interface Interval { estimate?: number; lower: number; upper: number; level?: number }
 interface TestReport { n?: number; classes?: string[]; positiveClass?: string; loss?: number; metrics: Record<string, number | null>; confusionMatrix?: number[][]; intervals?: Record<string, Interval | null> }
@@ -22,9 +23,6 @@ interface Trial {
 }
 interface Worker { id: string; host: string }
 
-/** GET /v1/trials/:id/curves: per split, per class (one-vs-rest; the positive class for binary) ROC and PR points. */
-interface ClassCurves { class: string; roc?: Array<{ fpr: number; tpr: number }>; pr?: Array<{ precision: number; recall: number }>; auc?: number; averagePrecision?: number; undefined?: string }
-interface CurvesAnswer { splits: Array<{ split: string; n: number; curves: ClassCurves[] }> }
 
 export function trialPage(ctx: PageContext, id: string): Page {
   return {
@@ -140,37 +138,4 @@ function drawConfusion(test: TestReport): void {
   const norm = document.querySelector<ReturnType<typeof chartBox>>('[data-chart="confusion-normalised"]');
   if (counts) draw(counts, common(cells((v) => v), Math.max(...m.flat()), (v) => String(v)));
   if (norm) draw(norm, common(cells((v, i) => (rowSums[i] ? v / rowSums[i] : 0)), 1, (v) => v.toFixed(2)));
-}
-
-function drawRocPr(box: HTMLElement, answer: CurvesAnswer): void {
-  const charts: HTMLElement[] = [];
-  const todo: Array<() => void> = [];
-  for (const sp of answer.splits ?? []) {
-    const drawable = sp.curves.filter((c) => c.roc && c.pr);
-    if (!drawable.length) continue;
-    for (const kind of ["roc", "pr"] as const) {
-      const host = chartBox(`${kind}-${sp.split}`, 300, `${kind === "roc" ? "ROC" : "precision-recall"} curve, ${sp.split} split`);
-      charts.push(h("div", null, h("h3", null, `${kind === "roc" ? "ROC" : "Precision–recall"} · ${sp.split} (n = ${sp.n})`), host));
-      todo.push(() =>
-        draw(host, {
-          legend: { top: 0, type: "scroll" },
-          tooltip: tooltip({ trigger: "item" }),
-          grid: { left: 50, right: 16, top: 36, bottom: 40 },
-          xAxis: { type: "value", min: 0, max: 1, name: kind === "roc" ? "false positive rate" : "recall", nameLocation: "middle", nameGap: 26 },
-          yAxis: { type: "value", min: 0, max: 1, name: kind === "roc" ? "true positive rate" : "precision" },
-          series: drawable.map((c, i) => ({
-            name: `${c.class} (${kind === "roc" ? `AUC ${num(c.auc)}` : `AP ${num(c.averagePrecision)}`})`,
-            type: "line",
-            showSymbol: false,
-            step: kind === "pr" ? "start" : undefined,
-            color: PALETTE[i % PALETTE.length],
-            data: kind === "roc" ? c.roc!.map((p) => [p.fpr, p.tpr]) : c.pr!.map((p) => [p.recall, p.precision]),
-          })),
-        }),
-      );
-    }
-  }
-  if (!charts.length) return;
-  replace(box, section("ROC and precision–recall (from the stored predictions)", h("div", { class: "grid2" }, charts)));
-  for (const f of todo) f();
 }
