@@ -40,7 +40,8 @@ describe("choosing the trainer", () => {
     await new Promise((r) => setTimeout(r, 2000));
     expect(await s.db.attempt.count({ where: { trial: { sweepId: torch.body.id } } })).toBe(0);
 
-    await s.startWorker({ HYPERSWEEP_WORKER_ID: "torch-node", HYPERSWEEP_CONCURRENCY: "2", HYPERSWEEP_TRAINERS: "pytorch", HYPERSWEEP_PYTORCH_CMD: FAKE_TRAINER });
+    // This node reaches Postgres through the API (worker token): its trainers travel in the worker protocol.
+    await s.startWorker({ ...(await s.viaApi()), HYPERSWEEP_WORKER_ID: "torch-node", HYPERSWEEP_CONCURRENCY: "2", HYPERSWEEP_TRAINERS: "pytorch", HYPERSWEEP_PYTORCH_CMD: FAKE_TRAINER });
     const tf = await s.http("POST", "/v1/sweeps", body(s));
     expect(tf.body.trainer).toBe("tfjs");
     expect(tf.body.spec.trainer).toBeUndefined();
