@@ -13,6 +13,7 @@ import { join, resolve } from "node:path";
 const ROOT = resolve(import.meta.dirname, "..");
 const BENCHES: Record<string, { file: string; args?: () => string[]; result: string }> = {
   orchestrator: { file: "orchestrator.ts", result: "orchestrator.md" },
+  fairness: { file: "fairness.ts", result: "fairness.md" },
   "best-query": { file: "best-query.ts", result: "best-query.md" },
   "trainer-speed": { file: "trainer-speed.ts", args: () => (hasTorch() ? [] : ["--no-torch"]), result: "trainer-speed.md" },
   "trial-walltime": { file: "trial-walltime.ts", result: "trial-walltime.md" },

@@ -75,7 +75,12 @@ describe.each(TRAINERS)("the $name trainer", (trainer) => {
       expect(e.predictions!.images).toEqual(hashes("valid"));
       expect(e.predictions!.labels).toEqual(ds.scenario.labels.valid);
       for (const row of e.predictions!.probs) expect(Math.abs(row[0]! + row[1]! - 1)).toBeLessThan(1e-5);
-      return scoreEpoch(parsed, e);
+      const scored = scoreEpoch(parsed, e);
+      for (const [k, v] of Object.entries(e.metrics)) {
+        if (v === null) expect(scored.metrics[k]).toBeNull();
+        else expect(scored.metrics[k]).toBeCloseTo(v, 12);
+      }
+      return scored;
     });
     // Stored epochs look the same whichever trainer ran: the worker's scorer, the same metric names.
     for (const e of stored) expect(Object.keys(e.metrics).sort()).toEqual(["accuracy", "auc", "f1", "macroF1", "precision", "recall"]);
@@ -105,6 +110,28 @@ describe.each(TRAINERS)("the $name trainer", (trainer) => {
       expect(scored.predictions!.test!.labels[i]).toBe(trained.labels[j]);
       row.forEach((p, c) => expect(p).toBeCloseTo(trained.probs[j]![c]!, 5));
     });
+  });
+
+  it.skipIf(skip)("trains a multiclass scenario: one column per class, the epoch the worker's scores choose, its own metrics equal to the worker's", async () => {
+    const classes = ["healthy", "covid19", "fungal"];
+    const base = contractSpec(ds, workDir());
+    const s = { ...base, task: "multiclass" as const, selectionMetric: "f1" as const, epochs: 2, data: { ...base.data, scenario: { ...base.data.scenario, key: "ct/multiclass", task: "multiclass" as const, classes } } };
+    const r = await run(s);
+    expect(r.code, r.stderr.slice(-1000)).toBe(0);
+    const parsed = TrainerSpec.parse(s);
+    const stored = epochsOf(r).map((e) => {
+      expect(e.predictions!.probs.every((row) => row.length === 3)).toBe(true);
+      const scored = scoreEpoch(parsed, e);
+      expect(Object.keys(scored.metrics).sort()).toEqual(["accuracy", "auc", "f1", "macroAuc", "macroF1", "precision", "recall"]);
+      // What the trainer chose its best epoch by is what the worker stores.
+      for (const [k, v] of Object.entries(e.metrics)) {
+        if (v === null) expect(scored.metrics[k]).toBeNull();
+        else expect(scored.metrics[k]).toBeCloseTo(v, 12);
+      }
+      return scored;
+    });
+    const result = r.messages.at(-1) as Extract<TrainerMessage, { type: "result" }>;
+    expect(result.bestEpoch).toBe(bestEpochOf(stored, "f1", { task: "multiclass" }).bestEpoch);
   });
 
   it.skipIf(skip)("is deterministic per seed on one thread, and resumes after SIGKILL replaying the checkpointed epochs", async () => {

@@ -65,6 +65,16 @@ describe("dashboard in a real browser", () => {
     // Every trial ends succeeded on screen, still without a reload.
     await page.waitForFunction(() => Array.from(document.querySelectorAll("table[data-table=trials] [data-status]")).every((b) => b.getAttribute("data-status") === "succeeded"), null, { timeout: 60_000 });
     expect(await page.evaluate(() => (window as unknown as { loadedOnce?: number }).loadedOnce)).toBe(1);
+    // The live learning curves catch up too (they are redrawn at most once a second): every epoch of every trial.
+    await page.waitForFunction(
+      () => ["small_cnn", "resnet18"].every((a) => {
+        const host = document.querySelector(`[data-chart="curves-${a}"]`) as (HTMLElement & { hsChart?: { getOption(): { series: Array<{ data: unknown[] }> } } }) | null;
+        const series = host?.hsChart?.getOption().series ?? [];
+        return series.length === 8 && series.every((x) => x.data.length === 3);
+      }),
+      null,
+      { timeout: 15_000 },
+    );
     await eventually(async () => (await stack.http("GET", `/v1/sweeps/${sweepId}`)).body.status === "succeeded", 30_000);
     expect(writer.problems).toEqual([]);
   }, 120_000);
@@ -73,7 +83,10 @@ describe("dashboard in a real browser", () => {
     const { page } = writer;
     trials = (await stack.http("GET", `/v1/sweeps/${sweepId}/trials`)).body.trials;
     const spec = (await stack.http("GET", `/v1/sweeps/${sweepId}`)).body.spec as { augmentations: string[] };
+    // A fresh load of the finished sweep (going to the same address again would keep the live page).
+    await visit(page, stack.url, "/sweeps", "table[data-table=sweeps]");
     await visit(page, stack.url, `/sweeps/${sweepId}`, "table[data-table=trials] tbody tr[data-trial]");
+    await page.waitForFunction(() => !document.querySelector("main")?.dataset.liveEvents);
     for (const arch of ["small_cnn", "resnet18"]) {
       const planned = trials.filter((t) => t.architecture === arch && t.stage === "search");
       expect(planned.length).toBe(8);

@@ -1,7 +1,7 @@
 /**
- * One delivery of one trial. Delivery is at-least-once; this function makes results exactly-once:
- *  1. claim the trial in Postgres (a new attempt holding a lease) — or learn that it is finished (ack the job),
- *     or that another live attempt holds it (look again when its lease ends);
+ * One delivery of a wake-up token. Delivery is at-least-once; this function makes results exactly-once:
+ *  1. claim the trial fair share says runs next in Postgres (a new attempt holding a lease) — or learn that
+ *     nothing may start now (processNextTrial); or, by id, claim one given trial (processTrial);
  *  2. run the trainer, renewing the lease on a timer; a heartbeat refused means the trial was cancelled or
  *     taken over: stop the trainer at once;
  *  3. write every epoch as it arrives and the result once, each guarded by the lease. While Postgres is
@@ -117,11 +117,30 @@ export function backendLabel(backend: string, versions: Record<string, string>):
   return threads ? `${backend} (${threads} thread${threads === "1" ? "" : "s"})` : backend;
 }
 
+/** Runs one given trial (claimed by id): finished ones are `done`, ones another live attempt holds are `held`. */
 export async function processTrial(store: WorkerStore, runner: TrialRunner, trialId: string, cfg: ProcessorConfig, hooks: ProcessorHooks = {}): Promise<ProcessResult> {
-  const retrying = <T>(fn: () => Promise<T>) => whileDbDown(fn, undefined, store.isUnavailable);
-  const claim = await retrying(() => store.claim(trialId, cfg.workerId, { leaseMs: cfg.leaseMs, maxAttempts: cfg.maxAttempts, trainers: cfg.trainers }));
+  const claim = await whileDbDown(() => store.claim(trialId, cfg.workerId, { leaseMs: cfg.leaseMs, maxAttempts: cfg.maxAttempts, trainers: cfg.trainers }), undefined, store.isUnavailable);
   if (claim.kind !== "claimed") return claim;
-  const c = claim.trial;
+  return runClaimed(store, runner, claim.trial, cfg, hooks);
+}
+
+export type NextResult = { kind: "idle"; owed: boolean } | (ProcessResult & { trialId: string; sweepId: string });
+
+/**
+ * Runs the trial fair share says is next for this worker (claimNext), or answers `idle` when nothing may start
+ * now (`owed`: trials wait, but out of this worker's reach for now).
+ */
+export async function processNextTrial(store: WorkerStore, runner: TrialRunner, cfg: ProcessorConfig, hooks: ProcessorHooks = {}): Promise<NextResult> {
+  const opts = { leaseMs: cfg.leaseMs, maxAttempts: cfg.maxAttempts, trainers: cfg.trainers };
+  const claim = await whileDbDown(() => store.claimNext(cfg.workerId, opts), undefined, store.isUnavailable);
+  if (claim.kind !== "claimed") return claim;
+  const r = await runClaimed(store, runner, claim.trial, cfg, hooks);
+  return { ...r, trialId: claim.trial.trialId, sweepId: claim.trial.sweepId };
+}
+
+async function runClaimed(store: WorkerStore, runner: TrialRunner, c: ClaimedTrial, cfg: ProcessorConfig, hooks: ProcessorHooks): Promise<ProcessResult> {
+  const retrying = <T>(fn: () => Promise<T>) => whileDbDown(fn, undefined, store.isUnavailable);
+  const trialId = c.trialId;
   const attempt = c.attempt;
   const log = hooks.log ?? (() => {});
 

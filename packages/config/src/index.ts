@@ -131,6 +131,11 @@ export const workerEnv = z.object({
     .transform((v) => [...new Set(v.split(","))]),
   /** The pytorch trainer's command; default: python3 -m hypersweep_trainer, with PYTHONPATH=trainers/pytorch of this checkout. */
   HYPERSWEEP_PYTORCH_CMD: z.string().optional(),
+  /**
+   * Longest a wake-up token waits before looking again when every waiting trial is out of this worker's reach
+   * (its team at its running quota, or another trainer), ms. A trial that ends wakes one waiting token at once.
+   */
+  HYPERSWEEP_IDLE_MAX_MS: intFrom(30_000, 100),
   /** Force a training backend (tensorflow-gpu, tensorflow, wasm, cpu); default: the best that loads. */
   HYPERSWEEP_BACKEND: z.enum(["tensorflow-gpu", "tensorflow", "wasm", "cpu"]).optional(),
   /** Where trial checkpoints and weights go. */

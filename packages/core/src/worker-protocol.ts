@@ -43,6 +43,13 @@ export const WireClaimOutcome = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("elsewhere"), trainer: z.string() }),
 ]);
 
+/** A fair claim: the trial fair share says runs next among those of the worker's trainers, or nothing now. */
+export const WireClaimNextRequest = WireClaimRequest.extend({ trainers: z.array(z.string().regex(/^[a-z0-9_-]+$/)).min(1).max(20).optional() });
+export const WireClaimNextOutcome = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("claimed"), trial: WireClaimedTrial }),
+  z.strictObject({ kind: z.literal("idle"), owed: z.boolean() }),
+]);
+
 export const WireStarted = z.strictObject({ backend: z.string().min(1).max(200), resumedFromEpoch: z.number().int().min(0).optional() });
 
 export const WireHeartbeat = z.strictObject({ leaseMs: z.number().int().min(1) });

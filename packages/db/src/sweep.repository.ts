@@ -29,6 +29,8 @@ export interface NewSweep {
   spec: Record<string, unknown>;
   seed: number;
   planHash: string;
+  /** Within the team, higher runs first. @defaultValue 0 */
+  priority?: number;
   trials: NewTrial[];
 }
 
@@ -48,19 +50,23 @@ export async function createSweep(db: Db, s: NewSweep, limits: { maxQueuedTrials
   const sweepId = randomUUID();
   const trials = s.trials.map((t) => ({ ...t, id: randomUUID() }));
   const createdAt = await inTransaction(db, async (c) => {
-    if (limits.maxQueuedTrials !== undefined) {
-      // One submission per team at a time past this point, so two cannot both fit under the limit.
-      await c.query(`SELECT pg_advisory_xact_lock(hashtext('queued-trials'), hashtext($1))`, [s.teamId]);
-      const { rows: q } = await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM trials WHERE team_id = $1 AND status = 'queued'`, [s.teamId]);
-      const current = q[0].n;
-      if (current + trials.length > limits.maxQueuedTrials) {
-        throw new LimitError(limits.maxQueuedTrials, current, trials.length, `the team has ${current} queued trial(s) and this sweep adds ${trials.length}: over the limit of ${limits.maxQueuedTrials} queued trials per team`);
-      }
+    // One submission per team at a time past this point, so two cannot both fit under the waiting quota: the
+    // team's own (teams.max_waiting) when an admin set one, else the server-wide default.
+    await c.query(`SELECT pg_advisory_xact_lock(hashtext('queued-trials'), hashtext($1))`, [s.teamId]);
+    const { rows: q } = await c.query<{ n: number; quota: number | null }>(
+      `SELECT (SELECT count(*) FROM trials WHERE team_id = $1 AND status = 'queued')::int AS n, (SELECT max_waiting FROM teams WHERE id = $1) AS quota`,
+      [s.teamId],
+    );
+    const { n: current, quota } = q[0];
+    const limit = quota ?? limits.maxQueuedTrials;
+    if (limit !== undefined && current + trials.length > limit) {
+      const over = quota !== null ? `the team's waiting quota (maxWaiting) of ${limit}` : `the limit of ${limit} queued trials per team (HYPERSWEEP_MAX_QUEUED_TRIALS)`;
+      throw new LimitError(limit, current, trials.length, `the team has ${current} queued trial(s) and this sweep adds ${trials.length}: over ${over}`);
     }
     const { rows } = await c.query<{ created_at: Date }>(
-      `INSERT INTO sweeps (id, team_id, dataset_id, dataset_version_id, name, scenario_key, scenario, preset, spec, seed, plan_hash, trial_count)
-       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12) RETURNING created_at`,
-      [sweepId, s.teamId, s.datasetId, s.datasetVersionId, s.name ?? null, s.scenarioKey, JSON.stringify(s.scenario), s.preset, JSON.stringify(s.spec), s.seed, s.planHash, trials.length],
+      `INSERT INTO sweeps (id, team_id, dataset_id, dataset_version_id, name, scenario_key, scenario, preset, spec, seed, plan_hash, trial_count, priority)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12, $13) RETURNING created_at`,
+      [sweepId, s.teamId, s.datasetId, s.datasetVersionId, s.name ?? null, s.scenarioKey, JSON.stringify(s.scenario), s.preset, JSON.stringify(s.spec), s.seed, s.planHash, trials.length, s.priority ?? 0],
     );
     await c.query(
       `INSERT INTO trials (id, sweep_id, team_id, dataset_id, scenario_key, task, position, key, architecture, learning_rate, augmentations, stage, spec)
@@ -95,6 +101,8 @@ export interface SweepView {
   trialCount: number;
   /** The trainer that trains every trial of the sweep. */
   trainer: string;
+  /** Within its team, higher runs first (changeable while the sweep waits or runs). */
+  priority: number;
   counts: Record<TrialStatusName, number>;
   /** Both stages (epochs across them, final trainings not yet queued included). */
   progress: { epochsDone: number; epochsPlanned: number; fraction: number };
@@ -110,7 +118,7 @@ export interface SweepView {
 function sweepSelect() {
   return {
     id: true, name: true, status: true, datasetId: true, datasetVersionId: true, scenarioKey: true, scenario: true,
-    preset: true, spec: true, seed: true, planHash: true, trialCount: true, createdAt: true, startedAt: true,
+    preset: true, spec: true, seed: true, planHash: true, trialCount: true, priority: true, createdAt: true, startedAt: true,
     finishedAt: true, cancelledAt: true,
   } as const;
 }

@@ -1,5 +1,6 @@
 -- Which trainer runs a trial: its sweep's (sweeps.spec->>'trainer', absent for tfjs). A worker claims only trials
--- of the trainers it runs. The column is also added by the fair-share migration; IF NOT EXISTS lets either come first.
+-- of the trainers it runs (the column and the claim's filter come with the fair-share migration; kept here as a
+-- no-op so that this migration stands on its own).
 ALTER TABLE "trials" ADD COLUMN IF NOT EXISTS "trainer" TEXT NOT NULL DEFAULT 'tfjs';
 
 -- Every trial row of a sweep (search, final trainings, evaluations of its models) gets the sweep's trainer when

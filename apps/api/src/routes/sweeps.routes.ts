@@ -1,10 +1,10 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { cancelSweep, getSweep, listSweeps, listTrialsJson, NotFoundError } from "@hypersweep/db";
-import { removeTrialJobs } from "@hypersweep/queue";
+import { cancelSweep, getSweep, listSweeps, listTrialsJson, NotFoundError, setSweepPriority } from "@hypersweep/db";
+import { removeTrialJobs, wakeParkedTokens } from "@hypersweep/queue";
 import type { AppDeps } from "../deps.ts";
-import { CreateSweepBody, submitSweep, type SweepLimits } from "../sweep.service.ts";
+import { CreateSweepBody, SweepPriority, submitSweep, type SweepLimits } from "../sweep.service.ts";
 import { startFinalTraining } from "../final.service.ts";
 import { openSse } from "../sse.ts";
 import { Architecture, text } from "@hypersweep/core";
@@ -45,6 +45,12 @@ export function sweepRoutes(deps: AppDeps) {
       return getSweep(deps.db, req.team.id, req.params.id);
     });
 
+    r.patch("/sweeps/:id", { schema: { params: IdParams, body: z.strictObject({ priority: SweepPriority }), tags: ["sweeps"], summary: "Change a sweep's priority while it has trials waiting (higher runs first within the team)" } }, async (req) => {
+      assertId("sweep", req.params.id);
+      await setSweepPriority(deps.db, req.team.id, req.params.id, req.body.priority);
+      return getSweep(deps.db, req.team.id, req.params.id);
+    });
+
     // The JSON text comes from Postgres and is sent as it is: the response schema documents it, and is not run.
     r.get("/sweeps/:id/trials", { schema: { params: IdParams, tags: ["sweeps"], summary: "The sweep's trials (search and final), in plan order", response: { 200: TrialList } } }, async (req, reply) => {
       assertId("sweep", req.params.id);
@@ -55,6 +61,8 @@ export function sweepRoutes(deps: AppDeps) {
       assertId("sweep", req.params.id);
       const { status, trialIds } = await cancelSweep(deps.db, req.team.id, req.params.id);
       await removeTrialJobs(deps.queue, trialIds).catch((err) => req.log.warn({ err }, "could not remove queued jobs; workers will skip them"));
+      // Its running trials stop: slots of the team's running quota free up for tokens waiting out a back-off.
+      await wakeParkedTokens(deps.queue, 8).catch(() => {});
       return getSweep(deps.db, req.team.id, req.params.id).then((s) => ({ ...s, status }));
     });
 

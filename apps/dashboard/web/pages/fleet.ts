@@ -33,7 +33,7 @@ export function fleetPage(ctx: PageContext): Page {
   let live: TeamLive | undefined;
   let ticker: ReturnType<typeof setInterval> | undefined;
   const workers = new Map<string, Worker>();
-  const summary = h("p", { "data-field": "fleet-summary" });
+  const summary = h("p", { class: "summary", "data-field": "fleet-summary" });
   const body = h("div");
 
   function redraw(): void {
@@ -45,18 +45,19 @@ export function fleetPage(ctx: PageContext): Page {
       body,
       all.length
         ? table(
-            ["Worker", "Host", "PID", "GPUs", "Trainers (backend)", "Version", "Slots", "Running trials", "Heartbeat", "State", "Started"],
+            ["Worker", "State", "Heartbeat", "Running trials", "Slots", "Host", "PID", "GPUs", "Trainers (backend)", "Version", "Started"],
             all.map((w) => [
+              // What a person scans for first (state, heartbeat, load) comes first: on a phone the rest scrolls.
               h("span", { "data-worker": w.id }, w.id),
+              state(w),
+              h("span", { "data-heartbeat": w.lastHeartbeatAt }, ago(w.lastHeartbeatAt)),
+              h("span", { "data-cell": "running" }, String(w.runningTrials)),
+              String(w.concurrency),
               w.host,
               String(w.pid),
               w.gpus.length ? w.gpus.join(", ") : "none",
               trainers(w),
               w.version,
-              String(w.concurrency),
-              h("span", { "data-cell": "running" }, String(w.runningTrials)),
-              h("span", { "data-heartbeat": w.lastHeartbeatAt }, ago(w.lastHeartbeatAt)),
-              state(w),
               date(w.startedAt),
             ]),
             { "data-table": "workers" },

@@ -50,18 +50,19 @@ export function sweepsPage(ctx: PageContext): Page {
     replace(
       body,
       table(
-        ["Sweep", "Status", "Dataset", "Scenario", "Architectures", "Stage", "Trials", "Progress", "ETA", "Best so far"],
+        ["Sweep", "Status", "Progress", "Best so far", "ETA", "Trials", "Stage", "Dataset", "Scenario", "Architectures"],
         sweeps.map((s) => [
           h("a", { href: `#/sweeps/${s.id}`, "data-sweep": s.id }, s.name ?? s.id.slice(0, 8)),
+          // Where each sweep stands comes first: on a phone the rest scrolls.
           statusBadge(s.status),
+          progressCell(s),
+          num(s.bestScore),
+          s.status === "running" || s.status === "queued" ? duration(s.etaSeconds) : "–",
+          `${s.counts.succeeded}/${s.trialCount}${s.counts.failed ? ` (${s.counts.failed} failed)` : ""}`,
+          s.stage,
           h("a", { href: `#/datasets/${encodeURIComponent(s.datasetId)}` }, s.datasetName),
           s.scenarioKey,
           s.architectures.join(", "),
-          s.stage,
-          `${s.counts.succeeded}/${s.trialCount}${s.counts.failed ? ` (${s.counts.failed} failed)` : ""}`,
-          progressCell(s),
-          s.status === "running" || s.status === "queued" ? duration(s.etaSeconds) : "–",
-          num(s.bestScore),
         ]),
         { "data-table": "sweeps" },
       ),

@@ -37,7 +37,9 @@ export class FetchingRunner implements TrialRunner {
       } catch (err) {
         if (run.signal.aborted) return { kind: "error", reason: "cancelled", message: "stopped while fetching the trial's data", retryable: true };
         const message = `fetching the trial's data from the API failed: ${(err as Error).message}`;
-        return { kind: "error", reason: "data", message, retryable: true };
+        // The API refusing (its files missing, a build failing) is no fault of this node: it does not count
+        // towards the node's quarantine. Not reaching the API, or bytes that fail their hash twice, do ("data").
+        return { kind: "error", reason: err instanceof CacheFetchError && err.byApi ? "fetch" : "data", message, retryable: true };
       }
       return await this.inner.run({ ...run, spec });
     } finally {
