@@ -268,7 +268,7 @@ describe("dashboard in a real browser", () => {
     expect(await page.textContent("tr:has([data-quarantine]) td:first-child")).toBe("sick-node");
     expect(await page.textContent("[data-quarantine] [data-field=quarantine-reason]")).toContain(reason);
     // Each worker's trainers, with the backend each reported once it ran a trial.
-    const cell = (id: string) => page.locator("table[data-table=workers] tbody tr", { hasText: id }).locator("td").nth(4).textContent();
+    const cell = (id: string) => page.textContent(`tr:has([data-worker="${id}"]) [data-cell=trainers]`);
     expect(await cell("sick-node")).toBe("tfjs");
     expect(await cell("both-trainers")).toBe("tfjs: tensorflow-gpu · pytorch");
     await screenshot(page, "fleet");

@@ -56,7 +56,7 @@ export function fleetPage(ctx: PageContext): Page {
               w.host,
               String(w.pid),
               w.gpus.length ? w.gpus.join(", ") : "none",
-              trainers(w),
+              h("span", { "data-cell": "trainers" }, trainers(w)),
               w.version,
               date(w.startedAt),
             ]),
