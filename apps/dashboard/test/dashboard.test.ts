@@ -305,6 +305,12 @@ describe("dashboard in a real browser", () => {
     await visit(page, stack.url, "/fleet", "table[data-table=workers]");
     await page.waitForSelector(".live[data-live=live]");
     await page.evaluate(() => ((window as unknown as { loadedOnce: number }).loadedOnce = 1));
+    // Heartbeats arrive over the stream: the alive worker's heartbeat cell moves on, in place (no table redraw).
+    const aliveRow = "table[data-table=workers] tbody tr:has(.s-succeeded)";
+    const firstBeat = await page.getAttribute(`${aliveRow} [data-heartbeat]`, "data-heartbeat");
+    await page.evaluate((sel) => ((document.querySelector(sel) as HTMLElement).dataset.marked = "1"), aliveRow);
+    await page.waitForFunction(([sel, t]) => document.querySelector(`${sel} [data-heartbeat]`)?.getAttribute("data-heartbeat") !== t, [aliveRow, firstBeat!] as const, { timeout: 10_000 });
+    expect(await page.getAttribute(aliveRow, "data-marked")).toBe("1");
     const before = await page.locator("table[data-table=workers] tbody tr").count();
     const extra = await stack.startWorker({ HYPERSWEEP_CONCURRENCY: "1" });
     await page.waitForSelector(`[data-worker="${extra.id}"]`, { timeout: 15_000 });

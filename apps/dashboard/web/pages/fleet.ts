@@ -67,23 +67,33 @@ export function fleetPage(ctx: PageContext): Page {
   }
 
   function onBatch(events: LiveEvent[]): void {
+    // A batch of heartbeats alone touches only their cells; anything else redraws the table once.
     let changed = false;
+    const beats = new Set<string>();
     for (const e of events) {
       if (e.type === "snapshot") {
         workers.clear();
         for (const w of e.data.workers as Worker[]) workers.set(w.id, w);
         changed = true;
       } else if (e.type === "workers.changed") {
-        for (const w of e.data.workers as Worker[]) workers.set(w.id, w);
+        const rows = e.data.workers as Worker[];
+        const removed = e.data.removed as string[];
+        for (const w of rows) workers.set(w.id, w);
         for (const b of e.data.heartbeats as Array<{ id: string; lastHeartbeatAt: string }>) {
           const w = workers.get(b.id);
-          if (w) w.lastHeartbeatAt = b.lastHeartbeatAt;
+          if (w) (w.lastHeartbeatAt = b.lastHeartbeatAt), beats.add(b.id);
         }
-        for (const id of e.data.removed as string[]) workers.delete(id);
-        changed = true;
+        for (const id of removed) workers.delete(id);
+        if (rows.length || removed.length) changed = true;
       }
     }
-    if (changed) redraw();
+    if (changed) return redraw();
+    for (const id of beats) {
+      const cell = body.querySelector<HTMLElement>(`tr:has([data-worker="${CSS.escape(id)}"]) [data-heartbeat]`);
+      if (!cell) continue;
+      cell.dataset.heartbeat = workers.get(id)!.lastHeartbeatAt;
+      setText(cell, ago(cell.dataset.heartbeat));
+    }
   }
 
   return {

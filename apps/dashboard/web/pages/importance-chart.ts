@@ -29,7 +29,7 @@ export class ImportanceChart {
     const imp = hyperparameterImportance(scored.map((t) => ({ learningRate: t.learningRate, augmentations: t.augmentations, score: t.selectionScore! })), this.spec.augmentations);
     this.host.dataset.trials = String(imp.n);
     if (!imp.enough) {
-      setText(this.note, `Not enough trials: ${imp.reason}. Importance is shown from ${MIN_TRIALS_FOR_IMPORTANCE} finished search trials on.`);
+      setText(this.note, `Not enough trials: ${imp.reason}. Below ${MIN_TRIALS_FOR_IMPORTANCE} finished search trials any hyperparameter can look decisive by chance.`);
       draw(this.host, { title: { text: "not enough finished trials", left: "center", top: "middle", textStyle: { fontSize: 13, color: "#5b6472", fontWeight: "normal" } }, series: [] });
       return imp;
     }
