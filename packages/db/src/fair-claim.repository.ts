@@ -98,6 +98,7 @@ interface ClaimRow {
   scenario: Record<string, unknown>;
   version_id: string;
   storage_path: string;
+  trainer: string;
 }
 
 /** Is anything owed at all (waiting, or running under an expired lease), for any trainer? */
