@@ -1,10 +1,12 @@
 /**
  * A worker node whose trials train nothing: the orchestrator's own cost (queue, lease, epoch and result writes)
- * with the trainer replaced by an in-process no-op that speaks the same messages. Started by bench/orchestrator.ts.
+ * with the trainer replaced by an in-process no-op that speaks the same messages. It reaches the truth as
+ * apps/worker/src/main.ts does (connectStore: its own pool with DATABASE_URL, else the API with a worker token).
+ * Started by bench/orchestrator.ts and bench/fleet.ts.
  */
 import { parseEnv, workerEnv } from "@hypersweep/config";
-import { createDb } from "@hypersweep/db";
 import { createTrialQueue } from "@hypersweep/queue";
+import { connectStore } from "../apps/worker/src/main.ts";
 import type { TrialRunner } from "../apps/worker/src/runner.ts";
 import { startWorkerNode } from "../apps/worker/src/worker.ts";
 
@@ -23,9 +25,10 @@ export class NoopRunner implements TrialRunner {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const config = parseEnv(workerEnv);
-  const db = createDb(config.DATABASE_URL, { poolSize: 10 });
   const queue = createTrialQueue({ redisUrl: config.REDIS_URL, prefix: config.HYPERSWEEP_QUEUE_PREFIX });
-  const node = await startWorkerNode({ config, db, queue, runner: new NoopRunner(Number(process.env.NOOP_EPOCHS ?? 3)) });
+  queue.on("error", () => {});
+  const { store, db } = connectStore(config, process.env, queue);
+  const node = await startWorkerNode({ config, db, store, queue, runner: new NoopRunner(Number(process.env.NOOP_EPOCHS ?? 3)) });
   process.send?.("ready");
-  process.once("SIGTERM", () => void node.close().then(() => db.$disconnect()).then(() => process.exit(0)));
+  process.once("SIGTERM", () => void node.close().then(() => Promise.all([store.close(), queue.close()])).then(() => process.exit(0)));
 }

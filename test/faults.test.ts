@@ -94,16 +94,19 @@ describe("faults", () => {
     expect(trial.body.attempts.at(-1).status).toBe("succeeded");
   }, 90_000);
 
-  it("a trainer that diverges every time fails the trial after the configured attempts, and the worker survives", async () => {
-    const w = await s.startWorker({ HYPERSWEEP_CONCURRENCY: "1", HYPERSWEEP_MAX_ATTEMPTS: "2", FAKE_FAIL: "nan" });
+  it("a diverged trial is not retried (its seed is fixed): it fails at once with the reason, and the node is not blamed", async () => {
+    const w = await s.startWorker({ HYPERSWEEP_CONCURRENCY: "1", HYPERSWEEP_MAX_ATTEMPTS: "3", HYPERSWEEP_QUARANTINE_FAILURES: "1", FAKE_FAIL: "nan" });
     const res = await s.http("POST", "/v1/sweeps", oneTrial(s.dataset.id, 3));
     const done = await waitFinished(s, res.body.id);
     expect(done.status).toBe("failed");
     const trial = await s.http("GET", `/v1/trials/${res.body.trials[0].id}`);
     expect(trial.body.status).toBe("failed");
     expect(trial.body.errorReason).toBe("diverged");
-    expect(trial.body.attempts.map((a: { status: string }) => a.status)).toEqual(["failed", "failed"]);
+    expect(trial.body.error).toBe("loss became NaN at epoch 1");
+    // One attempt of three allowed.
+    expect(trial.body.attempts.map((a: { status: string; errorReason: string }) => [a.status, a.errorReason])).toEqual([["failed", "diverged"]]);
     expect(w.worker.isRunning()).toBe(true);
+    expect(w.quarantined()).toBe(false);
     await w.close();
   }, 90_000);
 

@@ -10,10 +10,11 @@ import { join, resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { Queue } from "bullmq";
 import { apiEnv, parseEnv, workerEnv } from "@hypersweep/config";
-import { createDb, createTeam, type Db, type Prisma } from "@hypersweep/db";
+import { createDb, createTeam, createWorkerToken, type Db, type Prisma } from "@hypersweep/db";
 import { createTrialQueue, redisConnection, type TrialQueue } from "@hypersweep/queue";
 import { importDataset, synthDataset } from "@hypersweep/data";
 import { buildApp } from "../../apps/api/src/app.ts";
+import { HttpWorkerStore } from "../../apps/worker/src/http-store.ts";
 import { ProcessRunner, splitCommand } from "../../apps/worker/src/process-runner.ts";
 import { startWorkerNode, type WorkerNode } from "../../apps/worker/src/worker.ts";
 import { createTestDatabase, testQueuePrefix, type TestDatabase } from "./test-db.ts";
@@ -48,6 +49,11 @@ export interface Stack {
   team: { id: string; apiKey: string };
   dataset: { id: string; name: string; versionId: string };
   workerEnv(extra?: Record<string, string>): Record<string, string>;
+  /**
+   * Settings of a worker that reaches Postgres through an API (this stack's unless `apiUrl`) with a new worker
+   * token: pass them to startWorker/spawnWorker, which then give the worker no DATABASE_URL.
+   */
+  viaApi(apiUrl?: string): Promise<Record<string, string>>;
   startWorker(extra?: Record<string, string>): Promise<WorkerNode>;
   spawnWorker(extra?: Record<string, string>): ChildProcess;
   /** Stops every worker this stack started (in process and child processes). */
@@ -118,13 +124,18 @@ export async function startStack(label: string, opts: StackOptions = {}): Promis
     return { status: res.status, body: parsed as any };
   };
 
-  const workerEnvFor = (extra: Record<string, string> = {}) => ({
-    ...baseEnv,
-    HYPERSWEEP_RUNS_DIR: join(tmp, "runs"),
-    HYPERSWEEP_TRAINER_CMD: FAKE_TRAINER,
-    ...FAST_WORKER_ENV,
-    ...extra,
-  });
+  const workerEnvFor = (extra: Record<string, string> = {}): Record<string, string> => {
+    const env: Record<string, string> = {
+      ...baseEnv,
+      HYPERSWEEP_RUNS_DIR: join(tmp, "runs"),
+      HYPERSWEEP_TRAINER_CMD: FAKE_TRAINER,
+      ...FAST_WORKER_ENV,
+      ...extra,
+    };
+    // A worker that reaches Postgres through the API is given no database credentials at all.
+    if (extra.HYPERSWEEP_API_URL) delete env.DATABASE_URL;
+    return env;
+  };
 
   // 240 images: at this seed every split of both binary scenarios holds both classes (a sweep must be answerable).
   const addDataset = async (teamId: string, name: string, images = opts.images ?? 240) => {
@@ -156,11 +167,16 @@ export async function startStack(label: string, opts: StackOptions = {}): Promis
       const r = await createTeam(db, name);
       return { id: r.team.id, apiKey: r.apiKey };
     },
+    async viaApi(apiUrl = address) {
+      const { token } = await createWorkerToken(db, `node-${workers.length + children.length}`);
+      return { HYPERSWEEP_API_URL: apiUrl, HYPERSWEEP_WORKER_TOKEN: token };
+    },
     async startWorker(extra = {}) {
       const env = workerEnvFor(extra);
       const cfg = parseEnv(workerEnv, env);
+      const viaApi = cfg.HYPERSWEEP_API_URL && cfg.HYPERSWEEP_WORKER_TOKEN ? new HttpWorkerStore(cfg.HYPERSWEEP_API_URL, cfg.HYPERSWEEP_WORKER_TOKEN) : undefined;
       const node = await startWorkerNode({
-        config: cfg, db: apiDb, queue,
+        config: cfg, ...(viaApi ? { store: viaApi } : { db: apiDb, queue }),
         runner: new ProcessRunner({ command: splitCommand(cfg.HYPERSWEEP_TRAINER_CMD!), cwd: ROOT, killGraceMs: cfg.HYPERSWEEP_KILL_GRACE_MS, env: extra }),
         drainMs: 2000,
       });
@@ -168,9 +184,11 @@ export async function startStack(label: string, opts: StackOptions = {}): Promis
       return node;
     },
     spawnWorker(extra = {}) {
+      const env: Record<string, string | undefined> = { ...process.env, ...workerEnvFor(extra) };
+      if (extra.HYPERSWEEP_API_URL) delete env.DATABASE_URL;
       const child = spawn("node", ["--import", "tsx", join(ROOT, "apps/worker/src/main.ts")], {
         cwd: ROOT,
-        env: { ...process.env, ...workerEnvFor(extra) },
+        env,
         stdio: ["ignore", "ignore", "pipe"],
       });
       child.stderr?.resume();

@@ -10,13 +10,18 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fast
 import type { ApiConfig } from "@hypersweep/config";
 import type { Db } from "@hypersweep/db";
 import type { TrialQueue } from "@hypersweep/queue";
+import { startReconciler } from "@hypersweep/queue/reconcile";
 import type { AppDeps, V1Plugin } from "./deps.ts";
 import { errorHandler } from "./errors.ts";
 import { EventHub } from "./events.ts";
 import { teamAuth } from "./plugins/auth.ts";
 import { WorkerTokenCache, workerAuth } from "./plugins/worker-auth.ts";
 import { workerNodeRoutes } from "./routes/worker-node.routes.ts";
-import { teamRateLimit } from "./limits.ts";
+import { workerStoreRoutes } from "./routes/worker-store.routes.ts";
+import { workerCacheRoutes } from "./routes/worker-cache.routes.ts";
+import { StreamCounter, teamRateLimit } from "./limits.ts";
+import { FleetWatches } from "./fleet-watch.ts";
+import { eventRoutes } from "./routes/events.routes.ts";
 import { adminRoutes } from "./routes/admin.routes.ts";
 import { bestRoutes } from "./routes/best.routes.ts";
 import { createMetrics } from "./metrics.ts";
@@ -43,7 +48,14 @@ export async function buildApp(
     bodyLimit: base.config.HYPERSWEEP_BODY_LIMIT,
   });
   const events = new EventHub(base.config.DATABASE_URL, (m) => app.log.warn(m));
-  const deps: AppDeps = { ...base, events, metrics: createMetrics(base), workerTokens: new WorkerTokenCache() };
+  const deps: AppDeps = {
+    ...base,
+    events,
+    streams: new StreamCounter(base.config.HYPERSWEEP_MAX_STREAMS),
+    fleet: new FleetWatches(base.db),
+    metrics: createMetrics(base),
+    workerTokens: new WorkerTokenCache(),
+  };
   // Fastify hands a missing body to the validator as null; as undefined, a body schema's default applies.
   app.setValidatorCompiler((route) => {
     const validate = validatorCompiler(route as Parameters<typeof validatorCompiler>[0]);
@@ -82,6 +94,8 @@ export async function buildApp(
         async (worker) => {
           await worker.register(workerAuth(deps.db, deps.workerTokens));
           await worker.register(workerNodeRoutes());
+          await worker.register(workerStoreRoutes(deps));
+          await worker.register(workerCacheRoutes(deps));
         },
         { prefix: "/worker" },
       );
@@ -89,6 +103,7 @@ export async function buildApp(
         await team.register(teamAuth(deps.db));
         await teamRateLimit(team, deps.config.HYPERSWEEP_RATE_LIMIT);
         await team.register(sweepRoutes(deps));
+        await team.register(eventRoutes(deps));
         await team.register(trialRoutes(deps));
         await team.register(predictionRoutes(deps));
         await team.register(reportRoutes(deps));
@@ -105,7 +120,16 @@ export async function buildApp(
   );
 
   events.start();
+  // Workers that reach Postgres through this API run no reconciler: this process does, when configured.
+  let stopReconciler = () => {};
+  if (base.config.HYPERSWEEP_RECONCILE_MS > 0) {
+    app.addHook("onReady", async () => {
+      stopReconciler = startReconciler(base.db, base.queue, base.config.HYPERSWEEP_RECONCILE_MS, (m) => app.log.info(m));
+    });
+  }
   app.addHook("onClose", async () => {
+    stopReconciler();
+    deps.fleet.stop();
     await events.close();
   });
   return app;

@@ -3,6 +3,8 @@ import type { ApiConfig } from "@hypersweep/config";
 import type { Db } from "@hypersweep/db";
 import type { TrialQueue } from "@hypersweep/queue";
 import type { EventHub } from "./events.ts";
+import type { FleetWatches } from "./fleet-watch.ts";
+import type { StreamCounter } from "./limits.ts";
 import type { ApiMetrics } from "./metrics.ts";
 import type { WorkerTokenCache } from "./plugins/worker-auth.ts";
 
@@ -12,6 +14,10 @@ export interface AppDeps {
   queue: TrialQueue;
   config: ApiConfig;
   events: EventHub;
+  /** The team's open event streams (per sweep and team-wide), counted together. */
+  streams: StreamCounter;
+  /** The fleet's changes for team-wide streams. */
+  fleet: FleetWatches;
   metrics: ApiMetrics;
   /** Worker token lookups of this process (the admin route that revokes a token clears its entries). */
   workerTokens: WorkerTokenCache;

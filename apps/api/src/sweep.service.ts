@@ -12,6 +12,8 @@ import { enqueueTrials, type TrialQueue } from "@hypersweep/queue";
 import { badRequest, limitExceeded, HttpError } from "./errors.ts";
 import { resolvePretrained } from "./pretrained.ts";
 
+export const SweepPriority = z.number().int().min(-1000).max(1000);
+
 export const CreateSweepBody = z.strictObject({
   name: text({ max: 200 }).optional(),
   /** Dataset id or name (of the caller's team). */
@@ -32,6 +34,8 @@ export const CreateSweepBody = z.strictObject({
   architectures: z.array(Architecture).min(1).max(6),
   preset: text({ max: 100 }).default("data-stock-2020"),
   overrides: SweepOverrides.optional(),
+  /** Within the team, sweeps of higher priority run first; equal priorities run in submission order. @defaultValue 0 */
+  priority: SweepPriority.optional(),
   /** Seed of the plan (and of every trial's training). Default: drawn at random and stored. */
   seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
 });
@@ -100,7 +104,7 @@ async function storeSweep(db: Db, limits: SweepLimits | undefined, sweep: Parame
   try {
     return await createSweep(db, sweep, { maxQueuedTrials: limits?.maxQueuedTrials });
   } catch (err) {
-    if (err instanceof LimitError) throw limitExceeded(`${err.message} (HYPERSWEEP_MAX_QUEUED_TRIALS); cancel a sweep or wait for trials to start`);
+    if (err instanceof LimitError) throw limitExceeded(`${err.message}; cancel a sweep or wait for trials to start`);
     throw err;
   }
 }
@@ -144,6 +148,7 @@ export async function submitSweep(
     preset: body.preset,
     spec: spec as unknown as Record<string, unknown>,
     seed,
+    priority: body.priority,
     planHash: plan.planHash,
     trials: plan.trials.map((t) => ({
       position: t.position,

@@ -10,6 +10,7 @@ import { watchSweep } from "./commands/watch.ts";
 import { pretrainedFlags, weightsCommand } from "./commands/weights.ts";
 import { EXIT_CODES_HELP, exitCodeFor, throwOnUsageErrors, watchExit } from "./exit-codes.ts";
 import { reportCommand } from "./commands/report.ts";
+import { priorityCommand, setTeamCommand, teamCommand } from "./commands/share.ts";
 
 function client(cmd: Command): HypersweepClient {
   const o = cmd.optsWithGlobals() as { url: string; apiKey?: string };
@@ -44,12 +45,13 @@ export function buildCli(): Command {
     .option("--seed <n>", "plan seed", (v) => Number(v))
     .option("--epochs <n>", "search epochs per trial", (v) => Number(v))
     .option("--pretrained <arch=name...>", "start architectures from imported weights, e.g. resnet18=imagenet")
+    .option("--priority <n>", "within your team, higher runs first (default 0)", (v) => Number(v))
     .option("--watch", "follow the sweep until it ends")
     .action(async (file: string | undefined, o, cmd: Command) => {
       const overrides = { ...(o.epochs ? { searchEpochs: o.epochs } : {}), ...(o.pretrained ? { pretrained: pretrainedFlags(o.pretrained) } : {}) };
       const body = file
         ? JSON.parse(file === "-" ? readFileSync(0, "utf8") : readFileSync(file, "utf8"))
-        : { dataset: o.dataset, scenario: { modality: o.modality, task: o.task }, architectures: o.arch, ...(o.seed !== undefined ? { seed: o.seed } : {}), ...(Object.keys(overrides).length ? { overrides } : {}) };
+        : { dataset: o.dataset, scenario: { modality: o.modality, task: o.task }, architectures: o.arch, ...(o.seed !== undefined ? { seed: o.seed } : {}), ...(o.priority !== undefined ? { priority: o.priority } : {}), ...(Object.keys(overrides).length ? { overrides } : {}) };
       const c = client(cmd);
       const s = await c.request("POST", "/v1/sweeps", body);
       out(`sweep ${s.id}: ${s.trialCount} trials, plan ${s.planHash}${s.enqueued ? "" : " (queue unavailable: trials will be enqueued when it returns)"}`);
@@ -72,7 +74,8 @@ export function buildCli(): Command {
     const s = await c.request("GET", `/v1/sweeps/${id}`);
     const { trials } = await c.request("GET", `/v1/sweeps/${id}/trials`);
     if (o.json) return out({ ...s, trials });
-    out(`${s.id} ${s.status}: ${JSON.stringify(s.counts)} progress ${(s.progress.fraction * 100).toFixed(0)}% ETA ${s.etaSeconds ?? "–"} s`);
+    const stopped = s.stages?.search?.stoppedEarly ? ` (${s.stages.search.stoppedEarly} search trials stopped early)` : "";
+    out(`${s.id} ${s.status}: ${JSON.stringify(s.counts)}${stopped} progress ${(s.progress.fraction * 100).toFixed(0)}% ETA ${s.etaSeconds ?? "–"} s`);
     out(trialsTable(trials));
   });
 
@@ -139,6 +142,10 @@ export function buildCli(): Command {
     out(`worker token ${r.workerToken.name} (${r.workerToken.id}) revoked at ${r.workerToken.revokedAt}`);
   });
 
+  admin.addCommand(setTeamCommand(adminClient));
+
+  program.addCommand(teamCommand(client));
+  program.addCommand(priorityCommand(client));
   program.addCommand(datasetsCommand());
   program.addCommand(weightsCommand());
   program.addCommand(reportCommand(client));

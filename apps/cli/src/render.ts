@@ -31,7 +31,7 @@ export function leaderboardTable(rows: any[]): string {
 export function trialsTable(trials: any[]): string {
   const t = table(["#", "architecture", "status", "lr", "augmentations", "epochs", "attempts", "val AUC", "val F1", "score", "error"]);
   for (const r of trials) {
-    t.push([r.stage === "final" ? `${r.position} final` : r.position, r.architecture, r.status, lr(r.learningRate), r.augmentations.join(", ") || "none", r.epochsDone, r.attemptCount, fmt(r.valAuc), fmt(r.valF1), fmt(r.selectionScore), (r.error ?? "").slice(0, 40)]);
+    t.push([r.stage === "final" ? `${r.position} final` : r.position, r.architecture, r.stoppedEarlyAt != null ? "stopped early" : r.status, lr(r.learningRate), r.augmentations.join(", ") || "none", r.epochsDone, r.attemptCount, fmt(r.valAuc), fmt(r.valF1), fmt(r.selectionScore), (r.error ?? "").slice(0, 40)]);
   }
   return t.toString();
 }

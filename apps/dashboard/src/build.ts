@@ -27,10 +27,11 @@ export function dashboardIsBuilt(): boolean {
   return statSync(index).mtimeMs >= sources;
 }
 
-export async function buildDashboard(outDir = DASHBOARD_DIST): Promise<void> {
+/** Builds `root` (the page's sources; another checkout's for a side-by-side benchmark) into `outDir`. */
+export async function buildDashboard(outDir = DASHBOARD_DIST, root = DASHBOARD_WEB): Promise<void> {
   const { build } = await import("vite");
   await build({
-    root: DASHBOARD_WEB,
+    root,
     configFile: false,
     logLevel: "warn",
     base: "/",

@@ -5,6 +5,7 @@
  * status changes live, a read-only key sees no write action, and user strings stay text.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hyperparameterImportance } from "@hypersweep/metrics";
 import { ensureDashboardBuilt } from "../src/index.ts";
 import { ADMIN_TOKEN, eventually, startStack, sweepBody, type Stack } from "../../../test/helpers/stack.ts";
 import { chartOption, launch, openPage, screenshot, signIn, visit, waitForCharts, type Browsing, type WatchedPage } from "./browser.ts";
@@ -52,14 +53,28 @@ describe("dashboard in a real browser", () => {
     const badge = `tr[data-trial="${first}"] [data-status]`;
     expect(await page.getAttribute(badge, "data-status")).toBe("queued");
     expect(await page.locator("[data-action=cancel]").count()).toBe(1);
+    // No trial has finished: importance says so and draws no bar.
+    expect(await page.textContent("[data-architecture=small_cnn] [data-importance-note]")).toMatch(/^Not enough trials: 0 finished trials; at least 6 are needed/);
+    expect((await chartOption(page, "importance-small_cnn")).series).toEqual([]);
     await screenshot(page, "sweep-queued");
-    await stack.startWorker({ HYPERSWEEP_CONCURRENCY: "2", FAKE_EPOCH_MS: "250" });
+    // Final trainings keep their validation and test predictions (the fixture trainer reports them when asked).
+    await stack.startWorker({ HYPERSWEEP_CONCURRENCY: "2", FAKE_EPOCH_MS: "250", FAKE_TEST_PREDICTIONS: "1", FAKE_VAL_PREDICTIONS: "1" });
     await page.waitForSelector(`tr[data-trial="${first}"] [data-status=running]`, { timeout: 30_000 });
     await screenshot(page, "sweep-running");
     await page.waitForSelector(`tr[data-trial="${first}"] [data-status=succeeded]`, { timeout: 30_000 });
     // Every trial ends succeeded on screen, still without a reload.
     await page.waitForFunction(() => Array.from(document.querySelectorAll("table[data-table=trials] [data-status]")).every((b) => b.getAttribute("data-status") === "succeeded"), null, { timeout: 60_000 });
     expect(await page.evaluate(() => (window as unknown as { loadedOnce?: number }).loadedOnce)).toBe(1);
+    // The live learning curves catch up too (they are redrawn at most once a second): every epoch of every trial.
+    await page.waitForFunction(
+      () => ["small_cnn", "resnet18"].every((a) => {
+        const host = document.querySelector(`[data-chart="curves-${a}"]`) as (HTMLElement & { hsChart?: { getOption(): { series: Array<{ data: unknown[] }> } } }) | null;
+        const series = host?.hsChart?.getOption().series ?? [];
+        return series.length === 8 && series.every((x) => x.data.length === 3);
+      }),
+      null,
+      { timeout: 15_000 },
+    );
     await eventually(async () => (await stack.http("GET", `/v1/sweeps/${sweepId}`)).body.status === "succeeded", 30_000);
     expect(writer.problems).toEqual([]);
   }, 120_000);
@@ -67,7 +82,11 @@ describe("dashboard in a real browser", () => {
   it("draws one heatmap cell per planned trial and one learning curve per trial with one point per epoch", async () => {
     const { page } = writer;
     trials = (await stack.http("GET", `/v1/sweeps/${sweepId}/trials`)).body.trials;
+    const spec = (await stack.http("GET", `/v1/sweeps/${sweepId}`)).body.spec as { augmentations: string[] };
+    // A fresh load of the finished sweep (going to the same address again would keep the live page).
+    await visit(page, stack.url, "/sweeps", "table[data-table=sweeps]");
     await visit(page, stack.url, `/sweeps/${sweepId}`, "table[data-table=trials] tbody tr[data-trial]");
+    await page.waitForFunction(() => !document.querySelector("main")?.dataset.liveEvents);
     for (const arch of ["small_cnn", "resnet18"]) {
       const planned = trials.filter((t) => t.architecture === arch && t.stage === "search");
       expect(planned.length).toBe(8);
@@ -85,6 +104,15 @@ describe("dashboard in a real browser", () => {
       expect(wide).toEqual([best.trialId]);
       const parallel = await chartOption(page, `parallel-${arch}`);
       expect(parallel.series[0].data).toHaveLength(planned.length);
+      // Importance: the share of variance (ε²) of each hyperparameter over the API's finished trials.
+      const finished = planned.filter((t) => t.status === "succeeded") as unknown as Array<{ learningRate: number; augmentations: string[]; selectionScore: number }>;
+      const expected = hyperparameterImportance(finished.map((t) => ({ learningRate: t.learningRate, augmentations: t.augmentations, score: t.selectionScore })), spec.augmentations);
+      expect(expected.enough).toBe(true);
+      const importance = await chartOption(page, `importance-${arch}`);
+      const bars = (importance.series[0].data as Array<{ name: string; value: number }>).map((b) => [b.name, b.value]).sort();
+      expect(bars).toEqual(expected.factors.filter((f) => f.share != null).map((f) => [f.factor, f.share]).sort());
+      expect(bars.map((b) => b[0])).toContain("learning rate");
+      expect(await page.textContent(`[data-architecture=${arch}] [data-importance-note]`)).toContain(`across ${finished.length} finished search trials`);
     }
     // Grid: sorted by validation AUC descending with two clicks on its header.
     await page.click("th:has-text('Val AUC') button");
@@ -145,7 +173,33 @@ describe("dashboard in a real browser", () => {
     const rowSum = (i: number) => test.confusionMatrix[i].reduce((a: number, b: number) => a + b, 0);
     for (const [col, row, v] of norm.series[0].data as number[][]) expect(v).toBeCloseTo(test.confusionMatrix[n - 1 - row][col] / rowSum(n - 1 - row), 9);
     expect(await page.locator("table[data-table=epochs] tbody tr").count()).toBe(trial.epochs.length);
+    // ROC and precision-recall curves: the API's points and areas, for both kept splits.
+    const api = (await stack.http("GET", `/v1/trials/${trial.id}/curves`)).body as { splits: Array<{ split: string; curves: Array<{ class: string; auc: number; averagePrecision: number; roc: unknown[]; pr: unknown[] }> }> };
+    expect(api.splits.map((sp) => sp.split).sort()).toEqual(["test", "val"]);
+    for (const sp of api.splits) {
+      await page.waitForSelector(`[data-chart=roc-${sp.split}][data-drawn]`);
+      await page.waitForSelector(`[data-chart=pr-${sp.split}][data-drawn]`);
+      const roc = await chartOption(page, `roc-${sp.split}`);
+      const pr = await chartOption(page, `pr-${sp.split}`);
+      for (const c of sp.curves) {
+        expect(c.roc.length).toBeGreaterThan(2);
+        expect(roc.series.find((x: { id: string }) => x.id === c.class).data).toHaveLength(c.roc.length);
+        expect(pr.series.find((x: { id: string }) => x.id === c.class).data).toHaveLength(c.pr.length);
+        expect(await page.textContent(`[data-auc="${sp.split}:${c.class}"]`)).toBe(f3(c.auc));
+        expect(await page.textContent(`[data-ap="${sp.split}:${c.class}"]`)).toBe(f3(c.averagePrecision));
+      }
+    }
+    // The test split's AUC drawn is the one the test metrics report (both from the kept predictions).
+    expect(await page.textContent(`[data-auc="test:${test.positiveClass}"]`)).toBe(f3(test.metrics.auc));
     await screenshot(page, "trial-final");
+    const phone = await openPage(browsing, { width: 390, height: 844 });
+    await signIn(phone.page, stack.url, stack.team.apiKey);
+    await visit(phone.page, stack.url, `/trials/${trial.id}`, "table[data-table=test-metrics]");
+    await phone.page.waitForSelector("[data-chart=roc-test][data-drawn]");
+    expect(await phone.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await screenshot(phone.page, "trial-final-390px");
+    expect(phone.problems).toEqual([]);
+    await phone.context.close();
     await visit(page, stack.url, `/trials/${trials[0].id}`, "table[data-table=attempts]");
     await screenshot(page, "trial-search");
     expect(writer.problems).toEqual([]);
@@ -199,13 +253,71 @@ describe("dashboard in a real browser", () => {
     expect(await page.getAttribute("[data-hash]", "data-hash")).toBe(version.contentHash);
     await screenshot(page, "datasets");
     expect(await page.locator("img").count()).toBe(0);
+    // A node in quarantine (as the failing transaction records it) is marked, with its reason.
+    const reason = "3 consecutive attempts failed for reasons of the node (crashed × 3)";
+    await stack.db.worker.create({
+      data: { id: "sick-node", host: "gpu-7", pid: 1, gpus: ["0"], version: "0.1.0", concurrency: 1, quarantinedAt: new Date(), quarantinedUntil: new Date(Date.now() + 30 * 60_000), quarantineReason: reason, quarantineAttempts: [] },
+    });
     await visit(page, stack.url, "/fleet", "table[data-table=workers]");
     const workers = (await stack.http("GET", "/v1/workers")).body.workers;
     expect(await page.locator("table[data-table=workers] tbody tr").count()).toBe(workers.length);
+    expect(await page.locator("[data-quarantine]").count()).toBe(1);
+    expect(await page.textContent("tr:has([data-quarantine]) td:first-child")).toBe("sick-node");
+    expect(await page.textContent("[data-quarantine] [data-field=quarantine-reason]")).toContain(reason);
     await screenshot(page, "fleet");
     expect(writer.dialogs).toEqual([]);
     expect(writer.problems).toEqual([]);
   }, 60_000);
+
+  it("the sweeps list and the fleet follow the team's event stream: new sweeps, progress, status and workers without a reload or a poll", async () => {
+    const { page } = writer;
+    await visit(page, stack.url, "/sweeps", "table[data-table=sweeps]");
+    await page.waitForSelector(".live[data-live=live]");
+    await page.evaluate(() => ((window as unknown as { loadedOnce: number }).loadedOnce = 1));
+    // Count the page's requests from here on: nothing may be asked while nothing happens.
+    const asked: string[] = [];
+    const onRequest = (r: { url(): string }) => asked.push(r.url());
+    page.on("request", onRequest);
+    await page.waitForTimeout(6_000);
+    expect(asked).toEqual([]);
+    const created = await stack.http("POST", "/v1/sweeps", sweepBody(stack.dataset.id, { name: "live one", seed: 11, overrides: { searchEpochs: 4, imageSize: 16, subsetsPerRate: 1 } }));
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    await page.waitForSelector(`tr[data-row="${id}"]`, { timeout: 15_000 });
+    expect(await page.textContent(`a[data-sweep="${id}"]`)).toBe("live one");
+    await page.waitForSelector(`tr[data-row="${id}"] [data-status=succeeded]`, { timeout: 60_000 });
+    const final = (await stack.http("GET", "/v1/overview/sweeps")).body.sweeps.find((x: { id: string }) => x.id === id);
+    await page.waitForFunction((sel) => document.querySelector(sel)?.textContent === "100%", `tr[data-row="${id}"] [data-cell=progress] .muted`, { timeout: 10_000 });
+    expect(final.progress.fraction).toBe(1);
+    expect(await page.evaluate(() => (window as unknown as { loadedOnce?: number }).loadedOnce)).toBe(1);
+    page.off("request", onRequest);
+    // Only the list was re-read (after events), never on a timer.
+    expect(asked.every((u) => /\/v1\/overview\/sweeps\?/.test(u))).toBe(true);
+    await screenshot(page, "sweeps-live");
+
+    await visit(page, stack.url, "/fleet", "table[data-table=workers]");
+    await page.waitForSelector(".live[data-live=live]");
+    await page.evaluate(() => ((window as unknown as { loadedOnce: number }).loadedOnce = 1));
+    const before = await page.locator("table[data-table=workers] tbody tr").count();
+    const extra = await stack.startWorker({ HYPERSWEEP_CONCURRENCY: "1" });
+    await page.waitForSelector(`[data-worker="${extra.id}"]`, { timeout: 15_000 });
+    expect(await page.locator("table[data-table=workers] tbody tr").count()).toBe(before + 1);
+    await extra.close();
+    await page.waitForSelector(`tr:has([data-worker="${extra.id}"]) [data-stale]`, { timeout: 15_000 });
+    expect(await page.textContent(`tr:has([data-worker="${extra.id}"]) [data-stale]`)).toBe("stopped");
+    expect(await page.evaluate(() => (window as unknown as { loadedOnce?: number }).loadedOnce)).toBe(1);
+    await screenshot(page, "fleet-live");
+    const phone = await openPage(browsing, { width: 390, height: 844 });
+    await signIn(phone.page, stack.url, stack.team.apiKey);
+    for (const [route, ready, name] of [["/sweeps", "table[data-table=sweeps]", "sweeps-390px"], ["/fleet", "table[data-table=workers]", "fleet-390px"]]) {
+      await visit(phone.page, stack.url, route, ready);
+      expect(await phone.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await screenshot(phone.page, name);
+    }
+    expect(phone.problems).toEqual([]);
+    await phone.context.close();
+    expect(writer.problems).toEqual([]);
+  }, 120_000);
 
   it("serves the page under a Content-Security-Policy that refuses inline scripts", async () => {
     const res = await fetch(`${stack.url}/`);

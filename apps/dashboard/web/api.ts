@@ -24,12 +24,24 @@ export function whenUnauthorized(fn: () => void): void {
   onUnauthorized = fn;
 }
 
+/**
+ * A request public/early.js started for this path and key before the bundle loaded, taken once; none after the
+ * first seconds of the page (a later visit asks afresh).
+ */
+function early(path: string, key: string | null): Promise<Response> | undefined {
+  const started = (window as unknown as { hypersweepEarly?: Record<string, { key: string; response: Promise<Response> }> }).hypersweepEarly;
+  const e = started?.[path];
+  if (!e) return undefined;
+  delete started![path];
+  return e.key === key && performance.now() < 15_000 ? e.response : undefined;
+}
+
 async function call<T>(method: string, path: string, body?: unknown, key = storedKey()): Promise<T> {
-  const res = await fetch(path, {
+  const res = await ((method === "GET" && early(path, key)) || fetch(path, {
     method,
     headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}) },
     body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  }));
   const text = await res.text();
   let json: unknown = null;
   try {
@@ -69,11 +81,19 @@ export async function getOptional<T>(path: string): Promise<T | null> {
   }
 }
 
+export interface StreamOptions {
+  /** The event after which the stream ends for good (a sweep's stream: sweep.finished); null: never. */
+  endOn?: string | null;
+  /** Told whether the stream is connected (true once the server answered, false while reconnecting). */
+  onState?: (connected: boolean) => void;
+}
+
 /**
  * Follows an SSE stream until `signal` aborts; reconnects after a dropped connection (the server sends a
  * snapshot first, so nothing is missed). Returns when the stream ends for good (the sweep finished).
  */
-export async function stream(path: string, onEvent: (type: string, data: unknown) => void, signal: AbortSignal): Promise<void> {
+export async function stream(path: string, onEvent: (type: string, data: unknown) => void, signal: AbortSignal, opts: StreamOptions = {}): Promise<void> {
+  const endOn = opts.endOn === undefined ? "sweep.finished" : opts.endOn;
   let delay = 500;
   while (!signal.aborted) {
     let finished = false;
@@ -81,6 +101,7 @@ export async function stream(path: string, onEvent: (type: string, data: unknown
       const res = await fetch(path, { headers: { authorization: `Bearer ${storedKey() ?? ""}`, accept: "text/event-stream" }, signal });
       if (!res.ok || !res.body) throw new ApiError(res.status, `events: HTTP ${res.status}`);
       delay = 500;
+      opts.onState?.(true);
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       let buf = "";
       for (;;) {
@@ -98,7 +119,7 @@ export async function stream(path: string, onEvent: (type: string, data: unknown
             else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
           }
           if (!data.length) continue;
-          if (type === "sweep.finished") finished = true;
+          if (endOn && type === endOn) finished = true;
           onEvent(type, JSON.parse(data.join("\n")));
         }
       }
@@ -107,6 +128,7 @@ export async function stream(path: string, onEvent: (type: string, data: unknown
       if (err instanceof ApiError && (err.status === 401 || err.status === 404)) return;
     }
     if (finished || signal.aborted) return;
+    opts.onState?.(false);
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 5000);
   }

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import { TrainerMessage } from "@hypersweep/core";
+import { isRetryableReason, TrainerMessage } from "@hypersweep/core";
 import type { RunOutcome, TrialRun, TrialRunner } from "./runner.ts";
 
 export interface ProcessRunnerOptions {
@@ -75,7 +75,7 @@ export class ProcessRunner implements TrialRunner {
           return;
         }
         if (msg.type === "result") outcome = { kind: "result", result: msg };
-        if (msg.type === "error") outcome = { kind: "error", reason: msg.reason, message: msg.message, retryable: msg.reason !== "bad_spec" };
+        if (msg.type === "error") outcome = { kind: "error", reason: msg.reason, message: msg.message, retryable: isRetryableReason(msg.reason) };
         chain = chain.then(() => run.onMessage(msg)).catch((err) => {
           outcome ??= { kind: "error", reason: "internal", message: (err as Error).message, retryable: true };
           stop();

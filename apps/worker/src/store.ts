@@ -6,7 +6,8 @@
  * Every write names its attempt and is fenced by the lease, whichever side runs it.
  */
 import type {
-  ClaimOutcome, EpochRecord, EvaluationOutcome, EvaluationTarget, LeaseOptions, SplitPredictionRows, TrialPredictions, TrialResult, WorkerInfo,
+  ClaimNextOptions, ClaimNextOutcome, ClaimOutcome, EpochRecord, EvaluationOutcome, EvaluationTarget, LeaseOptions, QuarantinePolicy, RungOutcome, SplitPredictionRows, TrialPredictions, TrialResult,
+  WorkerInfo, WorkerQuarantineState,
 } from "@hypersweep/db";
 
 export interface FailureReport {
@@ -14,9 +15,22 @@ export interface FailureReport {
   message: string;
   maxAttempts: number;
   retryable?: boolean;
+  /** The node's quarantine policy: a failure for reasons of the node also judges the worker (see judgeNode). */
+  quarantine?: QuarantinePolicy;
+}
+
+export interface FailureOutcome {
+  retry: boolean;
+  /** Set when this failure quarantined the worker: stop taking trials. */
+  quarantined?: { reason: string; until: Date };
 }
 
 export interface WorkerStore {
+  /**
+   * Opens a new attempt on the trial fair share says runs next among those this worker may run (a lease for
+   * `workerId`), or says that nothing may start now.
+   */
+  claimNext(workerId: string, opts: ClaimNextOptions): Promise<ClaimNextOutcome>;
   /** Opens a new attempt on the trial (a lease for `workerId`), or says why not. */
   claim(trialId: string, workerId: string, opts: LeaseOptions): Promise<ClaimOutcome>;
   /** The trainer's backend and the epoch it resumed from. */
@@ -25,9 +39,21 @@ export interface WorkerStore {
   heartbeat(trialId: string, attempt: number, leaseMs: number): Promise<boolean>;
   /** Throws LeaseLostError when the attempt no longer holds the lease (for all writes below). */
   recordEpoch(trialId: string, attempt: number, e: EpochRecord, leaseMs: number): Promise<void>;
+  /**
+   * A rung epoch of a search trial with early stopping, recorded with its decision (packages/db recordRungEpoch):
+   * null when the epoch is no rung; when the decision is to stop, the trial is finished (its best stored epoch).
+   * `inHand`: the epochs this attempt has reported so far.
+   */
+  recordRungEpoch(trialId: string, attempt: number, e: EpochRecord, inHand: readonly EpochRecord[], leaseMs: number): Promise<RungOutcome | null>;
   recordPredictions(trialId: string, attempt: number, splits: readonly SplitPredictionRows[]): Promise<void>;
   recordResult(trialId: string, attempt: number, r: TrialResult): Promise<void>;
-  failAttempt(trialId: string, attempt: number, f: FailureReport): Promise<{ retry: boolean }>;
+  /**
+   * Ends a failed attempt. When it quarantines the worker, the trials its excused attempts had failed for good are
+   * owed a run again: the store enqueues them (the reconciler is the safety net).
+   */
+  failAttempt(trialId: string, attempt: number, f: FailureReport): Promise<FailureOutcome>;
+  /** The worker's quarantine (polled while it waits; ends one whose cool-down has passed). */
+  quarantineState(workerId: string): Promise<WorkerQuarantineState>;
   /** Hands the trial back (shutdown); false when the attempt no longer held it. */
   releaseAttempt(trialId: string, attempt: number, why: string): Promise<boolean>;
   /** What an evaluation run evaluates (null: no stored definition). */

@@ -1,15 +1,17 @@
 /**
- * One delivery of one trial. Delivery is at-least-once; this function makes results exactly-once:
- *  1. claim the trial in Postgres (a new attempt holding a lease) — or learn that it is finished (ack the job),
- *     or that another live attempt holds it (look again when its lease ends);
+ * One delivery of a wake-up token. Delivery is at-least-once; this function makes results exactly-once:
+ *  1. claim the trial fair share says runs next in Postgres (a new attempt holding a lease) — or learn that
+ *     nothing may start now (processNextTrial); or, by id, claim one given trial (processTrial);
  *  2. run the trainer, renewing the lease on a timer; a heartbeat refused means the trial was cancelled or
  *     taken over: stop the trainer at once;
  *  3. write every epoch as it arrives and the result once, each guarded by the lease. While Postgres is
  *     unreachable, writes wait and retry: a result in hand is never dropped for a passing outage.
+ * A search trial of a sweep with early stopping records its rung epochs with their decision (recordRungEpoch):
+ * told to stop, it is already finished in Postgres; the worker stops the trainer and returns without waiting.
  */
 import { join, resolve } from "node:path";
-import { selectionScores, TrainerSpec, weightsRelativePath, type TrainerMessage } from "@hypersweep/core";
-import { isConnectionError, LeaseLostError, type ClaimedTrial, type EpochRecord } from "@hypersweep/db";
+import { plannedHalving, selectionScores, TrainerSpec, weightsRelativePath, type TrainerMessage } from "@hypersweep/core";
+import { isConnectionError, LeaseLostError, type ClaimedTrial, type EpochRecord, type QuarantinePolicy } from "@hypersweep/db";
 import { MetricInputError } from "@hypersweep/metrics";
 import { asTraining, EvaluationResultError, evaluationSpec, isEvaluation, loadEvaluation, recordEvaluation } from "./evaluation-job.ts";
 import type { RunOutcome, TrialRunner } from "./runner.ts";
@@ -26,13 +28,18 @@ export interface ProcessorConfig {
   /** The data root (shared with the API): imported pretrained weights live under it. */
   dataDir: string;
   backend?: TrainerSpec["backend"];
+  /** The trainers this worker runs: it claims only trials that need one of them. @defaultValue ["tfjs"] */
+  trainers?: string[];
+  /** When this worker is quarantined for failures of its own (off when absent). */
+  quarantine?: QuarantinePolicy;
 }
 
 export type ProcessResult =
   | { kind: "done"; status: string }
   | { kind: "held"; until: Date }
-  | { kind: "succeeded"; attempt: number }
-  | { kind: "failed"; attempt: number; retry: boolean; reason: string; message: string }
+  /** `stoppedEarlyAt`: the rung at which early stopping ended the trial (its result is its best stored epoch). */
+  | { kind: "succeeded"; attempt: number; stoppedEarlyAt?: number }
+  | { kind: "failed"; attempt: number; retry: boolean; reason: string; message: string; quarantined?: { reason: string; until: Date } }
   | { kind: "lost"; attempt: number }
   | { kind: "released"; attempt: number };
 
@@ -70,7 +77,7 @@ export async function whileDbDown<T>(fn: () => Promise<T>, maxMs = 15 * 60_000, 
  * replaced for the scenario's classes.
  */
 export function trainerSpecFor(c: ClaimedTrial, cfg: ProcessorConfig): TrainerSpec {
-  const { pretrainedWeights, ...planned } = c.spec as Record<string, unknown> & { pretrainedWeights?: { sha256: string } };
+  const { pretrainedWeights, halving: _halving, ...planned } = c.spec as Record<string, unknown> & { pretrainedWeights?: { sha256: string } };
   const scenario = c.scenario as { key: string; modality: "ct" | "radiograph"; task: "binary" | "multiclass"; classes: string[]; positiveClass: string; filters?: Record<string, unknown>; minPerClass?: number };
   const runDir = resolve(cfg.runsDir, c.trialId);
   return TrainerSpec.parse({
@@ -108,11 +115,30 @@ export function backendLabel(backend: string, versions: Record<string, string>):
   return threads ? `${backend} (${threads} thread${threads === "1" ? "" : "s"})` : backend;
 }
 
+/** Runs one given trial (claimed by id): finished ones are `done`, ones another live attempt holds are `held`. */
 export async function processTrial(store: WorkerStore, runner: TrialRunner, trialId: string, cfg: ProcessorConfig, hooks: ProcessorHooks = {}): Promise<ProcessResult> {
-  const retrying = <T>(fn: () => Promise<T>) => whileDbDown(fn, undefined, store.isUnavailable);
-  const claim = await retrying(() => store.claim(trialId, cfg.workerId, { leaseMs: cfg.leaseMs, maxAttempts: cfg.maxAttempts }));
+  const claim = await whileDbDown(() => store.claim(trialId, cfg.workerId, { leaseMs: cfg.leaseMs, maxAttempts: cfg.maxAttempts }), undefined, store.isUnavailable);
   if (claim.kind !== "claimed") return claim;
-  const c = claim.trial;
+  return runClaimed(store, runner, claim.trial, cfg, hooks);
+}
+
+export type NextResult = { kind: "idle"; owed: boolean } | (ProcessResult & { trialId: string; sweepId: string });
+
+/**
+ * Runs the trial fair share says is next for this worker (claimNext), or answers `idle` when nothing may start
+ * now (`owed`: trials wait, but out of this worker's reach for now).
+ */
+export async function processNextTrial(store: WorkerStore, runner: TrialRunner, cfg: ProcessorConfig, hooks: ProcessorHooks = {}): Promise<NextResult> {
+  const opts = { leaseMs: cfg.leaseMs, maxAttempts: cfg.maxAttempts, trainers: cfg.trainers };
+  const claim = await whileDbDown(() => store.claimNext(cfg.workerId, opts), undefined, store.isUnavailable);
+  if (claim.kind !== "claimed") return claim;
+  const r = await runClaimed(store, runner, claim.trial, cfg, hooks);
+  return { ...r, trialId: claim.trial.trialId, sweepId: claim.trial.sweepId };
+}
+
+async function runClaimed(store: WorkerStore, runner: TrialRunner, c: ClaimedTrial, cfg: ProcessorConfig, hooks: ProcessorHooks): Promise<ProcessResult> {
+  const retrying = <T>(fn: () => Promise<T>) => whileDbDown(fn, undefined, store.isUnavailable);
+  const trialId = c.trialId;
   const attempt = c.attempt;
   const log = hooks.log ?? (() => {});
 
@@ -154,8 +180,13 @@ export async function processTrial(store: WorkerStore, runner: TrialRunner, tria
 
   const epochs: EpochRecord[] = [];
   let backend: string | undefined;
+  // Early stopping: the rungs at which Postgres decides whether this search trial goes on.
+  const halving = evaluation ? null : plannedHalving(c.spec);
+  let stoppedEarlyAt: number | null = null;
+  let onStopped = () => {};
+  const stopped = new Promise<"stopped">((r) => (onStopped = () => r("stopped")));
   const onMessage = async (m: TrainerMessage) => {
-    if (lost) return;
+    if (lost || stoppedEarlyAt !== null) return;
     try {
       if (m.type === "ready") {
         const label = backendLabel(m.backend, m.versions);
@@ -167,7 +198,15 @@ export async function processTrial(store: WorkerStore, runner: TrialRunner, tria
         hooks.onEpoch?.(m.durationMs);
         const rec = scoreEpoch(spec, m);
         epochs.push(rec);
-        await retrying(() => store.recordEpoch(trialId, attempt, rec, cfg.leaseMs));
+        if (halving?.rungs.includes(rec.epoch)) {
+          const d = await retrying(() => store.recordRungEpoch(trialId, attempt, rec, epochs, cfg.leaseMs));
+          if (d && !d.continues) {
+            log(`stopped early at epoch ${d.rung}: rank ${d.rank} of ${d.reached}, ${d.kept} go on`, { trialId, attempt });
+            stoppedEarlyAt = d.rung;
+            stop.abort();
+            onStopped();
+          }
+        } else await retrying(() => store.recordEpoch(trialId, attempt, rec, cfg.leaseMs));
       }
     } catch (err) {
       if (err instanceof LeaseLostError) {
@@ -179,16 +218,19 @@ export async function processTrial(store: WorkerStore, runner: TrialRunner, tria
     }
   };
 
-  let outcome: RunOutcome;
+  let outcome: RunOutcome | "stopped";
   try {
-    outcome = await runner.run({ spec, onMessage, signal: stop.signal, env: hooks.env });
+    // A trial stopped early is finished in Postgres already: the trainer is being stopped, nobody waits for it.
+    const run = runner.run({ spec, onMessage, signal: stop.signal, env: hooks.env });
+    outcome = await Promise.race([run, stopped]);
   } finally {
     clearInterval(beat);
     hooks.drain?.removeEventListener("abort", onDrain);
   }
 
   try {
-    if (lost) return { kind: "lost", attempt };
+    if (outcome === "stopped" && stoppedEarlyAt !== null) return { kind: "succeeded", attempt, stoppedEarlyAt };
+    if (lost || outcome === "stopped") return { kind: "lost", attempt };
     if (released && outcome.kind !== "result") {
       await retrying(() => store.releaseAttempt(trialId, attempt, "handed back: the worker was shutting down"));
       return { kind: "released", attempt };
@@ -217,8 +259,9 @@ export async function processTrial(store: WorkerStore, runner: TrialRunner, tria
       await retrying(() => store.recordResult(trialId, attempt, { bestEpoch: outcome.result.bestEpoch, metrics: scored.metrics, weightsPath: outcome.result.weightsPath, epochs, backend, ...scores(spec, scored.valMetrics) }));
       return { kind: "succeeded", attempt };
     }
-    const { retry } = await retrying(() => store.failAttempt(trialId, attempt, { reason: outcome.reason, message: outcome.message, maxAttempts: cfg.maxAttempts, retryable: outcome.retryable }));
-    return { kind: "failed", attempt, retry, reason: outcome.reason, message: outcome.message };
+    // A failure of the run itself also judges this node (it may be quarantined by it: see judgeNode).
+    const failed = await retrying(() => store.failAttempt(trialId, attempt, { reason: outcome.reason, message: outcome.message, maxAttempts: cfg.maxAttempts, retryable: outcome.retryable, quarantine: cfg.quarantine }));
+    return { kind: "failed", attempt, reason: outcome.reason, message: outcome.message, ...failed };
   } catch (err) {
     if (err instanceof LeaseLostError) return { kind: "lost", attempt };
     throw err;

@@ -97,6 +97,11 @@ export const apiEnv = z.object({
   HYPERSWEEP_METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   /** ...unless this is true: /metrics without a token, for a port only the scraper can reach. */
   HYPERSWEEP_METRICS_PUBLIC: z.stringbool().default(false),
+  /**
+   * The API runs the reconciler (and the final stage's safety net) every this many ms; 0: off. Set it when the
+   * workers reach Postgres through the API (they then run no reconciler of their own).
+   */
+  HYPERSWEEP_RECONCILE_MS: intFrom(0, 0),
 });
 export type ApiConfig = z.output<typeof apiEnv>;
 
@@ -113,6 +118,20 @@ export const workerEnv = z.object({
   HYPERSWEEP_TRAINER_THREADS: z.coerce.number().int().min(1).max(256).optional(),
   /** The trainer command (JSON lines contract); default: the built-in TensorFlow.js trainer. */
   HYPERSWEEP_TRAINER_CMD: z.string().optional(),
+  /**
+   * The trainers this worker runs (comma-separated names, as in trials.trainer): it claims only trials that
+   * need one of them. Default: tfjs (the built-in TensorFlow.js trainer).
+   */
+  HYPERSWEEP_TRAINERS: z
+    .string()
+    .regex(/^[a-z0-9_-]+(,[a-z0-9_-]+)*$/, "comma-separated trainer names, e.g. tfjs,pytorch")
+    .default("tfjs")
+    .transform((v) => v.split(",")),
+  /**
+   * Longest a wake-up token waits before looking again when every waiting trial is out of this worker's reach
+   * (its team at its running quota, or another trainer), ms. A trial that ends wakes one waiting token at once.
+   */
+  HYPERSWEEP_IDLE_MAX_MS: intFrom(30_000, 100),
   /** Force a training backend (tensorflow-gpu, tensorflow, wasm, cpu); default: the best that loads. */
   HYPERSWEEP_BACKEND: z.enum(["tensorflow-gpu", "tensorflow", "wasm", "cpu"]).optional(),
   /** Where trial checkpoints and weights go. */
@@ -121,8 +140,16 @@ export const workerEnv = z.object({
   HYPERSWEEP_LEASE_MS: intFrom(15_000, 500),
   /** Heartbeat period, ms (well under the lease). */
   HYPERSWEEP_HEARTBEAT_MS: intFrom(3_000, 100),
-  /** Attempts per trial before it fails for good. */
+  /** Attempts per trial before it fails for good (attempts excused by a quarantine do not count). */
   HYPERSWEEP_MAX_ATTEMPTS: intFrom(3, 1),
+  /**
+   * Consecutive attempts failed for reasons of the node (trainer crash, start failure, protocol, internal or
+   * data error; not divergence, a bad spec or cancellation) after which this worker is quarantined: it takes no
+   * trial until an admin releases it or the cool-down passes. 0: never.
+   */
+  HYPERSWEEP_QUARANTINE_FAILURES: intFrom(3, 0),
+  /** How long a quarantine lasts unless an admin releases the worker first, ms. */
+  HYPERSWEEP_QUARANTINE_COOLDOWN_MS: intFrom(30 * 60_000, 1000),
   /** BullMQ lock duration, ms. */
   HYPERSWEEP_LOCK_MS: intFrom(30_000, 500),
   /** BullMQ stalled-job check period, ms. */
@@ -140,5 +167,13 @@ export const workerEnv = z.object({
   HYPERSWEEP_API_URL: z.string().regex(/^https?:\/\/[^\s]+$/, "must be an http:// or https:// URL").optional(),
   /** The node's worker token (hsw_..., from `hypersweep admin create-worker-token <name>`), sent to /v1/worker routes. */
   HYPERSWEEP_WORKER_TOKEN: z.string().regex(/^hsw_[\w-]+$/, "must be a worker token (hsw_...), not a team API key").optional(),
+  /**
+   * Fetch the data a trainer reads (a version's preprocessed cache, its manifest, pretrained weights) from the API
+   * into HYPERSWEEP_CACHE_DIR: `true` always, `auto` when this node cannot read the version's directory (needs
+   * HYPERSWEEP_API_URL and HYPERSWEEP_WORKER_TOKEN; without them the node reads the shared volume), `false` never.
+   */
+  HYPERSWEEP_CACHE_FETCH: z.enum(["auto", "true", "false"]).default("auto"),
+  /** Bytes the fetched cache may hold on this node; least recently used entries no trainer uses are deleted past it. */
+  HYPERSWEEP_CACHE_MAX_BYTES: intFrom(20 * 1024 ** 3, 1024 ** 2),
 });
 export type WorkerConfig = z.output<typeof workerEnv>;

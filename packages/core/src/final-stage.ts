@@ -15,7 +15,9 @@ export function finalStageEnabled(spec: { final?: boolean }): boolean {
 
 /** The trainer spec of a final training: the winner's planned spec, run to convergence and scored on the test set. */
 export function finalTrainerSpec(planned: Record<string, unknown>, spec: Pick<SweepSpec, "finalEpochs" | "patience" | "minDelta">): Record<string, unknown> {
-  return { ...planned, stage: "final", epochs: spec.finalEpochs, earlyStopping: { patience: spec.patience, minDelta: spec.minDelta }, evaluateTest: true };
+  // A final training runs to convergence: the search's early-stopping rungs do not apply to it.
+  const { halving: _halving, ...rest } = planned;
+  return { ...rest, stage: "final", epochs: spec.finalEpochs, earlyStopping: { patience: spec.patience, minDelta: spec.minDelta }, evaluateTest: true };
 }
 
 export interface SearchTrialForFinal extends SelectableTrial {

@@ -1,4 +1,5 @@
 export * from "./trainer-contract.ts";
+export * from "./failure-reasons.ts";
 export * from "./trial-data.ts";
 export * from "./errors.ts";
 export * from "./text.ts";
@@ -11,6 +12,8 @@ export * from "./plan.ts";
 export * from "./selection.ts";
 export * from "./epoch-selection.ts";
 export * from "./final-stage.ts";
+export * from "./early-stopping.ts";
 export * from "./schedules.ts";
 export * from "./safetensors-header.ts";
 export * from "./architecture-tensors.ts";
+export * from "./worker-protocol.ts";

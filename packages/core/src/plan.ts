@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { streamFor } from "./rng.ts";
 import { allSubsets, sampleSubsets, subsetDimension } from "./search-space.ts";
 import type { PretrainedRef, SweepSpec } from "./spec.ts";
+import type { SuccessiveHalving } from "./early-stopping.ts";
 import type { Architecture, Augmentation, SelectionMetric } from "./trainer-contract.ts";
 
 export interface PlannedTrial {
@@ -28,6 +29,8 @@ export interface PlannedTrial {
   selectionMetric: SelectionMetric;
   /** The imported weights this trial starts from (only when the sweep names some for its architecture). */
   pretrainedWeights?: PretrainedRef;
+  /** The sweep's early-stopping rungs and eta (only when it has them): the epochs at which the worker asks Postgres whether to go on. */
+  halving?: SuccessiveHalving;
 }
 
 export interface Plan {
@@ -68,6 +71,7 @@ export function planTrials(spec: SweepSpec): Plan {
           augmentationParams: { ...spec.augmentationParams },
           selectionMetric: spec.selectionMetric,
           ...(spec.pretrained?.[architecture] ? { pretrainedWeights: { ...spec.pretrained[architecture] } } : {}),
+          ...(spec.earlyStopping ? { halving: { rungs: [...spec.earlyStopping.rungs], eta: spec.earlyStopping.eta } } : {}),
         });
       }
     }

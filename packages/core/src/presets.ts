@@ -2,6 +2,7 @@
  * Presets: the paper's protocol as data (PROTOCOL.md). `data-stock-2020` holds every number of the Data Stock
  * benchmark (sections 3.2, 3.3 and Appendix A); a sweep may override any field, and the merged spec is stored.
  */
+import type { SuccessiveHalving } from "./early-stopping.ts";
 import { ARCHITECTURES, AUGMENTATIONS, type Architecture, type AugmentationParams } from "./trainer-contract.ts";
 
 export interface Preset {
@@ -34,6 +35,8 @@ export interface Preset {
   loss: "cross_entropy";
   /** What decides the best trial: validation AUC for a binary task, validation F1 for a multiclass one. */
   selectionMetric: { binary: "auc" | "f1"; multiclass: "auc" | "f1" };
+  /** Early stopping of search trials (ASHA rungs), or null: every search trial runs all its epochs. */
+  earlyStopping: SuccessiveHalving | null;
 }
 
 export const DATA_STOCK_2020: Readonly<Preset> = Object.freeze<Preset>({
@@ -55,6 +58,8 @@ export const DATA_STOCK_2020: Readonly<Preset> = Object.freeze<Preset>({
   optimizer: "adam",
   loss: "cross_entropy",
   selectionMetric: { binary: "auc", multiclass: "f1" },
+  // The paper trained every search trial for 30 epochs: no early stopping, so that its protocol stays exact.
+  earlyStopping: null,
 });
 
 export const PRESETS: Readonly<Record<string, Readonly<Preset>>> = Object.freeze({ [DATA_STOCK_2020.name]: DATA_STOCK_2020 });

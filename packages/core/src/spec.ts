@@ -8,6 +8,7 @@ import { text } from "./text.ts";
 import { getPreset, presetNames } from "./presets.ts";
 import { checkBounds, DEFAULT_SWEEP_BOUNDS, type SweepBounds } from "./bounds.ts";
 import { Architecture, Augmentation, AUGMENTATIONS, SelectionMetric, Task } from "./trainer-contract.ts";
+import { earlyStoppingIssues, EarlyStoppingOverride, type SuccessiveHalving } from "./early-stopping.ts";
 
 const positive = z.number().finite().positive();
 
@@ -45,6 +46,12 @@ export const SweepOverrides = z.strictObject({
   final: z.boolean().optional(),
   /** Pretrained weights per architecture, by the name they were imported under (POST /v1/weights), e.g. { resnet18: "imagenet" }. */
   pretrained: z.partialRecord(Architecture, text({ max: 128 })).optional(),
+  /**
+   * Stop hopeless search trials early (asynchronous successive halving, early-stopping.ts): at each rung epoch a
+   * trial continues only if it is in the top 1/eta of its architecture's trials that reached that rung.
+   * Off unless given (the data-stock-2020 preset trains every trial for all its epochs).
+   */
+  earlyStopping: EarlyStoppingOverride.optional(),
 });
 export type SweepOverrides = z.infer<typeof SweepOverrides>;
 
@@ -73,6 +80,8 @@ export interface SweepSpec {
   final?: false;
   /** Present only when the sweep names pretrained weights: each architecture's start, as resolved at submission. */
   pretrained?: Partial<Record<Architecture, PretrainedRef>>;
+  /** Present only when the sweep stops hopeless search trials early (ASHA rungs and eta). */
+  earlyStopping?: SuccessiveHalving;
 }
 
 /** Imported weights a trial starts from (the head is replaced for the scenario's classes). */
@@ -128,6 +137,12 @@ export function resolveSweepSpec(input: ResolveInput): SweepSpec {
     fail("overrides.subsetsPerRate", `asks for ${subsetsPerRate} distinct augmentation subsets per learning rate but only ${total} exist (2^${augmentations.length} subsets of ${augmentations.length} augmentations)`);
   }
   const pretrained = resolvePretrained(o.pretrained, architectures, input.pretrained);
+  const searchEpochs = o.searchEpochs ?? preset.searchEpochs;
+  const earlyStopping = o.earlyStopping ?? preset.earlyStopping ?? undefined;
+  if (earlyStopping) {
+    const issues = earlyStoppingIssues(earlyStopping, searchEpochs);
+    if (issues.length) throw new SpecError(`invalid overrides: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, issues);
+  }
   const spec: SweepSpec = {
     preset: preset.name,
     seed: input.seed,
@@ -138,7 +153,7 @@ export function resolveSweepSpec(input: ResolveInput): SweepSpec {
     subsetsPerRate,
     allSubsets: o.allSubsets ?? preset.allSubsets,
     augmentations,
-    searchEpochs: o.searchEpochs ?? preset.searchEpochs,
+    searchEpochs,
     finalEpochs: o.finalEpochs ?? preset.finalEpochs,
     patience: o.patience ?? preset.patience,
     minDelta: o.minDelta ?? preset.minDelta,
@@ -156,6 +171,8 @@ export function resolveSweepSpec(input: ResolveInput): SweepSpec {
     // Stored only when false, so that default sweeps keep their spec (and plan hash) as before.
     ...(o.final === false ? { final: false as const } : {}),
     ...(pretrained ? { pretrained } : {}),
+    // Stored only when on, so that sweeps without it keep their spec (and plan hash) as before.
+    ...(earlyStopping ? { earlyStopping: { rungs: [...earlyStopping.rungs], eta: earlyStopping.eta } } : {}),
   };
   checkBounds(spec, input.bounds ?? DEFAULT_SWEEP_BOUNDS, o);
   return spec;

@@ -4,14 +4,17 @@
  *
  * Layout under the cache root (one directory setting, HYPERSWEEP_CACHE_DIR; may be a volume shared by nodes):
  *   <contentHash>/<S>/images.u8      count × S × S × 3 bytes, row-major HWC, in manifest.json row order
- *   <contentHash>/<S>/index.json     { format, contentHash, size, count, bytesPerImage, fileNames, buildMs }
+ *   <contentHash>/<S>/index.json     { format, contentHash, size, count, bytesPerImage, fileNames, buildMs, sha256 }
  *   <contentHash>/<S>/stats/<k>.json per-channel mean/std over one scenario's training rows (memoised)
  *   <contentHash>/<S>.lock           present while a process builds it
  * Invariant: a <S> directory is complete and immutable: it appears by one rename of a finished temporary
- * directory, and index.json is written last inside it.
+ * directory, and index.json is written last inside it. `sha256` (of images.u8, the integrity hash a node that
+ * downloads the cache checks) is computed when the cache is built; an index written before it existed gets it
+ * from cacheIntegrity(), which replaces index.json by one rename (its other fields unchanged).
  */
 import { createHash, randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
+import { createReadStream } from "node:fs";
 import { mkdir, open, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
@@ -28,6 +31,8 @@ export interface CacheIndex {
   bytesPerImage: number;
   fileNames: string[];
   buildMs: number;
+  /** sha256 (hex) of images.u8; absent only in an index built before it was recorded (see cacheIntegrity). */
+  sha256?: string;
 }
 
 export interface CacheHandle extends CacheIndex {
@@ -72,7 +77,7 @@ export async function ensureCache(versionDir: string, imageSize: number, cacheRo
   return { ...value, dir, dataPath: join(dir, "images.u8"), built };
 }
 
-async function readIndex(dir: string): Promise<CacheIndex | null> {
+export async function readIndex(dir: string): Promise<CacheIndex | null> {
   try {
     return JSON.parse(await readFile(join(dir, "index.json"), "utf8")) as CacheIndex;
   } catch (err) {
@@ -109,6 +114,7 @@ async function build(versionDir: string, manifest: VersionManifest, size: number
       bytesPerImage,
       fileNames: manifest.rows.map((r) => r.fileName),
       buildMs: Date.now() - started,
+      sha256: await sha256File(join(tmp, "images.u8")),
     };
     await writeFile(join(tmp, "index.json"), JSON.stringify(index));
     await rename(tmp, join(base, String(size))).catch(async (err: NodeJS.ErrnoException) => {
@@ -119,6 +125,28 @@ async function build(versionDir: string, manifest: VersionManifest, size: number
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** sha256 (hex) of a file, streamed (memory stays bounded whatever its size). */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
+
+/**
+ * The cache's index with its integrity hash: an index that lacks `sha256` (built before it was recorded) gets it
+ * now, written back by one atomic rename of a new index.json.
+ */
+export async function cacheIntegrity(handle: Pick<CacheHandle, "dir">): Promise<CacheIndex & { sha256: string }> {
+  const index = await readIndex(handle.dir);
+  if (!index) throw new CacheError(`no cache index in ${handle.dir}`);
+  if (index.sha256) return index as CacheIndex & { sha256: string };
+  const withHash = { ...index, sha256: await sha256File(join(handle.dir, "images.u8")) };
+  const tmp = join(handle.dir, `.index.json.${process.pid}-${randomBytes(4).toString("hex")}`);
+  await writeFile(tmp, JSON.stringify(withHash));
+  await rename(tmp, join(handle.dir, "index.json"));
+  return withHash;
 }
 
 /**

@@ -8,7 +8,7 @@ export { uploadLimits, NO_LIMITS, UNPACK_FLOOR_BYTES, ENTRY_FLOOR, ENTRY_BYTES, 
 export { cleanOrphans, type OrphanOptions } from "./orphans.ts";
 export type { DatasetSummary } from "./summary.ts";
 export { synthDataset, type SynthOptions, type SynthResult, type BrokenKind } from "./synth.ts";
-export { ensureCache, normStats, decodeSquare, readVersionManifest, type CacheHandle, type CacheIndex, type CacheOptions, type NormStats } from "./cache.ts";
+export { ensureCache, normStats, decodeSquare, readVersionManifest, readIndex, cacheIntegrity, sha256File, type CacheHandle, type CacheIndex, type CacheOptions, type NormStats } from "./cache.ts";
 export { buildOnce, type BuildOnceOptions } from "./lock.ts";
 export { openTrialData, type OpenedTrialData, type TrialDataOptions } from "./loader.ts";
 export { createNormaliser, type Normaliser, type ChannelStats } from "./normalise.ts";

@@ -10,11 +10,12 @@
  * These statements run on every trial and epoch, so they go straight to node-postgres (see client.ts).
  */
 import type pg from "pg";
-import type { EpochRecord } from "@hypersweep/core";
+import { isRetryableReason, type EpochRecord } from "@hypersweep/core";
 import { inTransaction, type Db } from "./client.ts";
 import { LeaseLostError } from "./errors.ts";
 import { EVENTS_CHANNEL, type SweepEvent } from "./events.ts";
 import { OWES_FINAL } from "./final-stage.repository.ts";
+import { judgeNode, type QuarantinePolicy } from "./quarantine.repository.ts";
 
 type Q = Pick<pg.PoolClient, "query">;
 
@@ -85,7 +86,7 @@ export async function claimTrial(db: Db, trialId: string, workerId: string, opts
        UPDATE trials SET status = 'running', attempt_count = attempt_count + 1, current_attempt = attempt_count + 1,
                          lease_owner = $2, lease_expires_at = now() + $3::int * interval '1 millisecond',
                          started_at = COALESCE(started_at, now())
-       WHERE id = $1 AND attempt_count < $4
+       WHERE id = $1 AND attempt_count - excused_attempts < $4
          AND (status = 'queued' OR (status = 'running' AND lease_expires_at <= now()))
        RETURNING id, sweep_id, team_id, attempt_count, architecture, task, spec, epochs_done, stage),
      lost AS (
@@ -272,13 +273,16 @@ const END_CHECK_WINDOW = 16;
 /**
  * Ends an attempt that failed. The trial goes back to `queued` for another attempt while attempts remain, else
  * it fails for good. Returns whether it will be retried. Throws LeaseLostError when the lease was lost.
+ * With a quarantine policy, a failure for reasons of the node also judges the worker that ran it, in this
+ * transaction (see judgeNode): when it is quarantined, `quarantined` says why and until when, the attempts that
+ * decided it no longer count towards their trials' maximum, and `requeued` lists trials owed a run again.
  */
 export async function failAttempt(
   db: Db,
   trialId: string,
   attempt: number,
-  f: { reason: string; message: string; maxAttempts: number; retryable?: boolean },
-): Promise<{ retry: boolean }> {
+  f: { reason: string; message: string; maxAttempts: number; retryable?: boolean; quarantine?: QuarantinePolicy },
+): Promise<{ retry: boolean; quarantined?: { reason: string; until: Date }; requeued?: Array<{ trialId: string; sweepId: string }> }> {
   return inTransaction(db, async (c) => {
     const { rows } = await c.query<{ sweep_id: string; team_id: string; attempt_count: number }>(
       `SELECT sweep_id::text, team_id::text, attempt_count FROM trials
@@ -288,10 +292,14 @@ export async function failAttempt(
     const t = rows[0];
     if (!t) throw new LeaseLostError(trialId, attempt);
     const message = f.message.slice(0, 4000);
-    await c.query(`UPDATE attempts SET status = 'failed', finished_at = now(), error = $3, error_reason = $4 WHERE trial_id = $1 AND number = $2`, [
-      trialId, attempt, message, f.reason,
-    ]);
-    const retry = (f.retryable ?? true) && t.attempt_count < f.maxAttempts;
+    const { rows: ended } = await c.query<{ worker_id: string }>(
+      `UPDATE attempts SET status = 'failed', finished_at = now(), error = $3, error_reason = $4 WHERE trial_id = $1 AND number = $2 RETURNING worker_id`,
+      [trialId, attempt, message, f.reason],
+    );
+    const verdict = ended[0] ? await judgeNode(c, ended[0].worker_id, f.reason, f.quarantine, f.maxAttempts, { trialId, number: attempt }) : { requeued: [] };
+    const { rows: counted } = await c.query<{ used: number }>(`SELECT attempt_count - excused_attempts AS used FROM trials WHERE id = $1`, [trialId]);
+    // A diverged run diverges again (its seed is fixed by the plan), and a bad spec stays bad: no retry.
+    const retry = (f.retryable ?? true) && isRetryableReason(f.reason) && counted[0].used < f.maxAttempts;
     await c.query(
       `UPDATE trials SET status = $2::trial_status, finished_at = CASE WHEN $2 = 'failed' THEN now() END, lease_owner = NULL,
                          lease_expires_at = NULL, error = $3, error_reason = $4 WHERE id = $1`,
@@ -301,7 +309,7 @@ export async function failAttempt(
       await notify(c, { type: "trial.finished", teamId: t.team_id, sweepId: t.sweep_id, trialId, status: "failed", error: message });
       await finishSweepIfDone(c, t.sweep_id, t.team_id);
     }
-    return { retry };
+    return verdict.quarantined ? { retry, quarantined: verdict.quarantined, requeued: verdict.requeued } : { retry };
   });
 }
 

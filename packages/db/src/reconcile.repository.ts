@@ -1,5 +1,6 @@
 import { inTransaction, type Db } from "./client.ts";
-import { finishSweepIfDone } from "./lease.repository.ts";
+import { claimTrial, finishSweepIfDone, type LeaseOptions } from "./lease.repository.ts";
+import { presentQuarantine } from "./quarantine.repository.ts";
 
 export interface OwedTrial {
   id: string;
@@ -18,6 +19,37 @@ export async function owedTrials(db: Db, limit = 10_000): Promise<OwedTrial[]> {
     [limit],
   );
   return rows;
+}
+
+/**
+ * The trials that need a wake-up token in the queue: every trial waiting or running (a running trial holds the
+ * token its worker received until it ends; one whose worker died gets it back when BullMQ sees the job stalled).
+ * `count` is exact; `ids` are the first `limit` of them, waiting ones first, in plan order.
+ */
+export async function owedWork(db: Db, limit = 10_000): Promise<{ count: number; ids: OwedTrial[] }> {
+  const { rows } = await db.pool.query<OwedTrial & { total: number }>(
+    `SELECT t.id::text AS id, t.sweep_id::text AS "sweepId", count(*) OVER ()::int AS total FROM trials t
+     WHERE t.status IN ('queued', 'running')
+     ORDER BY t.status, t.created_at, t.position LIMIT $1`,
+    [limit],
+  );
+  return { count: rows[0]?.total ?? 0, ids: rows.map(({ id, sweepId }) => ({ id, sweepId })) };
+}
+
+/**
+ * Fails for good the trials that are owed a run but have used up their attempts (a trial handed back on its
+ * last attempt, or whose last worker died): no worker will claim them, so nothing else would end them.
+ */
+export async function failExhaustedTrials(db: Db, opts: LeaseOptions): Promise<number> {
+  const { rows } = await db.pool.query<{ id: string }>(
+    `SELECT id::text FROM trials WHERE status IN ('queued', 'running') AND attempt_count - excused_attempts >= $1
+       AND (status = 'queued' OR lease_expires_at <= now()) LIMIT 1000`,
+    [opts.maxAttempts],
+  );
+  let n = 0;
+  // claimTrial cannot claim a trial out of attempts (attempt counts only grow): it records why and fails it.
+  for (const r of rows) if ((await claimTrial(db, r.id, "reconciler", opts)).kind === "done") n++;
+  return n;
 }
 
 /** Ends sweeps whose trials are all finished but which were not marked (a safety net; normally done inline). */
@@ -57,15 +89,21 @@ export async function workerHeartbeat(db: Db, id: string, status = "running"): P
   await db.worker.updateMany({ where: { id }, data: { lastHeartbeatAt: new Date(), status } });
 }
 
-/** The fleet: workers seen within `aliveWithinMs` are alive; older ones are listed as gone. */
-export async function listWorkers(db: Db, aliveWithinMs = 30_000) {
+/**
+ * The fleet: workers seen within `aliveWithinMs` are alive; older ones are listed as gone. A quarantined worker
+ * carries its quarantine; the attempts that decided it name trials and errors only of `teamId`'s own trials
+ * (all of them when no team is given: the admin's view).
+ */
+export async function listWorkers(db: Db, aliveWithinMs = 30_000, teamId?: string) {
   const rows = await db.worker.findMany({ orderBy: { startedAt: "desc" }, take: 500 });
   const running = await db.trial.groupBy({ by: ["leaseOwner"], where: { status: "running" }, _count: { _all: true } });
   const busy = new Map(running.map((r) => [r.leaseOwner, r._count._all]));
   const now = Date.now();
-  return rows.map((w) => ({
+  return rows.map(({ quarantinedAt, quarantinedUntil, quarantineReason, quarantineAttempts, releasedAt, releasedBy, ...w }) => ({
     ...w,
     alive: w.status !== "stopped" && now - w.lastHeartbeatAt.getTime() < aliveWithinMs,
     runningTrials: busy.get(w.id) ?? 0,
+    quarantine: presentQuarantine({ quarantinedAt, quarantinedUntil, quarantineReason, quarantineAttempts }, now, teamId),
+    lastRelease: releasedAt ? { at: releasedAt, by: releasedBy } : null,
   }));
 }

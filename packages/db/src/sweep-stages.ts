@@ -17,7 +17,8 @@ export interface StageProgress {
 }
 
 export interface SweepStages {
-  search: StageProgress;
+  /** `stoppedEarly`: search trials that early stopping (ASHA) ended at a rung (counted as succeeded too). */
+  search: StageProgress & { stoppedEarly: number };
   final: StageProgress & {
     /** Whether the sweep trains its winners by itself. */
     automatic: boolean;
@@ -34,6 +35,7 @@ interface Row {
   n: number;
   epochs_done: number;
   epochs_planned: number;
+  stopped_early: number;
 }
 
 const emptyCounts = () => Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<TrialStatusName, number>;
@@ -54,7 +56,7 @@ function stageOf(rows: Row[], stage: Row["stage"], extra = { trials: 0, epochs: 
 export async function sweepStages(db: Db, sweepId: string, spec: { final?: boolean; finalEpochs?: number }): Promise<SweepStages> {
   const { rows } = await db.pool.query<Row>(
     `SELECT stage::text AS stage, status::text AS status, count(*)::int AS n, coalesce(sum(epochs_done), 0)::int AS epochs_done,
-            coalesce(sum((spec->>'epochs')::int), 0)::int AS epochs_planned
+            coalesce(sum((spec->>'epochs')::int), 0)::int AS epochs_planned, count(stopped_early_at)::int AS stopped_early
      FROM trials WHERE sweep_id = $1 GROUP BY stage, status`,
     [sweepId],
   );
@@ -69,5 +71,6 @@ export async function sweepStages(db: Db, sweepId: string, spec: { final?: boole
   );
   const owed = automatic ? (pending[0]?.n ?? 0) : 0;
   const final = stageOf(rows, "final", { trials: owed, epochs: owed * (spec.finalEpochs ?? 0) });
-  return { search: stageOf(rows, "search"), final: { ...final, automatic, expected: final.trials, waiting: owed } };
+  const stoppedEarly = rows.filter((r) => r.stage === "search").reduce((a, r) => a + r.stopped_early, 0);
+  return { search: { ...stageOf(rows, "search"), stoppedEarly }, final: { ...final, automatic, expected: final.trials, waiting: owed } };
 }

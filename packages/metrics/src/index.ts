@@ -34,3 +34,4 @@ export {
 } from "./score.ts";
 export { binaryCurves, splitCurves, type BinaryCurves, type ClassCurves, type SplitCurves, type RocPoint, type PrPoint } from "./curves.ts";
 export { readAsBinary, readAsBinaryReport, type BinaryReading, type BinaryReadingReport } from "./binarised.ts";
+export { varianceExplained, hyperparameterImportance, MIN_TRIALS_FOR_IMPORTANCE, type Importance, type FactorImportance, type ScoredTrial } from "./importance.ts";

@@ -24,7 +24,8 @@ export function toCsv(r: Report): string {
   for (const g of r.grids) {
     g.subsets.forEach((sub, i) => g.cells[i]!.forEach((c, j) => {
       if (!c) return;
-      for (const [metric, value] of [["valAuc", c.valAuc], ["valF1", c.valF1], ["valLoss", c.valLoss], ["bestEpoch", c.bestEpoch]] as const) {
+      const stopped = c.stoppedEarlyAt !== null ? [["stoppedEarlyAt", c.stoppedEarlyAt] as const] : [];
+      for (const [metric, value] of [["valAuc", c.valAuc], ["valF1", c.valF1], ["valLoss", c.valLoss], ["bestEpoch", c.bestEpoch], ...stopped] as const) {
         rows.push([c.winner ? "search (winner)" : "search", g.architecture, c.trialId, g.learningRates[j]!, subsetLabel(sub), "validation", metric, value, null, null, null, c.status]);
       }
     }));

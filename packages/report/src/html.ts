@@ -39,13 +39,14 @@ export function toHtml(r: Report): string {
   b.push(`<p class="meta">Preset ${esc(s.preset)} · seed ${s.seed} · selection metric: validation ${esc(METRIC_LABELS[s.selectionMetric] ?? s.selectionMetric)} · created ${esc(fmtTime(s.createdAt))}</p>`);
 
   b.push(`<h2>Search</h2><p class="note">Validation AUC / F1 at each trial's best epoch (validation loss below); the highlighted cell is the configuration retrained as the final model.</p>`);
+  if (s.earlyStopping) b.push(`<p class="note">Early stopping (ASHA): at epochs ${esc(s.earlyStopping.rungs.join(", "))} a trial went on only in the top 1/${s.earlyStopping.eta} of its architecture's trials there; trials it stopped say so, scored at their best epoch up to that rung.</p>`);
   for (const g of r.grids) {
     b.push(`<h3>${esc(g.architecture)}</h3><table>${head(["augmentations \\ learning rate", ...g.learningRates.map(fmtLr)])}`);
     g.subsets.forEach((sub, i) => {
       const tds = g.cells[i]!.map((c) => {
         if (!c) return `<td class="na"></td>`;
         if (c.status !== "succeeded") return `<td class="na">${esc(c.status)}</td>`;
-        return `<td${c.winner ? ' class="win"' : ""}>${fmt(c.valAuc)} / ${fmt(c.valF1)}<span class="ci">loss ${fmt(c.valLoss)}</span></td>`;
+        return `<td${c.winner ? ' class="win"' : ""}>${fmt(c.valAuc)} / ${fmt(c.valF1)}<span class="ci">loss ${fmt(c.valLoss)}</span>${c.stoppedEarlyAt !== null ? `<span class="ci">stopped at epoch ${c.stoppedEarlyAt}</span>` : ""}</td>`;
       });
       b.push(`<tr><td class="l">${esc(subsetLabel(sub))}</td>${tds.join("")}</tr>`);
     });

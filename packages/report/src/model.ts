@@ -37,6 +37,8 @@ export interface ReportTrialInput {
   valLoss: number | null;
   metrics: unknown;
   error: string | null;
+  /** The rung at which early stopping (ASHA) ended the trial; null or absent when it ran all its epochs. */
+  stoppedEarlyAt?: number | null;
 }
 
 /** An evaluation of one of the sweep's final models (binarised or on another dataset). */
@@ -69,6 +71,8 @@ export interface GridCell {
   valF1: number | null;
   valLoss: number | null;
   winner: boolean;
+  /** The rung epoch at which early stopping ended this trial (its metrics are its best epoch up to there), or null. */
+  stoppedEarlyAt: number | null;
 }
 
 export interface SearchGrid {
@@ -121,6 +125,8 @@ export interface Report {
     classes: string[];
     positiveClass: string;
     selectionMetric: string;
+    /** Early stopping of search trials (ASHA rungs and eta), or null when every trial ran all its epochs. */
+    earlyStopping: { rungs: number[]; eta: number } | null;
     preset: string;
     seed: number;
     createdAt: string;
@@ -162,6 +168,11 @@ export function scoreLine(v: unknown): ScoreLine | null {
   return { n: num(r.n), metrics: Object.fromEntries(Object.entries(metrics).map(([k, m]) => [k, num(m)])), intervals };
 }
 
+function earlyStoppingOf(v: unknown): { rungs: number[]; eta: number } | null {
+  const e = obj(v);
+  return Array.isArray(e.rungs) && num(e.eta) !== null ? { rungs: e.rungs.filter((r): r is number => num(r) !== null), eta: num(e.eta)! } : null;
+}
+
 const subsetKey = (s: readonly string[]) => s.join("+");
 
 function grid(architecture: string, trials: ReportTrialInput[], winnerId: string | null): SearchGrid {
@@ -173,7 +184,7 @@ function grid(architecture: string, trials: ReportTrialInput[], winnerId: string
   subsets.sort((a, b) => a.length - b.length || subsetKey(a).localeCompare(subsetKey(b)));
   const cells = subsets.map((s) => learningRates.map((lr) => {
     const t = trials.find((x) => x.learningRate === lr && subsetKey(x.augmentations) === subsetKey(s));
-    return t ? { trialId: t.id, status: t.status, bestEpoch: t.bestEpoch, valAuc: t.valAuc, valF1: t.valF1, valLoss: t.valLoss, winner: t.id === winnerId } : null;
+    return t ? { trialId: t.id, status: t.status, bestEpoch: t.bestEpoch, valAuc: t.valAuc, valF1: t.valF1, valLoss: t.valLoss, winner: t.id === winnerId, stoppedEarlyAt: t.stoppedEarlyAt ?? null } : null;
   }));
   return { architecture, learningRates, subsets, cells };
 }
@@ -222,6 +233,7 @@ export function buildReport(sweep: ReportSweepInput, trials: ReportTrialInput[],
       id: sweep.id, name: sweep.name, status: sweep.status, datasetId: sweep.datasetId, scenarioKey: sweep.scenarioKey,
       modality: String(sc.modality ?? ""), task, classes, positiveClass: String(sc.positiveClass ?? ""),
       selectionMetric: String(spec.selectionMetric ?? (task === "binary" ? "auc" : "f1")), preset: sweep.preset, seed: sweep.seed,
+      earlyStopping: earlyStoppingOf(spec.earlyStopping),
       createdAt: iso(sweep.createdAt)!, finishedAt: iso(sweep.finishedAt),
     },
     columns: task === "binary" ? BINARY_COLUMNS : MULTICLASS_COLUMNS,

@@ -2,9 +2,10 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { sweepEpochsJson, sweepOverview } from "@hypersweep/db";
+import { sweepEpochsJson, sweepOverview, teamShare } from "@hypersweep/db";
 import type { AppDeps } from "../deps.ts";
 import { assertId, IdParams } from "./sweeps.routes.ts";
+import { SweepEpochs } from "./trial-list.schema.ts";
 
 export function dashboardRoutes(deps: AppDeps) {
   return async (app: FastifyInstance) => {
@@ -13,6 +14,21 @@ export function dashboardRoutes(deps: AppDeps) {
       team: { id: req.team.id, name: req.team.name },
       scope: req.team.scope,
     }));
+    r.get("/teams/me", { schema: { tags: ["session"], summary: "The key's team: its fair-share weight, quotas, and trials running and waiting now" } }, async (req) => {
+      const t = await teamShare(deps.db, req.team.id);
+      const serverWaiting = deps.config.HYPERSWEEP_MAX_QUEUED_TRIALS;
+      return {
+        team: { id: t.id, name: t.name },
+        weight: t.weight,
+        quotas: {
+          maxRunning: t.maxRunning,
+          maxWaiting: t.maxWaiting ?? serverWaiting,
+          maxWaitingFrom: t.maxWaiting !== null ? "team" : "HYPERSWEEP_MAX_QUEUED_TRIALS",
+        },
+        running: t.running,
+        waiting: t.waiting,
+      };
+    });
     r.get("/overview/sweeps", {
       schema: {
         tags: ["sweeps"],
@@ -24,9 +40,10 @@ export function dashboardRoutes(deps: AppDeps) {
         }),
       },
     }, async (req) => ({ sweeps: await sweepOverview(deps.db, req.team.id, req.query) }));
-    r.get("/sweeps/:id/epochs", { schema: { params: IdParams, tags: ["sweeps"], summary: "Every epoch of every trial of a sweep: { trials: [{ id, epoch[], trainLoss[], valLoss[], valAuc[], valF1[] }] } in plan order" } }, async (req, reply) => {
+    r.get("/sweeps/:id/epochs", { schema: { params: IdParams, tags: ["sweeps"], summary: "Every epoch of every trial of a sweep: { trials: [{ id, epoch[], trainLoss[], valLoss[], valAuc[], valF1[] }] } in plan order", response: { 200: SweepEpochs } } }, async (req, reply) => {
       assertId("sweep", req.params.id);
-      return reply.type("application/json; charset=utf-8").send(await sweepEpochsJson(deps.db, req.team.id, req.params.id));
+      // Built by Postgres and sent as it is (the response schema documents it, and is not run).
+      return reply.type("application/json; charset=utf-8").send(await sweepEpochsJson(deps.db, req.team.id, req.params.id) as never);
     });
   };
 }

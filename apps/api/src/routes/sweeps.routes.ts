@@ -1,13 +1,14 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { cancelSweep, getSweep, listSweeps, listTrials, NotFoundError } from "@hypersweep/db";
-import { removeTrialJobs } from "@hypersweep/queue";
+import { cancelSweep, getSweep, listSweeps, listTrialsJson, NotFoundError, setSweepPriority } from "@hypersweep/db";
+import { removeTrialJobs, wakeParkedTokens } from "@hypersweep/queue";
 import type { AppDeps } from "../deps.ts";
-import { CreateSweepBody, submitSweep, type SweepLimits } from "../sweep.service.ts";
+import { CreateSweepBody, SweepPriority, submitSweep, type SweepLimits } from "../sweep.service.ts";
 import { startFinalTraining } from "../final.service.ts";
-import { StreamCounter } from "../limits.ts";
+import { openSse } from "../sse.ts";
 import { Architecture, text } from "@hypersweep/core";
+import { TrialList } from "./trial-list.schema.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** An id in a path: malformed ids answer 404 (assertId), a NUL 400 like any text field. */
@@ -27,7 +28,6 @@ export const sweepLimits = (c: AppDeps["config"]): SweepLimits => ({
 export function sweepRoutes(deps: AppDeps) {
   return async (app: FastifyInstance) => {
     const r = app.withTypeProvider<ZodTypeProvider>();
-    const streams = new StreamCounter(deps.config.HYPERSWEEP_MAX_STREAMS);
 
     r.post("/sweeps", { schema: { body: CreateSweepBody, tags: ["sweeps"], summary: "Submit a sweep: stores its full trial plan and enqueues every trial" } }, async (req, reply) => {
       const created = await submitSweep({ db: deps.db, queue: deps.queue, log: (m, err) => req.log.warn({ err }, m), limits: sweepLimits(deps.config) }, req.team.id, req.body);
@@ -44,15 +44,24 @@ export function sweepRoutes(deps: AppDeps) {
       return getSweep(deps.db, req.team.id, req.params.id);
     });
 
-    r.get("/sweeps/:id/trials", { schema: { params: IdParams, tags: ["sweeps"] } }, async (req) => {
+    r.patch("/sweeps/:id", { schema: { params: IdParams, body: z.strictObject({ priority: SweepPriority }), tags: ["sweeps"], summary: "Change a sweep's priority while it has trials waiting (higher runs first within the team)" } }, async (req) => {
       assertId("sweep", req.params.id);
-      return { trials: await listTrials(deps.db, req.team.id, req.params.id) };
+      await setSweepPriority(deps.db, req.team.id, req.params.id, req.body.priority);
+      return getSweep(deps.db, req.team.id, req.params.id);
+    });
+
+    // The JSON text comes from Postgres and is sent as it is: the response schema documents it, and is not run.
+    r.get("/sweeps/:id/trials", { schema: { params: IdParams, tags: ["sweeps"], summary: "The sweep's trials (search and final), in plan order", response: { 200: TrialList } } }, async (req, reply) => {
+      assertId("sweep", req.params.id);
+      return reply.type("application/json; charset=utf-8").send(await listTrialsJson(deps.db, req.team.id, req.params.id) as never);
     });
 
     r.post("/sweeps/:id/cancel", { schema: { params: IdParams, tags: ["sweeps"], summary: "Cancel: queued trials never start, running trainers are stopped" } }, async (req) => {
       assertId("sweep", req.params.id);
       const { status, trialIds } = await cancelSweep(deps.db, req.team.id, req.params.id);
       await removeTrialJobs(deps.queue, trialIds).catch((err) => req.log.warn({ err }, "could not remove queued jobs; workers will skip them"));
+      // Its running trials stop: slots of the team's running quota free up for tokens waiting out a back-off.
+      await wakeParkedTokens(deps.queue, 8).catch(() => {});
       return getSweep(deps.db, req.team.id, req.params.id).then((s) => ({ ...s, status }));
     });
 
@@ -74,35 +83,25 @@ export function sweepRoutes(deps: AppDeps) {
       const teamId = req.team.id;
       const sweepId = req.params.id;
       const first = await getSweep(deps.db, teamId, sweepId);
-      const release = streams.acquire(teamId);
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
-      const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-      send("snapshot", first);
+      const release = deps.streams.acquire(teamId);
+      const sse = openSse(reply);
+      sse.onClose(release);
+      sse.send("snapshot", first);
       if (["succeeded", "failed", "cancelled"].includes(first.status)) {
-        send("sweep.finished", { type: "sweep.finished", sweepId, status: first.status });
-        res.end();
-        release();
+        sse.send("sweep.finished", { type: "sweep.finished", sweepId, status: first.status });
+        sse.end();
         return;
       }
-      const keepAlive = setInterval(() => res.write(": keep-alive\n\n"), 15_000);
       const off = deps.events.subscribe(sweepId, (e) => {
         if (e === "reconnected") {
-          getSweep(deps.db, teamId, sweepId).then((s) => send("snapshot", s), () => {});
+          getSweep(deps.db, teamId, sweepId).then((s) => sse.send("snapshot", s), () => {});
           return;
         }
         if (e.teamId !== teamId) return;
-        send(e.type, e);
-        if (e.type === "sweep.finished") close();
+        sse.send(e.type, e);
+        if (e.type === "sweep.finished") sse.end();
       });
-      function close() {
-        clearInterval(keepAlive);
-        off();
-        res.end();
-        release();
-      }
-      req.raw.on("close", close);
+      sse.onClose(off);
     });
   };
 }

@@ -6,6 +6,7 @@
 import { chartBox, draw, PALETTE, tooltip, type ChartHost } from "../charts.ts";
 import { h } from "../dom.ts";
 import { lr, num, subset } from "../format.ts";
+import { ImportanceChart } from "./importance-chart.ts";
 import { winnerOf, type Curve, type SweepSpecView, type TrialRow } from "./sweep-model.ts";
 
 export type CurveMetric = "selection" | "valLoss" | "trainLoss";
@@ -18,6 +19,7 @@ export class ArchitectureCharts {
   private readonly effect: ChartHost;
   private readonly curves: ChartHost;
   private readonly parallel: ChartHost;
+  private readonly importance: ImportanceChart;
   private metric: CurveMetric = "selection";
   private winnerId: string | null = null;
   private readonly metricLabel: string;
@@ -34,6 +36,7 @@ export class ArchitectureCharts {
     this.effect = chartBox(`effect-${a}`, 280, `${architecture}: effect of each augmentation per learning rate`);
     this.curves = chartBox(`curves-${a}`, 320, `${architecture}: learning curves of every trial`);
     this.parallel = chartBox(`parallel-${a}`, 300, `${architecture}: parallel coordinates`);
+    this.importance = new ImportanceChart(architecture, a, spec);
     const pick = h(
       "select",
       { id: `curve-metric-${a}`, onchange: (e: Event) => ((this.metric = (e.target as HTMLSelectElement).value as CurveMetric), this.drawCurves()) },
@@ -49,9 +52,10 @@ export class ArchitectureCharts {
         "div",
         { class: "grid2" },
         h("div", null, h("h3", null, `${this.metricLabel}: learning rate × augmentation subset`), this.heat),
+        this.importance.el,
         h("div", null, h("h3", null, "Augmentation effect: mean with − without, per learning rate"), this.effect),
-        h("div", null, h("h3", null, "Learning curves (search trials; hover to pick one out)"), h("div", { class: "toolbar" }, h("label", { for: `curve-metric-${a}` }, "Metric", pick)), this.curves),
         h("div", null, h("h3", null, "Parallel coordinates"), this.parallel),
+        h("div", { class: "wide" }, h("h3", null, "Learning curves (search trials; hover to pick one out)"), h("div", { class: "toolbar" }, h("label", { for: `curve-metric-${a}` }, "Metric", pick)), this.curves),
       ),
     );
   }
@@ -62,6 +66,7 @@ export class ArchitectureCharts {
 
   /** The charts drawn from trial scores alone (the learning curves need the epochs). */
   drawScores(): void {
+    this.importance.draw(this.search());
     this.drawHeatmap();
     this.drawEffect();
     this.drawParallel();
@@ -69,6 +74,7 @@ export class ArchitectureCharts {
 
   /** After trials finished: every chart that depends on scores. */
   scoresChanged(): void {
+    this.importance.draw(this.search());
     this.drawHeatmap();
     this.drawEffect();
     this.drawParallel();

@@ -267,9 +267,12 @@ export function sweepPage(ctx: PageContext, id: string): Page {
         [...charts.values()].map((c) => c.el),
       );
       header();
+      if (s.status === "queued" || s.status === "running") follow();
+      // The grid is painted before the charts take the main thread.
+      await new Promise((painted) => requestAnimationFrame(() => setTimeout(painted, 0)));
+      if (abort.signal.aborted) return;
       initCharts(ctx.main);
       for (const c of charts.values()) c.drawScores();
-      if (s.status === "queued" || s.status === "running") follow();
       const fetched = curvesFrom(await epochs);
       // Epochs that arrived over SSE meanwhile may be newer than the answer: keep them.
       for (const [tid, c] of curves) {

@@ -9,6 +9,7 @@ import { h, replace, section, table } from "../dom.ts";
 import { date, lr, num, subset } from "../format.ts";
 import type { Page, PageContext } from "../page.ts";
 import { facts, statusBadge } from "./common.ts";
+import { drawRocPr, type CurvesAnswer } from "./roc-pr.ts";
 
 interface Interval { estimate?: number; lower: number; upper: number; level?: number }
 interface TestReport { n?: number; classes?: string[]; positiveClass?: string; loss?: number; metrics: Record<string, number | null>; confusionMatrix?: number[][]; intervals?: Record<string, Interval | null> }
@@ -22,9 +23,6 @@ interface Trial {
 }
 interface Worker { id: string; host: string }
 
-/** GET /v1/trials/:id/curves: per split, per class (one-vs-rest; the positive class for binary) ROC and PR points. */
-interface ClassCurves { class: string; roc?: Array<{ fpr: number; tpr: number }>; pr?: Array<{ precision: number; recall: number }>; auc?: number; averagePrecision?: number; undefined?: string }
-interface CurvesAnswer { splits: Array<{ split: string; n: number; curves: ClassCurves[] }> }
 
 export function trialPage(ctx: PageContext, id: string): Page {
   return {
@@ -56,6 +54,9 @@ export function trialPage(ctx: PageContext, id: string): Page {
         ),
       ];
       if (test) parts.push(testSection(test));
+      // ROC and precision-recall curves go right after the test metrics (drawn once their answer arrives).
+      const curveBoxes = h("div");
+      parts.push(curveBoxes);
       parts.push(
         section("Epochs", h("div", { class: "grid2" }, curvesBox, h("div", { class: "scroll" }, table(["Epoch", "Attempt", "Train loss", "Val loss", "Val AUC", "Val F1", "LR", "Duration"], t.epochs.map((e) => [String(e.epoch), String(e.attempt), num(e.trainLoss), num(e.valLoss), num(e.valAuc), num(e.valF1), lr(e.lr), `${(e.durationMs / 1000).toFixed(1)} s`]), { "data-table": "epochs" })))),
         section(
@@ -67,8 +68,6 @@ export function trialPage(ctx: PageContext, id: string): Page {
           ),
         ),
       );
-      const curveBoxes = h("div");
-      parts.push(curveBoxes);
       replace(ctx.main, parts);
       drawEpochCurves(curvesBox, t);
       if (test?.confusionMatrix && test.classes) drawConfusion(test);
@@ -110,9 +109,9 @@ function drawEpochCurves(host: ReturnType<typeof chartBox>, t: Trial): void {
   draw(host, {
     legend: { top: 0 },
     tooltip: tooltip({ trigger: "axis" }),
-    grid: { left: 50, right: 50, top: 36, bottom: 36 },
+    grid: { left: 56, right: 50, top: 36, bottom: 36 },
     xAxis: { type: "value", name: "epoch", nameLocation: "middle", nameGap: 24, minInterval: 1, min: 1 },
-    yAxis: [{ type: "value", name: "loss", scale: true }, { type: "value", name: "metric", min: 0, max: 1 }],
+    yAxis: [{ type: "value", name: "loss", scale: true, nameLocation: "middle", nameGap: 40 }, { type: "value", name: "metric", min: 0, max: 1, nameLocation: "middle", nameGap: 34 }],
     series: [
       s("train loss", t.epochs.map((e) => e.trainLoss), 0, PALETTE[0], true),
       s("val loss", t.epochs.map((e) => e.valLoss), 0, PALETTE[0]),
@@ -140,37 +139,4 @@ function drawConfusion(test: TestReport): void {
   const norm = document.querySelector<ReturnType<typeof chartBox>>('[data-chart="confusion-normalised"]');
   if (counts) draw(counts, common(cells((v) => v), Math.max(...m.flat()), (v) => String(v)));
   if (norm) draw(norm, common(cells((v, i) => (rowSums[i] ? v / rowSums[i] : 0)), 1, (v) => v.toFixed(2)));
-}
-
-function drawRocPr(box: HTMLElement, answer: CurvesAnswer): void {
-  const charts: HTMLElement[] = [];
-  const todo: Array<() => void> = [];
-  for (const sp of answer.splits ?? []) {
-    const drawable = sp.curves.filter((c) => c.roc && c.pr);
-    if (!drawable.length) continue;
-    for (const kind of ["roc", "pr"] as const) {
-      const host = chartBox(`${kind}-${sp.split}`, 300, `${kind === "roc" ? "ROC" : "precision-recall"} curve, ${sp.split} split`);
-      charts.push(h("div", null, h("h3", null, `${kind === "roc" ? "ROC" : "Precision–recall"} · ${sp.split} (n = ${sp.n})`), host));
-      todo.push(() =>
-        draw(host, {
-          legend: { top: 0, type: "scroll" },
-          tooltip: tooltip({ trigger: "item" }),
-          grid: { left: 50, right: 16, top: 36, bottom: 40 },
-          xAxis: { type: "value", min: 0, max: 1, name: kind === "roc" ? "false positive rate" : "recall", nameLocation: "middle", nameGap: 26 },
-          yAxis: { type: "value", min: 0, max: 1, name: kind === "roc" ? "true positive rate" : "precision" },
-          series: drawable.map((c, i) => ({
-            name: `${c.class} (${kind === "roc" ? `AUC ${num(c.auc)}` : `AP ${num(c.averagePrecision)}`})`,
-            type: "line",
-            showSymbol: false,
-            step: kind === "pr" ? "start" : undefined,
-            color: PALETTE[i % PALETTE.length],
-            data: kind === "roc" ? c.roc!.map((p) => [p.fpr, p.tpr]) : c.pr!.map((p) => [p.recall, p.precision]),
-          })),
-        }),
-      );
-    }
-  }
-  if (!charts.length) return;
-  replace(box, section("ROC and precision–recall (from the stored predictions)", h("div", { class: "grid2" }, charts)));
-  for (const f of todo) f();
 }

@@ -1,0 +1,1 @@
+"""Hypersweep's PyTorch trainer (see ../README.md)."""
