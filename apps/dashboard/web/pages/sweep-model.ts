@@ -4,6 +4,8 @@ export interface TrialRow {
   id: string; position: number; architecture: string; learningRate: number; augmentations: string[]; stage: "search" | "final";
   status: string; attemptCount: number; backend: string | null; bestEpoch: number | null; epochsDone: number;
   valAuc: number | null; valF1: number | null; valLoss: number | null; selectionScore: number | null; error: string | null;
+  /** The rung at which early stopping ended this search trial (null or absent: trained to the end). */
+  stoppedEarlyAt?: number | null;
 }
 
 export interface Curve {
