@@ -18,6 +18,8 @@ let browsing: Browsing;
 let writer: WatchedPage;
 let readKey: string;
 let sweepId: string;
+/** The worker that runs the sweep (it heartbeats throughout). */
+let firstWorker: string;
 let trials: Array<{ id: string; architecture: string; status: string; stage: string; selectionScore: number | null }>;
 
 beforeAll(async () => {
@@ -58,7 +60,7 @@ describe("dashboard in a real browser", () => {
     expect((await chartOption(page, "importance-small_cnn")).series).toEqual([]);
     await screenshot(page, "sweep-queued");
     // Final trainings keep their validation and test predictions (the fixture trainer reports them when asked).
-    await stack.startWorker({ HYPERSWEEP_CONCURRENCY: "2", FAKE_EPOCH_MS: "250", FAKE_TEST_PREDICTIONS: "1", FAKE_VAL_PREDICTIONS: "1" });
+    firstWorker = (await stack.startWorker({ HYPERSWEEP_CONCURRENCY: "2", FAKE_EPOCH_MS: "250", FAKE_TEST_PREDICTIONS: "1", FAKE_VAL_PREDICTIONS: "1" })).id;
     await page.waitForSelector(`tr[data-trial="${first}"] [data-status=running]`, { timeout: 30_000 });
     await screenshot(page, "sweep-running");
     await page.waitForSelector(`tr[data-trial="${first}"] [data-status=succeeded]`, { timeout: 30_000 });
@@ -306,7 +308,7 @@ describe("dashboard in a real browser", () => {
     await page.waitForSelector(".live[data-live=live]");
     await page.evaluate(() => ((window as unknown as { loadedOnce: number }).loadedOnce = 1));
     // Heartbeats arrive over the stream: the alive worker's heartbeat cell moves on, in place (no table redraw).
-    const aliveRow = "table[data-table=workers] tbody tr:has(.s-succeeded)";
+    const aliveRow = `table[data-table=workers] tbody tr:has([data-worker="${firstWorker}"])`;
     const firstBeat = await page.getAttribute(`${aliveRow} [data-heartbeat]`, "data-heartbeat");
     await page.evaluate((sel) => ((document.querySelector(sel) as HTMLElement).dataset.marked = "1"), aliveRow);
     await page.waitForFunction(([sel, t]) => document.querySelector(`${sel} [data-heartbeat]`)?.getAttribute("data-heartbeat") !== t, [aliveRow, firstBeat!] as const, { timeout: 10_000 });
