@@ -31,9 +31,10 @@ describe("worker nodes without a shared filesystem", () => {
     // The version's directory as Postgres records it exists on no worker node.
     await s.db.datasetVersion.update({ where: { id: version.id }, data: { storagePath: join(s.tmp, "not-mounted", "versions", version.contentHash) } });
 
-    const nodes = ["a", "b"].map((name, i) => ({ name, dir: join(s.tmp, `node-${name}`), fetch: i === 0 ? "true" : "auto" }));
+    // Node a runs two trainers at once (its two slots ask for the cache together), node b one.
+    const nodes = ["a", "b"].map((name, i) => ({ name, dir: join(s.tmp, `node-${name}`), fetch: i === 0 ? "true" : "auto", slots: i === 0 ? "2" : "1" }));
     expect(s.workerEnv({ HYPERSWEEP_API_URL: s.url }).DATABASE_URL).toBeUndefined();
-    for (const n of nodes) {
+    for (const n of [...nodes].reverse()) {
       const proxy = await startHttpProxy(s.url);
       proxies.push(proxy);
       s.spawnWorker({
@@ -44,12 +45,15 @@ describe("worker nodes without a shared filesystem", () => {
         HYPERSWEEP_API_URL: proxy.url,
         HYPERSWEEP_WORKER_TOKEN: token,
         HYPERSWEEP_CACHE_FETCH: n.fetch,
-        HYPERSWEEP_CONCURRENCY: "1",
+        HYPERSWEEP_CONCURRENCY: n.slots,
         HYPERSWEEP_TRAINER_CMD: DEFAULT_TRAINER_CMD.join(" "),
         HYPERSWEEP_LEASE_MS: "15000",
         HYPERSWEEP_HEARTBEAT_MS: "2000",
       });
+      // Each node is up before the next starts and before the sweep: every slot is waiting when trials arrive.
+      await eventually(() => s.db.worker.findUnique({ where: { id: `node-${n.name}` } }), 60_000, 200);
     }
+    proxies.reverse();
     const res = await s.http("POST", "/v1/sweeps", {
       dataset: s.dataset.id,
       scenario: { modality: "ct", task: "binary" },
@@ -67,9 +71,11 @@ describe("worker nodes without a shared filesystem", () => {
     expect(done.status).toBe("succeeded");
     expect(body.trials.map((t: { epochsDone: number }) => t.epochsDone)).toEqual([1, 1, 1, 1]);
 
-    // Both nodes trained.
-    const attempts = await s.db.attempt.findMany({ where: { trial: { sweepId: res.body.id } }, select: { workerId: true } });
+    // Both nodes trained, and node a had two trials running at once.
+    const attempts = await s.db.attempt.findMany({ where: { trial: { sweepId: res.body.id } }, select: { workerId: true, startedAt: true, finishedAt: true } });
     expect(new Set(attempts.map((a) => a.workerId))).toEqual(new Set(["node-a", "node-b"]));
+    const onA = attempts.filter((a) => a.workerId === "node-a");
+    expect(onA.some((x) => onA.some((y) => x !== y && x.startedAt < y.finishedAt! && y.startedAt < x.finishedAt!))).toBe(true);
 
     const apiImages = readFileSync(join(s.tmp, "cache", version.contentHash, "16", "images.u8"));
     nodes.forEach((n, i) => {
@@ -81,9 +87,9 @@ describe("worker nodes without a shared filesystem", () => {
       // No image file was copied to the node.
       expect(existsSync(join(local, "images")), n.name).toBe(false);
       expect(existsSync(join(n.dir, "data")), n.name).toBe(false);
-      // Once per node, however many trials it ran; and the node's trials were claimed through the API.
+      // Once per node, however many trials it ran (node a: two slots at once); and its trials were claimed through the API.
       const seen = proxies[i]!.seen;
-      expect(seen.some((r) => r.method === "POST" && /^\/v1\/worker\/trials\/[0-9a-f-]+\/claim$/.test(r.path)), n.name).toBe(true);
+      expect(seen.some((r) => r.method === "POST" && /^\/v1\/worker\/.*claim/.test(r.path)), n.name).toBe(true);
       expect(seen.filter((r) => r.path.endsWith("/16/images.u8") && r.status === 200), n.name).toHaveLength(1);
       expect(seen.filter((r) => r.path.endsWith("/manifest.json") && r.status === 200), n.name).toHaveLength(1);
     });

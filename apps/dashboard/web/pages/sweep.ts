@@ -19,7 +19,7 @@ interface SweepView {
   seed: number; planHash: string; trialCount: number; counts: Record<string, number>; etaSeconds: number | null; createdAt: string; finishedAt: string | null;
 }
 
-type Ev = { type: string; trialId?: string; epoch?: number; valLoss?: number; valAuc?: number | null; valF1?: number | null; attempt?: number; status?: string; selectionScore?: number | null; error?: string | null };
+type Ev = { type: string; trialId?: string; epoch?: number; valLoss?: number; valAuc?: number | null; valF1?: number | null; attempt?: number; status?: string; selectionScore?: number | null; error?: string | null; stoppedEarlyAt?: number };
 
 export function sweepPage(ctx: PageContext, id: string): Page {
   const abort = new AbortController();
@@ -169,6 +169,7 @@ export function sweepPage(ctx: PageContext, id: string): Page {
         r.status = e.status!;
         if (e.selectionScore !== undefined) r.selectionScore = e.selectionScore;
         if (e.error !== undefined) r.error = e.error;
+        if (e.stoppedEarlyAt !== undefined) r.stoppedEarlyAt = e.stoppedEarlyAt;
         scores.add(r.architecture);
         refetchTrials.add(r.id);
       }
