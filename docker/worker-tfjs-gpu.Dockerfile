@@ -13,5 +13,6 @@ ENV CHECKPOINT_DISABLE=1 NODE_ENV=production
 COPY . .
 # Installs @tensorflow/tfjs-node-gpu (an optional dependency), which downloads libtensorflow-gpu 2.9.1.
 RUN npm ci --include=dev && node -e "require('@tensorflow/tfjs-node-gpu')"
+# Trials of sweeps with trainer "tfjs" (the default), on the GPU.
 ENV HYPERSWEEP_BACKEND=tensorflow-gpu HYPERSWEEP_TRAINERS=tfjs
 CMD ["npx", "tsx", "apps/worker/src/main.ts"]
