@@ -49,13 +49,14 @@ export function buildCli(): Command {
     .option("--seed <n>", "plan seed", (v) => Number(v))
     .option("--epochs <n>", "search epochs per trial", (v) => Number(v))
     .option("--pretrained <arch=name...>", "start architectures from imported weights, e.g. resnet18=imagenet")
+    .option("--trainer <tfjs|pytorch>", "the trainer that trains the sweep (default: the server's)")
     .option("--priority <n>", "within your team, higher runs first (default 0)", (v) => Number(v))
     .option("--watch", "follow the sweep until it ends")
     .action(async (file: string | undefined, o, cmd: Command) => {
       const overrides = { ...(o.epochs ? { searchEpochs: o.epochs } : {}), ...(o.pretrained ? { pretrained: pretrainedFlags(o.pretrained) } : {}) };
       const body = file
         ? JSON.parse(file === "-" ? readFileSync(0, "utf8") : readFileSync(file, "utf8"))
-        : { dataset: o.dataset, scenario: { modality: o.modality, task: o.task }, architectures: o.arch, ...(o.seed !== undefined ? { seed: o.seed } : {}), ...(o.priority !== undefined ? { priority: o.priority } : {}), ...(Object.keys(overrides).length ? { overrides } : {}) };
+        : { dataset: o.dataset, scenario: { modality: o.modality, task: o.task }, architectures: o.arch, ...(o.seed !== undefined ? { seed: o.seed } : {}), ...(o.priority !== undefined ? { priority: o.priority } : {}), ...(o.trainer ? { trainer: o.trainer } : {}), ...(Object.keys(overrides).length ? { overrides } : {}) };
       const c = client(cmd);
       const s = await c.request("POST", "/v1/sweeps", body);
       out(`sweep ${s.id}: ${s.trialCount} trials, plan ${s.planHash}${s.enqueued ? "" : " (queue unavailable: trials will be enqueued when it returns)"}`);

@@ -63,7 +63,7 @@ const CLAIM_NEXT = `WITH running AS MATERIALIZED (
                           lease_owner = $1, lease_expires_at = now() + $2::int * interval '1 millisecond',
                           started_at = COALESCE(tr.started_at, now()), quota_slot = pick.quota_slot
      FROM pick WHERE tr.id = pick.id
-     RETURNING tr.id, tr.sweep_id, tr.team_id, tr.attempt_count, tr.architecture, tr.task, tr.spec, tr.epochs_done, tr.stage,
+     RETURNING tr.id, tr.sweep_id, tr.team_id, tr.attempt_count, tr.architecture, tr.task, tr.spec, tr.epochs_done, tr.stage, tr.trainer,
                pick.status AS prev_status, pick.current_attempt AS prev_attempt),
    lost AS (
      UPDATE attempts SET status = 'lost', finished_at = now(), error = 'lease expired: the worker stopped heartbeating',
@@ -79,7 +79,7 @@ const CLAIM_NEXT = `WITH running AS MATERIALIZED (
    note AS (
      SELECT pg_notify('${EVENTS_CHANNEL}', json_build_object('type', 'trial.started', 'teamId', team_id, 'sweepId', sweep_id,
        'trialId', id, 'attempt', attempt_count, 'workerId', $1::text, 'stage', stage)::text) FROM t)
-   SELECT t.id::text AS trial_id, t.sweep_id::text, t.team_id::text, t.attempt_count, t.architecture, t.task, t.spec, t.epochs_done,
+   SELECT t.id::text AS trial_id, t.sweep_id::text, t.team_id::text, t.attempt_count, t.architecture, t.task, t.spec, t.epochs_done, t.trainer,
           sw.seed, sw.scenario, v.id::text AS version_id, v.storage_path,
           (SELECT count(*) FROM a)::int + (SELECT count(*) FROM lost)::int * 0 + (SELECT count(*) FROM s)::int * 0
             + (SELECT count(*) FROM note)::int * 0 AS opened
@@ -111,6 +111,7 @@ export async function claimNextTrial(db: Db, workerId: string, opts: ClaimNextOp
         trial: {
           trialId: r.trial_id, sweepId: r.sweep_id, teamId: r.team_id, attempt: r.attempt_count, epochsDone: r.epochs_done, architecture: r.architecture,
           task: r.task, spec: r.spec, sweepSeed: r.seed, scenario: r.scenario, datasetVersionId: r.version_id, datasetStoragePath: r.storage_path,
+          trainer: r.trainer,
         },
       };
     }

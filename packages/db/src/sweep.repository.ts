@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { sweepTrainer } from "@hypersweep/core";
 import { inTransaction, type Db } from "./client.ts";
 import { LimitError, NotFoundError } from "./errors.ts";
 import { EVENTS_CHANNEL, notifyInTx } from "./events.ts";
@@ -98,6 +99,8 @@ export interface SweepView {
   seed: number;
   planHash: string;
   trialCount: number;
+  /** The trainer that trains every trial of the sweep. */
+  trainer: string;
   /** Within its team, higher runs first (changeable while the sweep waits or runs). */
   priority: number;
   counts: Record<TrialStatusName, number>;
@@ -147,6 +150,8 @@ export async function getSweep(db: Db, teamId: string, id: string): Promise<Swee
   const etaSeconds = remaining === 0 ? 0 : estimateEta(await architectureEtas(db, id), counts.running);
   return {
     ...sweep,
+    // The spec names the trainer only when it is not tfjs (core's sweepTrainer).
+    trainer: sweepTrainer(sweep.spec as { trainer?: unknown }),
     counts,
     progress: { epochsDone, epochsPlanned, fraction: epochsPlanned ? epochsDone / epochsPlanned : 0 },
     stages,
@@ -158,7 +163,7 @@ export async function listSweeps(
   db: Db,
   teamId: string,
   opts: { limit?: number; status?: string } = {},
-): Promise<Array<Omit<SweepView, "counts" | "progress" | "stages" | "etaSeconds">>> {
+): Promise<Array<Omit<SweepView, "counts" | "progress" | "stages" | "etaSeconds" | "trainer">>> {
   return db.sweep.findMany({
     where: { teamId, ...(opts.status ? { status: opts.status as never } : {}) },
     orderBy: { createdAt: "desc" },
