@@ -85,6 +85,22 @@ const CLAIM_NEXT = `WITH running AS MATERIALIZED (
             + (SELECT count(*) FROM note)::int * 0 AS opened
    FROM t JOIN sweeps sw ON sw.id = t.sweep_id JOIN dataset_versions v ON v.id = sw.dataset_version_id`;
 
+interface ClaimRow {
+  trial_id: string;
+  sweep_id: string;
+  team_id: string;
+  attempt_count: number;
+  architecture: string;
+  task: string;
+  spec: Record<string, unknown>;
+  epochs_done: number;
+  seed: number;
+  scenario: Record<string, unknown>;
+  version_id: string;
+  storage_path: string;
+  trainer: string;
+}
+
 /** Is anything owed at all (waiting, or running under an expired lease), for any trainer? */
 const ANY_OWED = `SELECT EXISTS (SELECT 1 FROM trials WHERE status = 'queued')
    OR EXISTS (SELECT 1 FROM trials WHERE status = 'running' AND lease_expires_at <= now()) AS owed`;
@@ -96,9 +112,9 @@ const ANY_OWED = `SELECT EXISTS (SELECT 1 FROM trials WHERE status = 'queued')
 export async function claimNextTrial(db: Db, workerId: string, opts: ClaimNextOptions): Promise<ClaimNextOutcome> {
   const trainers = opts.trainers?.length ? opts.trainers : ["tfjs"];
   for (let tries = 0; ; tries++) {
-    let rows: Array<Record<string, any>>;
+    let rows: ClaimRow[];
     try {
-      ({ rows } = await db.pool.query({ name: "hs_claim_next", text: CLAIM_NEXT, values: [workerId, opts.leaseMs, trainers, opts.maxAttempts] } as pg.QueryConfig));
+      ({ rows } = await db.pool.query<ClaimRow>({ name: "hs_claim_next", text: CLAIM_NEXT, values: [workerId, opts.leaseMs, trainers, opts.maxAttempts] }));
     } catch (err) {
       // Another worker took the same free quota slot at the same instant: look again (the slot is now counted).
       if ((err as { code?: string }).code === UNIQUE_VIOLATION && tries < 20) continue;
