@@ -18,10 +18,14 @@ function client(cmd: Command): HypersweepClient {
 }
 
 const out = (v: unknown): void => void process.stdout.write(`${typeof v === "string" ? v : JSON.stringify(v, null, 2)}\n`);
-/** Follows a sweep to its end; a sweep that did not succeed sets exit code 5. */
+/** Follows a sweep to its end; a sweep that did not succeed sets exit code 5 and says why on stderr. */
 async function follow(c: HypersweepClient, id: string): Promise<void> {
   const status = await watchSweep(c, id);
   out(`finished: ${status}`);
+  if (status === "failed") {
+    const s = await c.request("GET", `/v1/sweeps/${id}`);
+    if (s.error) process.stderr.write(`sweep ${id} failed: ${s.error}\n`);
+  }
   process.exitCode = watchExit(status);
 }
 const JSON_HELP = "print the API's answer as JSON instead of a table";
@@ -77,6 +81,7 @@ export function buildCli(): Command {
     if (o.json) return out({ ...s, trials });
     const stopped = s.stages?.search?.stoppedEarly ? ` (${s.stages.search.stoppedEarly} search trials stopped early)` : "";
     out(`${s.id} ${s.status}: ${JSON.stringify(s.counts)}${stopped} progress ${(s.progress.fraction * 100).toFixed(0)}% ETA ${s.etaSeconds ?? "–"} s`);
+    if (s.error) out(`failed: ${s.error}`);
     out(trialsTable(trials));
   });
 

@@ -50,6 +50,8 @@ export interface SweepOverview {
   bestScore: number | null;
   createdAt: Date;
   finishedAt: Date | null;
+  /** Why the sweep failed (as GET /v1/sweeps/:id has it), else null. */
+  error: string | null;
 }
 
 /** The team's sweeps, newest first, filtered by status and dataset (id or name), with progress and ETA. */
@@ -57,7 +59,7 @@ export async function sweepOverview(db: Db, teamId: string, opts: { status?: str
   const { rows } = await db.pool.query(
     `SELECT s.id::text, s.name, s.status::text AS status, d.id::text AS "datasetId", d.name AS "datasetName", s.scenario_key AS "scenarioKey",
             coalesce(ARRAY(SELECT jsonb_array_elements_text(s.spec->'architectures')), '{}') AS architectures,
-            s.trial_count AS "trialCount", s.created_at AS "createdAt", s.finished_at AS "finishedAt", a.*
+            s.trial_count AS "trialCount", s.created_at AS "createdAt", s.finished_at AS "finishedAt", s.error, a.*
      FROM sweeps s JOIN datasets d ON d.id = s.dataset_id
      CROSS JOIN LATERAL (
        SELECT count(*) FILTER (WHERE t.status = 'queued')::int AS queued, count(*) FILTER (WHERE t.status = 'running')::int AS running,
@@ -81,7 +83,7 @@ export async function sweepOverview(db: Db, teamId: string, opts: { status?: str
       architectures: r.architectures, stage: r.finals > 0 ? "final" : "search", trialCount: r.trialCount,
       counts: { queued: r.queued, running: r.running, succeeded: r.succeeded, failed: r.failed, cancelled: r.cancelled },
       progress: { epochsDone: r.epochsDone, epochsPlanned: r.epochsPlanned, fraction: r.epochsPlanned ? r.epochsDone / r.epochsPlanned : 0 },
-      etaSeconds, bestScore: r.bestScore, createdAt: r.createdAt, finishedAt: r.finishedAt,
+      etaSeconds, bestScore: r.bestScore, createdAt: r.createdAt, finishedAt: r.finishedAt, error: r.error,
     };
   });
 }

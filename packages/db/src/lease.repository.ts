@@ -338,24 +338,44 @@ export async function releaseAttempt(db: Db, trialId: string, attempt: number, w
 }
 
 /**
+ * Why a finished sweep failed, in words (SQL, over the sweep $1), or null when it succeeded: every final
+ * training that failed for good (its architecture, reason and error), every architecture whose search ended
+ * without a winner, or no trial succeeded at all. A sweep delivers each architecture's model: one that cannot
+ * is a failed sweep, whatever the others did.
+ */
+const FAILURE = `(SELECT CASE
+    WHEN NOT EXISTS (SELECT 1 FROM trials WHERE sweep_id = $1 AND status = 'succeeded') THEN 'no trial succeeded'
+    ELSE (SELECT string_agg(why, '; ' ORDER BY architecture, kind) FROM (
+      SELECT f.architecture, 1 AS kind, format('final training of %s failed%s: %s', f.architecture,
+               CASE WHEN f.error_reason IS NULL THEN '' ELSE format(' (%s)', f.error_reason) END,
+               COALESCE(left(f.error, 500), 'no error recorded')) AS why
+      FROM trials f WHERE f.sweep_id = $1 AND f.stage = 'final' AND f.status = 'failed'
+      UNION ALL
+      SELECT w.architecture, 0, format('search of %s ended without a winner (no succeeded trial with a score)', w.architecture)
+      FROM trials w WHERE w.sweep_id = $1 AND w.stage = 'search' GROUP BY w.architecture
+      HAVING NOT bool_or(w.status = 'succeeded' AND w.selection_score IS NOT NULL)) reasons)
+  END)`;
+
+/**
  * Marks a sweep finished when no trial is owed any more and no final training is owed either (OWES_FINAL: the
- * final stage of an architecture whose search just ended is about to be queued): succeeded if any trial
- * succeeded, else failed. Serialised per sweep (advisory lock) so that concurrent last trials cannot both miss
- * the end.
+ * final stage of an architecture whose search just ended is about to be queued): succeeded when every
+ * architecture delivered (its search has a winner, and its final training, when there is one, succeeded), else
+ * failed with `error` saying why (FAILURE). Serialised per sweep (advisory lock) so that concurrent last trials
+ * cannot both miss the end.
  */
 export async function finishSweepIfDone(c: Q, sweepId: string, teamId: string): Promise<string | null> {
   await c.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [sweepId]);
-  const { rows } = await c.query<{ status: string }>(
-    `UPDATE sweeps SET status = CASE WHEN EXISTS (SELECT 1 FROM trials WHERE sweep_id = $1 AND status = 'succeeded')
-                                    THEN 'succeeded'::sweep_status ELSE 'failed'::sweep_status END,
-                      finished_at = now()
+  const { rows } = await c.query<{ status: string; error: string | null }>(
+    `UPDATE sweeps SET status = CASE WHEN v.error IS NULL THEN 'succeeded'::sweep_status ELSE 'failed'::sweep_status END,
+                      error = v.error, finished_at = now()
+     FROM (SELECT ${FAILURE} AS error) v
      WHERE id = $1 AND status IN ('queued', 'running')
        AND NOT EXISTS (SELECT 1 FROM trials WHERE sweep_id = $1 AND status IN ('queued', 'running'))
        AND NOT EXISTS (SELECT 1 FROM sweeps s WHERE s.id = $1 AND ${OWES_FINAL})
-     RETURNING status::text`,
+     RETURNING status::text, v.error`,
     [sweepId],
   );
-  const status = rows[0]?.status ?? null;
-  if (status) await notify(c, { type: "sweep.finished", teamId, sweepId, status });
-  return status;
+  const done = rows[0];
+  if (done) await notify(c, { type: "sweep.finished", teamId, sweepId, status: done.status, error: done.error });
+  return done?.status ?? null;
 }

@@ -113,13 +113,15 @@ export interface SweepView {
   startedAt: Date | null;
   finishedAt: Date | null;
   cancelledAt: Date | null;
+  /** Why the sweep failed (each architecture whose final training failed for good, and why), else null. */
+  error: string | null;
 }
 
 function sweepSelect() {
   return {
     id: true, name: true, status: true, datasetId: true, datasetVersionId: true, scenarioKey: true, scenario: true,
     preset: true, spec: true, seed: true, planHash: true, trialCount: true, priority: true, createdAt: true, startedAt: true,
-    finishedAt: true, cancelledAt: true,
+    finishedAt: true, cancelledAt: true, error: true,
   } as const;
 }
 

@@ -89,7 +89,7 @@ export function sweepRoutes(deps: AppDeps) {
       sse.onClose(release);
       sse.send("snapshot", first);
       if (["succeeded", "failed", "cancelled"].includes(first.status)) {
-        sse.send("sweep.finished", { type: "sweep.finished", sweepId, status: first.status });
+        sse.send("sweep.finished", { type: "sweep.finished", sweepId, status: first.status, error: first.error });
         sse.end();
         return;
       }
