@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFil
 import { join, resolve } from "node:path";
 import { loadavg } from "node:os";
 import { parseEnv, apiEnv } from "@hypersweep/config";
-import { createDb, createTeam, type Db } from "@hypersweep/db";
+import { claimNextTrial, claimTrial, createDb, createTeam, type Db } from "@hypersweep/db";
 import { createTrialQueue } from "@hypersweep/queue";
 import { buildApp } from "../apps/api/src/app.ts";
 import globalSetup from "../test/helpers/global-setup.ts";
@@ -66,8 +66,11 @@ async function stack(label: string) {
     const ds = await db.dataset.create({ data: { teamId: t.team.id, name: "bench" } });
     await db.datasetVersion.create({ data: { datasetId: ds.id, contentHash: "bench", storagePath: "/nonexistent", imageCount: rows.length, summary: {}, manifest: rows } });
     return async (n: number) => {
-      const lrs = Array.from({ length: Math.ceil(n / 32) }, (_, i) => 10 ** -(1 + i / 10));
-      const overrides = n <= 32 ? { learningRates: [1e-3], subsetsPerRate: n, searchEpochs: 3, imageSize: 16, final: false } : { learningRates: lrs, allSubsets: true, searchEpochs: 3, imageSize: 16, final: false };
+      // Exactly n trials: n subsets of one learning rate, or n/32 rates × all 32 subsets, or n/20 rates × 20 subsets.
+      const lrs = (k: number) => Array.from({ length: k }, (_, i) => 10 ** -(1 + i / 10));
+      const plan = n <= 32 ? { learningRates: [1e-3], subsetsPerRate: n } : n % 32 === 0 ? { learningRates: lrs(n / 32), allSubsets: true } : n % 20 === 0 ? { learningRates: lrs(n / 20), subsetsPerRate: 20 } : null;
+      if (!plan) throw new Error(`no plan of exactly ${n} trials`);
+      const overrides = { ...plan, searchEpochs: 3, imageSize: 16, final: false };
       const res = await fetch(`${url}/v1/sweeps`, {
         method: "POST",
         headers: { "content-type": "application/json", authorization: `Bearer ${t.apiKey}` },
@@ -148,6 +151,34 @@ async function lateTeam(root: string, label: string) {
   return { firstStartMs: Number(r!.first), doneMs: Number(r!.done), aDoneWhenBDone: r!.a_done };
 }
 
+/**
+ * The claim statement alone, in one process on one connection: `CLAIMS` claims by fair share (5 teams, 600 waiting
+ * trials each, 8 running) against as many claims by id (the FIFO code's statement) on a copy of the same data.
+ */
+const CLAIMS = 500;
+async function claimCost() {
+  const out: Record<string, number> = {};
+  for (const kind of ["fair", "byId"] as const) {
+    const s = await stack(`fairclaim${kind}`);
+    const ids: string[] = [];
+    for (let t = 0; t < 5; t++) {
+      const submit = await s.team(`team${t}`);
+      for (let k = 0; k < 2; k++) ids.push(...(await s.db.trial.findMany({ where: { sweepId: (await submit(320)).id }, select: { id: true }, orderBy: { position: "asc" } })).map((x) => x.id));
+    }
+    const opts = { leaseMs: 60_000, maxAttempts: 3 };
+    const t0 = performance.now();
+    for (let i = 0; i < CLAIMS; i++) {
+      const c = kind === "fair" ? await claimNextTrial(s.db, "bench", opts) : await claimTrial(s.db, ids[i]!, "bench", opts);
+      if (c.kind !== "claimed") throw new Error(`claim ${i} (${kind}): ${c.kind}`);
+      // Keep about 8 running, as 8 slots would: end the claim made 8 claims ago.
+      if (i >= 8) await s.db.pool.query(`UPDATE trials SET status = 'succeeded', finished_at = now() WHERE id = (SELECT id FROM trials WHERE status = 'running' ORDER BY started_at LIMIT 1)`);
+    }
+    out[kind] = (performance.now() - t0) / CLAIMS;
+    await s.close();
+  }
+  return out as { fair: number; byId: number };
+}
+
 const median = (xs: number[]) => {
   const s = [...xs].sort((x, y) => x - y);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -179,6 +210,8 @@ async function main() {
       console.error(`round ${r + 1}: ${v.name}: team B's first start after ${l.firstStartMs.toFixed(0)} ms, its sweep done after ${l.doneMs.toFixed(0)} ms, A had completed ${l.aDoneWhenBDone}`);
     }
   }
+  const cost = await claimCost();
+  console.error(`claim statement: fair ${cost.fair.toFixed(2)} ms, by id ${cost.byId.toFixed(2)} ms (with the end of an earlier trial)`);
   const loadAfter = loadavg()[0]!;
   const rows = variants.map((v) => {
     const ls = late.get(v.name)!;
@@ -204,6 +237,8 @@ async function main() {
     "| worker code | trials/s (median) | per round | team B's first start | team B's sweep done | A's trials done by then |",
     "|---|---|---|---|---|---|",
     ...rows.map((r) => `| ${r.name} | ${r.trialsPerS.toFixed(0)} | ${r.all.map((x) => x.toFixed(0)).join(", ")} | ${r.firstStartMs.toFixed(0)} ms | ${r.doneMs.toFixed(0)} ms | ${r.aDone} |`),
+    "",
+    `The claim statement alone (one connection, ${CLAIMS} claims, 5 teams × 640 waiting trials, about 8 running, each claim followed by the end of an earlier one): ${cost.fair.toFixed(2)} ms per fair claim against ${cost.byId.toFixed(2)} ms per claim by id (the FIFO code's statement).`,
     "",
     fifo ? `Fair share runs at ${(fair.trialsPerS / fifo.trialsPerS).toFixed(2)} × the FIFO throughput; team B starts ${(fifo.firstStartMs / Math.max(1, fair.firstStartMs)).toFixed(0)} × sooner.` : "No FIFO baseline in this run.",
     "",

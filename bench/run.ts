@@ -29,6 +29,7 @@ const BENCHES: Record<string, { file: string; args?: () => string[]; result: str
   "trainer-agreement": { file: "trainer-agreement.ts", result: "trainer-agreement.md" },
   "cold-node": { file: "cold-node.ts", result: "cold-node.md" },
   "team-stream": { file: "team-stream.ts", result: "team-stream.md" },
+  quarantine: { file: "quarantine.ts", result: "quarantine.md" },
 };
 
 function hasTorch(): boolean {

@@ -83,6 +83,18 @@ describe("hypersweep CLI", () => {
     expect(done.stderr).toContain("409");
   });
 
+  it("submits a sweep for the pytorch trainer (--trainer), and an unknown trainer is refused naming the field", async () => {
+    const sub = await cli(["submit", "--dataset", "stock", "--arch", "small_cnn", "--epochs", "1", "--seed", "12", "--trainer", "pytorch"]);
+    expect(sub.code).toBe(0);
+    const id = /sweep ([0-9a-f-]{36})/.exec(sub.stdout)![1]!;
+    expect((await s.http("GET", `/v1/sweeps/${id}`)).body.trainer).toBe("pytorch");
+    expect(new Set((await s.db.trial.findMany({ where: { sweepId: id } })).map((t) => t.trainer))).toEqual(new Set(["pytorch"]));
+    await s.http("POST", `/v1/sweeps/${id}/cancel`);
+    const bad = await cli(["submit", "--dataset", "stock", "--arch", "small_cnn", "--trainer", "jax"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("trainer");
+  });
+
   it("creates a team with the admin token and shows its key once", async () => {
     const r = await cli(["admin", "create-team", "neuro"], { HYPERSWEEP_ADMIN_TOKEN: ADMIN_TOKEN });
     expect(r.code).toBe(0);

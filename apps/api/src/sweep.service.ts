@@ -5,7 +5,7 @@
  */
 import { randomInt } from "node:crypto";
 import { z } from "zod";
-import { Architecture, SweepOverrides, planTrials, resolveSweepSpec, text, type PlannedTrial, type SweepBounds } from "@hypersweep/core";
+import { Architecture, SweepOverrides, planTrials, resolveSweepSpec, text, TrainerName, type PlannedTrial, type SweepBounds } from "@hypersweep/core";
 import { resolveScenario, type ResolvedScenario } from "@hypersweep/data";
 import { createSweep, findPlanningVersion, LimitError, type Db, type CreatedSweep } from "@hypersweep/db";
 import { enqueueTrials, type TrialQueue } from "@hypersweep/queue";
@@ -38,6 +38,8 @@ export const CreateSweepBody = z.strictObject({
   priority: SweepPriority.optional(),
   /** Seed of the plan (and of every trial's training). Default: drawn at random and stored. */
   seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+  /** The trainer that trains every trial of the sweep. Default: the server's HYPERSWEEP_DEFAULT_TRAINER. */
+  trainer: TrainerName.optional(),
 });
 export type CreateSweepBody = z.output<typeof CreateSweepBody>;
 
@@ -98,6 +100,8 @@ export function assertAnswerable(s: ResolvedScenario): void {
 export interface SweepLimits {
   maxQueuedTrials?: number;
   bounds?: SweepBounds;
+  /** The trainer of a sweep that names none. @defaultValue "tfjs" */
+  defaultTrainer?: TrainerName;
 }
 
 async function storeSweep(db: Db, limits: SweepLimits | undefined, sweep: Parameters<typeof createSweep>[1]) {
@@ -135,6 +139,7 @@ export async function submitSweep(
     seed,
     pretrained: await resolvePretrained(db, teamId, body.overrides?.pretrained, body.architectures),
     bounds: deps.limits?.bounds,
+    trainer: body.trainer ?? deps.limits?.defaultTrainer,
   });
   const plan = planTrials(spec);
   const created = await storeSweep(db, deps.limits, {

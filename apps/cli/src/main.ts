@@ -18,10 +18,14 @@ function client(cmd: Command): HypersweepClient {
 }
 
 const out = (v: unknown): void => void process.stdout.write(`${typeof v === "string" ? v : JSON.stringify(v, null, 2)}\n`);
-/** Follows a sweep to its end; a sweep that did not succeed sets exit code 5. */
+/** Follows a sweep to its end; a sweep that did not succeed sets exit code 5 and says why on stderr. */
 async function follow(c: HypersweepClient, id: string): Promise<void> {
   const status = await watchSweep(c, id);
   out(`finished: ${status}`);
+  if (status === "failed") {
+    const s = await c.request("GET", `/v1/sweeps/${id}`);
+    if (s.error) process.stderr.write(`sweep ${id} failed: ${s.error}\n`);
+  }
   process.exitCode = watchExit(status);
 }
 const JSON_HELP = "print the API's answer as JSON instead of a table";
@@ -45,13 +49,14 @@ export function buildCli(): Command {
     .option("--seed <n>", "plan seed", (v) => Number(v))
     .option("--epochs <n>", "search epochs per trial", (v) => Number(v))
     .option("--pretrained <arch=name...>", "start architectures from imported weights, e.g. resnet18=imagenet")
+    .option("--trainer <tfjs|pytorch>", "the trainer that trains the sweep (default: the server's)")
     .option("--priority <n>", "within your team, higher runs first (default 0)", (v) => Number(v))
     .option("--watch", "follow the sweep until it ends")
     .action(async (file: string | undefined, o, cmd: Command) => {
       const overrides = { ...(o.epochs ? { searchEpochs: o.epochs } : {}), ...(o.pretrained ? { pretrained: pretrainedFlags(o.pretrained) } : {}) };
       const body = file
         ? JSON.parse(file === "-" ? readFileSync(0, "utf8") : readFileSync(file, "utf8"))
-        : { dataset: o.dataset, scenario: { modality: o.modality, task: o.task }, architectures: o.arch, ...(o.seed !== undefined ? { seed: o.seed } : {}), ...(o.priority !== undefined ? { priority: o.priority } : {}), ...(Object.keys(overrides).length ? { overrides } : {}) };
+        : { dataset: o.dataset, scenario: { modality: o.modality, task: o.task }, architectures: o.arch, ...(o.seed !== undefined ? { seed: o.seed } : {}), ...(o.priority !== undefined ? { priority: o.priority } : {}), ...(o.trainer ? { trainer: o.trainer } : {}), ...(Object.keys(overrides).length ? { overrides } : {}) };
       const c = client(cmd);
       const s = await c.request("POST", "/v1/sweeps", body);
       out(`sweep ${s.id}: ${s.trialCount} trials, plan ${s.planHash}${s.enqueued ? "" : " (queue unavailable: trials will be enqueued when it returns)"}`);
@@ -76,6 +81,7 @@ export function buildCli(): Command {
     if (o.json) return out({ ...s, trials });
     const stopped = s.stages?.search?.stoppedEarly ? ` (${s.stages.search.stoppedEarly} search trials stopped early)` : "";
     out(`${s.id} ${s.status}: ${JSON.stringify(s.counts)}${stopped} progress ${(s.progress.fraction * 100).toFixed(0)}% ETA ${s.etaSeconds ?? "–"} s`);
+    if (s.error) out(`failed: ${s.error}`);
     out(trialsTable(trials));
   });
 

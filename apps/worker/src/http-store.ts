@@ -78,7 +78,7 @@ export class HttpWorkerStore implements WorkerStore {
     this.call("POST", "/claim-next", { workerId, leaseMs: opts.leaseMs, maxAttempts: opts.maxAttempts, ...(opts.trainers ? { trainers: opts.trainers } : {}) }, WireClaimNextOutcome) as Promise<ClaimNextOutcome>;
 
   claim: WorkerStore["claim"] = (trialId, workerId, opts) =>
-    this.call("POST", `/trials/${trialId}/claim`, { workerId, leaseMs: opts.leaseMs, maxAttempts: opts.maxAttempts }, WireClaimOutcome) as Promise<ClaimOutcome>;
+    this.call("POST", `/trials/${trialId}/claim`, { workerId, leaseMs: opts.leaseMs, maxAttempts: opts.maxAttempts, ...(opts.trainers ? { trainers: [...opts.trainers] } : {}) }, WireClaimOutcome) as Promise<ClaimOutcome>;
 
   markStarted: WorkerStore["markStarted"] = async (trialId, attempt, info) => {
     await this.call("POST", `${this.at(trialId, attempt)}/started`, info, WireOk, { trialId, attempt });

@@ -37,6 +37,8 @@ export interface ProcessorConfig {
 export type ProcessResult =
   | { kind: "done"; status: string }
   | { kind: "held"; until: Date }
+  /** The trial needs a trainer this worker does not run. */
+  | { kind: "elsewhere"; trainer: string }
   /** `stoppedEarlyAt`: the rung at which early stopping ended the trial (its result is its best stored epoch). */
   | { kind: "succeeded"; attempt: number; stoppedEarlyAt?: number }
   | { kind: "failed"; attempt: number; retry: boolean; reason: string; message: string; quarantined?: { reason: string; until: Date } }
@@ -50,7 +52,7 @@ export interface ProcessorHooks {
   env?: Record<string, string>;
   onEpoch?: (durationMs: number) => void;
   /** The backend a trainer reported when it started. */
-  onReady?: (backend: string) => void;
+  onReady?: (backend: string, trainer: string) => void;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -117,7 +119,7 @@ export function backendLabel(backend: string, versions: Record<string, string>):
 
 /** Runs one given trial (claimed by id): finished ones are `done`, ones another live attempt holds are `held`. */
 export async function processTrial(store: WorkerStore, runner: TrialRunner, trialId: string, cfg: ProcessorConfig, hooks: ProcessorHooks = {}): Promise<ProcessResult> {
-  const claim = await whileDbDown(() => store.claim(trialId, cfg.workerId, { leaseMs: cfg.leaseMs, maxAttempts: cfg.maxAttempts }), undefined, store.isUnavailable);
+  const claim = await whileDbDown(() => store.claim(trialId, cfg.workerId, { leaseMs: cfg.leaseMs, maxAttempts: cfg.maxAttempts, trainers: cfg.trainers }), undefined, store.isUnavailable);
   if (claim.kind !== "claimed") return claim;
   return runClaimed(store, runner, claim.trial, cfg, hooks);
 }
@@ -191,7 +193,7 @@ async function runClaimed(store: WorkerStore, runner: TrialRunner, c: ClaimedTri
       if (m.type === "ready") {
         const label = backendLabel(m.backend, m.versions);
         backend = label;
-        hooks.onReady?.(label);
+        hooks.onReady?.(label, c.trainer ?? "tfjs");
         await retrying(() => store.markStarted(trialId, attempt, { backend: label, resumedFromEpoch: m.resumedFromEpoch }));
       }
       if (m.type === "epoch") {
@@ -221,7 +223,7 @@ async function runClaimed(store: WorkerStore, runner: TrialRunner, c: ClaimedTri
   let outcome: RunOutcome | "stopped";
   try {
     // A trial stopped early is finished in Postgres already: the trainer is being stopped, nobody waits for it.
-    const run = runner.run({ spec, onMessage, signal: stop.signal, env: hooks.env });
+    const run = runner.run({ spec, onMessage, signal: stop.signal, env: hooks.env, trainer: c.trainer });
     outcome = await Promise.race([run, stopped]);
   } finally {
     clearInterval(beat);

@@ -111,13 +111,17 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
     quarantine: { failures: cfg.HYPERSWEEP_QUARANTINE_FAILURES, cooldownMs: cfg.HYPERSWEEP_QUARANTINE_COOLDOWN_MS },
   };
 
-  const info = { id, host: hostname(), pid: process.pid, gpus, backend: o.backend ?? cfg.HYPERSWEEP_BACKEND ?? null, version: WORKER_VERSION, concurrency };
+  const info = {
+    id, host: hostname(), pid: process.pid, gpus, backend: o.backend ?? cfg.HYPERSWEEP_BACKEND ?? null, version: WORKER_VERSION, concurrency,
+    trainers: [...cfg.HYPERSWEEP_TRAINERS], backends: {} as Record<string, string>,
+  };
   // A node that starts while the truth is unreachable (Postgres, or the API) waits for it.
   await whileDbDown(() => store.registerWorker(info), undefined, store.isUnavailable);
-  // The fleet view shows the backend this node's trainers actually got (known once the first one starts).
-  const onReady = (backend: string) => {
-    if (info.backend === backend) return;
+  // The fleet view shows the backend this node's trainers actually got (known once each one starts).
+  const onReady = (backend: string, trainer: string) => {
+    if (info.backend === backend && info.backends[trainer] === backend) return;
     info.backend = backend;
+    info.backends = { ...info.backends, [trainer]: backend };
     store.registerWorker(info).catch(() => {});
   };
 

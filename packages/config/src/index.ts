@@ -54,6 +54,8 @@ export const apiLimitsEnv = {
   HYPERSWEEP_MAX_IMAGE_SIZE: intFrom(1024, 8).pipe(z.number().max(2048)),
   /** Search and final epochs alike. */
   HYPERSWEEP_MAX_EPOCHS: intFrom(500, 1).pipe(z.number().max(1000)),
+  /** The trainer of a sweep that names none (`trainer` in POST /v1/sweeps). */
+  HYPERSWEEP_DEFAULT_TRAINER: z.enum(["tfjs", "pytorch"]).default("tfjs"),
 };
 
 export const apiEnv = z.object({
@@ -118,7 +120,7 @@ export const workerEnv = z.object({
    * kernels on that many). Default: this machine's cores divided by the concurrency, at least 1.
    */
   HYPERSWEEP_TRAINER_THREADS: z.coerce.number().int().min(1).max(256).optional(),
-  /** The trainer command (JSON lines contract); default: the built-in TensorFlow.js trainer. */
+  /** The tfjs trainer's command (JSON lines contract); default: the built-in TensorFlow.js trainer. */
   HYPERSWEEP_TRAINER_CMD: z.string().optional(),
   /**
    * The trainers this worker runs (comma-separated names, as in trials.trainer): it claims only trials that
@@ -126,9 +128,11 @@ export const workerEnv = z.object({
    */
   HYPERSWEEP_TRAINERS: z
     .string()
-    .regex(/^[a-z0-9_-]+(,[a-z0-9_-]+)*$/, "comma-separated trainer names, e.g. tfjs,pytorch")
+    .regex(/^(tfjs|pytorch)(,(tfjs|pytorch))*$/, "comma-separated trainer names out of tfjs, pytorch, e.g. tfjs,pytorch")
     .default("tfjs")
-    .transform((v) => v.split(",")),
+    .transform((v) => [...new Set(v.split(","))]),
+  /** The pytorch trainer's command; default: python3 -m hypersweep_trainer, with PYTHONPATH=trainers/pytorch of this checkout. */
+  HYPERSWEEP_PYTORCH_CMD: z.string().optional(),
   /**
    * Longest a wake-up token waits before looking again when every waiting trial is out of this worker's reach
    * (its team at its running quota, or another trainer), ms. A trial that ends wakes one waiting token at once.

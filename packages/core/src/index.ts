@@ -1,5 +1,6 @@
 export * from "./trainer-contract.ts";
 export * from "./failure-reasons.ts";
+export * from "./trainers.ts";
 export * from "./trial-data.ts";
 export * from "./errors.ts";
 export * from "./text.ts";

@@ -63,7 +63,7 @@ const CLAIM_NEXT = `WITH running AS MATERIALIZED (
                           lease_owner = $1, lease_expires_at = now() + $2::int * interval '1 millisecond',
                           started_at = COALESCE(tr.started_at, now()), quota_slot = pick.quota_slot
      FROM pick WHERE tr.id = pick.id
-     RETURNING tr.id, tr.sweep_id, tr.team_id, tr.attempt_count, tr.architecture, tr.task, tr.spec, tr.epochs_done, tr.stage,
+     RETURNING tr.id, tr.sweep_id, tr.team_id, tr.attempt_count, tr.architecture, tr.task, tr.spec, tr.epochs_done, tr.stage, tr.trainer,
                pick.status AS prev_status, pick.current_attempt AS prev_attempt),
    lost AS (
      UPDATE attempts SET status = 'lost', finished_at = now(), error = 'lease expired: the worker stopped heartbeating',
@@ -79,11 +79,27 @@ const CLAIM_NEXT = `WITH running AS MATERIALIZED (
    note AS (
      SELECT pg_notify('${EVENTS_CHANNEL}', json_build_object('type', 'trial.started', 'teamId', team_id, 'sweepId', sweep_id,
        'trialId', id, 'attempt', attempt_count, 'workerId', $1::text, 'stage', stage)::text) FROM t)
-   SELECT t.id::text AS trial_id, t.sweep_id::text, t.team_id::text, t.attempt_count, t.architecture, t.task, t.spec, t.epochs_done,
+   SELECT t.id::text AS trial_id, t.sweep_id::text, t.team_id::text, t.attempt_count, t.architecture, t.task, t.spec, t.epochs_done, t.trainer,
           sw.seed, sw.scenario, v.id::text AS version_id, v.storage_path,
           (SELECT count(*) FROM a)::int + (SELECT count(*) FROM lost)::int * 0 + (SELECT count(*) FROM s)::int * 0
             + (SELECT count(*) FROM note)::int * 0 AS opened
    FROM t JOIN sweeps sw ON sw.id = t.sweep_id JOIN dataset_versions v ON v.id = sw.dataset_version_id`;
+
+interface ClaimRow {
+  trial_id: string;
+  sweep_id: string;
+  team_id: string;
+  attempt_count: number;
+  architecture: string;
+  task: string;
+  spec: Record<string, unknown>;
+  epochs_done: number;
+  seed: number;
+  scenario: Record<string, unknown>;
+  version_id: string;
+  storage_path: string;
+  trainer: string;
+}
 
 /** Is anything owed at all (waiting, or running under an expired lease), for any trainer? */
 const ANY_OWED = `SELECT EXISTS (SELECT 1 FROM trials WHERE status = 'queued')
@@ -96,9 +112,9 @@ const ANY_OWED = `SELECT EXISTS (SELECT 1 FROM trials WHERE status = 'queued')
 export async function claimNextTrial(db: Db, workerId: string, opts: ClaimNextOptions): Promise<ClaimNextOutcome> {
   const trainers = opts.trainers?.length ? opts.trainers : ["tfjs"];
   for (let tries = 0; ; tries++) {
-    let rows: Array<Record<string, any>>;
+    let rows: ClaimRow[];
     try {
-      ({ rows } = await db.pool.query({ name: "hs_claim_next", text: CLAIM_NEXT, values: [workerId, opts.leaseMs, trainers, opts.maxAttempts] } as pg.QueryConfig));
+      ({ rows } = await db.pool.query<ClaimRow>({ name: "hs_claim_next", text: CLAIM_NEXT, values: [workerId, opts.leaseMs, trainers, opts.maxAttempts] }));
     } catch (err) {
       // Another worker took the same free quota slot at the same instant: look again (the slot is now counted).
       if ((err as { code?: string }).code === UNIQUE_VIOLATION && tries < 20) continue;
@@ -111,6 +127,7 @@ export async function claimNextTrial(db: Db, workerId: string, opts: ClaimNextOp
         trial: {
           trialId: r.trial_id, sweepId: r.sweep_id, teamId: r.team_id, attempt: r.attempt_count, epochsDone: r.epochs_done, architecture: r.architecture,
           task: r.task, spec: r.spec, sweepSeed: r.seed, scenario: r.scenario, datasetVersionId: r.version_id, datasetStoragePath: r.storage_path,
+          trainer: r.trainer,
         },
       };
     }

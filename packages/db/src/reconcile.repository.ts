@@ -75,6 +75,10 @@ export interface WorkerInfo {
   backend: string | null;
   version: string;
   concurrency: number;
+  /** The trainers this worker runs. @defaultValue ["tfjs"] */
+  trainers?: string[];
+  /** The backend each trainer reported when it last started. */
+  backends?: Record<string, string>;
 }
 
 export async function registerWorker(db: Db, w: WorkerInfo): Promise<void> {

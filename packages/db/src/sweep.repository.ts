@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
+import { sweepTrainer } from "@hypersweep/core";
 import { inTransaction, type Db } from "./client.ts";
 import { LimitError, NotFoundError } from "./errors.ts";
 import { EVENTS_CHANNEL, notifyInTx } from "./events.ts";
 import { sweepStages, type SweepStages } from "./sweep-stages.ts";
-import { architectureEtas, estimateEta } from "./eta.repository.ts";
+import { architectureEtas, estimateEta, type EtaSpec } from "./eta.repository.ts";
 
 export interface NewTrial {
   position: number;
@@ -98,6 +99,8 @@ export interface SweepView {
   seed: number;
   planHash: string;
   trialCount: number;
+  /** The trainer that trains every trial of the sweep. */
+  trainer: string;
   /** Within its team, higher runs first (changeable while the sweep waits or runs). */
   priority: number;
   counts: Record<TrialStatusName, number>;
@@ -110,13 +113,15 @@ export interface SweepView {
   startedAt: Date | null;
   finishedAt: Date | null;
   cancelledAt: Date | null;
+  /** Why the sweep failed (each architecture whose final training failed for good, and why), else null. */
+  error: string | null;
 }
 
 function sweepSelect() {
   return {
     id: true, name: true, status: true, datasetId: true, datasetVersionId: true, scenarioKey: true, scenario: true,
     preset: true, spec: true, seed: true, planHash: true, trialCount: true, priority: true, createdAt: true, startedAt: true,
-    finishedAt: true, cancelledAt: true,
+    finishedAt: true, cancelledAt: true, error: true,
   } as const;
 }
 
@@ -142,9 +147,11 @@ export async function getSweep(db: Db, teamId: string, id: string): Promise<Swee
   epochsDone = stages.search.progress.epochsDone + stages.final.progress.epochsDone;
   const remaining = counts.queued + counts.running + stages.final.waiting;
   // Each architecture's remaining epochs at its own measured speed (eta.repository.ts).
-  const etaSeconds = remaining === 0 ? 0 : estimateEta(await architectureEtas(db, id), counts.running);
+  const etaSeconds = remaining === 0 ? 0 : estimateEta(await architectureEtas(db, id, sweep.spec as EtaSpec), counts.running);
   return {
     ...sweep,
+    // The spec names the trainer only when it is not tfjs (core's sweepTrainer).
+    trainer: sweepTrainer(sweep.spec as { trainer?: unknown }),
     counts,
     progress: { epochsDone, epochsPlanned, fraction: epochsPlanned ? epochsDone / epochsPlanned : 0 },
     stages,
@@ -156,7 +163,7 @@ export async function listSweeps(
   db: Db,
   teamId: string,
   opts: { limit?: number; status?: string } = {},
-): Promise<Array<Omit<SweepView, "counts" | "progress" | "stages" | "etaSeconds">>> {
+): Promise<Array<Omit<SweepView, "counts" | "progress" | "stages" | "etaSeconds" | "trainer">>> {
   return db.sweep.findMany({
     where: { teamId, ...(opts.status ? { status: opts.status as never } : {}) },
     orderBy: { createdAt: "desc" },

@@ -24,6 +24,7 @@ export function toMarkdown(r: Report): string {
   out.push(`# Sweep report: ${s.name ? mdText(s.name) : s.id}`, "");
   out.push(`Sweep \`${s.id}\` · ${s.status} · scenario ${s.scenarioKey} (${s.task}, classes: ${s.classes.join(", ")}; positive: ${s.positiveClass})`);
   out.push(`Preset ${s.preset} · seed ${s.seed} · selection metric: validation ${METRIC_LABELS[s.selectionMetric] ?? mdText(s.selectionMetric)} · created ${fmtTime(s.createdAt)}`, "");
+  if (s.error) out.push(`**The sweep failed:** ${mdText(s.error)}`, "");
 
   out.push("## Search", "", "Validation AUC / F1 at each trial's best epoch; ★ marks the configuration retrained as the final model.", "");
   if (s.earlyStopping) out.push(`Early stopping (ASHA): at epochs ${s.earlyStopping.rungs.join(", ")} a trial went on only in the top 1/${s.earlyStopping.eta} of its architecture's trials there; "stopped at N" marks the trials it stopped (scored at their best epoch up to N).`, "");

@@ -19,6 +19,8 @@ export interface ReportSweepInput {
   preset: string;
   createdAt: Date | string;
   finishedAt: Date | string | null;
+  /** Why the sweep failed (each architecture whose final training failed for good, and why), else null. */
+  error?: string | null;
 }
 
 /** A trial as GET /v1/sweeps/:id/trials serves it. */
@@ -131,6 +133,8 @@ export interface Report {
     seed: number;
     createdAt: string;
     finishedAt: string | null;
+    /** Why the sweep failed, else null. */
+    error: string | null;
   };
   /** The test-table columns for this task: Table 12/13 (binary) or Table 14 (multiclass). */
   columns: { key: string; label: string }[];
@@ -234,7 +238,7 @@ export function buildReport(sweep: ReportSweepInput, trials: ReportTrialInput[],
       modality: String(sc.modality ?? ""), task, classes, positiveClass: String(sc.positiveClass ?? ""),
       selectionMetric: String(spec.selectionMetric ?? (task === "binary" ? "auc" : "f1")), preset: sweep.preset, seed: sweep.seed,
       earlyStopping: earlyStoppingOf(spec.earlyStopping),
-      createdAt: iso(sweep.createdAt)!, finishedAt: iso(sweep.finishedAt),
+      createdAt: iso(sweep.createdAt)!, finishedAt: iso(sweep.finishedAt), error: sweep.error ?? null,
     },
     columns: task === "binary" ? BINARY_COLUMNS : MULTICLASS_COLUMNS,
     grids,

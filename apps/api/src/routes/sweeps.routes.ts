@@ -23,6 +23,7 @@ export function assertId(what: string, id: string): void {
 export const sweepLimits = (c: AppDeps["config"]): SweepLimits => ({
   maxQueuedTrials: c.HYPERSWEEP_MAX_QUEUED_TRIALS,
   bounds: { maxLearningRate: c.HYPERSWEEP_MAX_LEARNING_RATE, maxBatchSize: c.HYPERSWEEP_MAX_BATCH_SIZE, maxImageSize: c.HYPERSWEEP_MAX_IMAGE_SIZE, maxEpochs: c.HYPERSWEEP_MAX_EPOCHS },
+  defaultTrainer: c.HYPERSWEEP_DEFAULT_TRAINER,
 });
 
 export function sweepRoutes(deps: AppDeps) {
@@ -88,7 +89,7 @@ export function sweepRoutes(deps: AppDeps) {
       sse.onClose(release);
       sse.send("snapshot", first);
       if (["succeeded", "failed", "cancelled"].includes(first.status)) {
-        sse.send("sweep.finished", { type: "sweep.finished", sweepId, status: first.status });
+        sse.send("sweep.finished", { type: "sweep.finished", sweepId, status: first.status, error: first.error });
         sse.end();
         return;
       }

@@ -12,7 +12,13 @@ import { followTeam, type LiveEvent, type TeamLive } from "../live.ts";
 import type { Page, PageContext } from "../page.ts";
 
 interface Quarantine { since: string; until: string; reason: string; attempts: Array<{ reason: string; finishedAt: string }> }
-interface Worker { id: string; host: string; pid: number; gpus: string[]; backend: string | null; version: string; concurrency: number; status: string; startedAt: string; lastHeartbeatAt: string; alive: boolean; runningTrials: number; quarantine?: Quarantine | null }
+interface Worker { id: string; host: string; pid: number; gpus: string[]; backend: string | null; version: string; concurrency: number; status: string; startedAt: string; lastHeartbeatAt: string; alive: boolean; runningTrials: number; quarantine?: Quarantine | null; trainers?: string[]; backends?: Record<string, string> }
+
+/** Each trainer the worker runs, with the backend it reported (once it has run a trial). */
+function trainers(w: Worker): string {
+  if (!w.trainers?.length) return w.backend ?? "–";
+  return w.trainers.map((t) => (w.backends?.[t] ? `${t}: ${w.backends[t]}` : t)).join(" · ");
+}
 
 function state(w: Worker) {
   if (w.quarantine && w.alive) {
@@ -39,7 +45,7 @@ export function fleetPage(ctx: PageContext): Page {
       body,
       all.length
         ? table(
-            ["Worker", "State", "Heartbeat", "Running trials", "Slots", "Host", "PID", "GPUs", "Backend", "Version", "Started"],
+            ["Worker", "State", "Heartbeat", "Running trials", "Slots", "Host", "PID", "GPUs", "Trainers (backend)", "Version", "Started"],
             all.map((w) => [
               // What a person scans for first (state, heartbeat, load) comes first: on a phone the rest scrolls.
               h("span", { "data-worker": w.id }, w.id),
@@ -50,7 +56,7 @@ export function fleetPage(ctx: PageContext): Page {
               w.host,
               String(w.pid),
               w.gpus.length ? w.gpus.join(", ") : "none",
-              w.backend ?? "–",
+              h("span", { "data-cell": "trainers" }, trainers(w)),
               w.version,
               date(w.startedAt),
             ]),

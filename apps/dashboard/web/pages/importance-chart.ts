@@ -8,7 +8,7 @@ import { hyperparameterImportance, MIN_TRIALS_FOR_IMPORTANCE, type Importance } 
 import { chartBox, draw, tooltip, type ChartHost } from "../charts.ts";
 import { h, setText } from "../dom.ts";
 import { pct } from "../format.ts";
-import type { SweepSpecView, TrialRow } from "./sweep-model.ts";
+import { importanceTrials, type SweepSpecView, type TrialRow } from "./sweep-model.ts";
 
 export class ImportanceChart {
   readonly el: HTMLElement;
@@ -25,11 +25,9 @@ export class ImportanceChart {
 
   /** Recomputes from the finished search trials and redraws. */
   draw(search: TrialRow[]): Importance {
-    // A trial stopped early (ASHA) scored only up to its rung: not comparable with trials trained to the end.
-    const scored = search.filter((t) => t.status === "succeeded" && t.selectionScore != null && t.stoppedEarlyAt == null);
-    const stopped = search.filter((t) => t.status === "succeeded" && t.stoppedEarlyAt != null).length;
+    const { trials, stoppedEarly: stopped } = importanceTrials(search);
     const leftOut = stopped ? ` ${stopped} trial${stopped === 1 ? "" : "s"} stopped early ${stopped === 1 ? "is" : "are"} left out (${stopped === 1 ? "its score stops" : "their scores stop"} at a rung).` : "";
-    const imp = hyperparameterImportance(scored.map((t) => ({ learningRate: t.learningRate, augmentations: t.augmentations, score: t.selectionScore! })), this.spec.augmentations);
+    const imp = hyperparameterImportance(trials, this.spec.augmentations);
     this.host.dataset.trials = String(imp.n);
     if (!imp.enough) {
       setText(this.note, `Not enough trials: ${imp.reason}. Below ${MIN_TRIALS_FOR_IMPORTANCE} finished search trials any hyperparameter can look decisive by chance.${leftOut}`);

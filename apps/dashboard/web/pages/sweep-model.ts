@@ -79,3 +79,15 @@ export const EXPORT_COLUMNS: Array<keyof TrialRow> = ["id", "position", "archite
 export function toCsv(rows: TrialRow[]): string {
   return [EXPORT_COLUMNS.join(","), ...rows.map((r) => EXPORT_COLUMNS.map((c) => csvCell(r[c])).join(","))].join("\n") + "\n";
 }
+
+/**
+ * The search trials hyperparameter importance rests on: finished with a score, trained to the end. A trial
+ * stopped early (ASHA) scored only up to its rung, so it is left out and counted apart.
+ */
+export function importanceTrials(search: TrialRow[]): { trials: Array<{ learningRate: number; augmentations: string[]; score: number }>; stoppedEarly: number } {
+  const done = search.filter((t) => t.stage === "search" && t.status === "succeeded" && t.selectionScore != null);
+  return {
+    trials: done.filter((t) => t.stoppedEarlyAt == null).map((t) => ({ learningRate: t.learningRate, augmentations: t.augmentations, score: t.selectionScore! })),
+    stoppedEarly: done.filter((t) => t.stoppedEarlyAt != null).length,
+  };
+}

@@ -15,6 +15,8 @@ interface Overview {
   id: string; name: string | null; status: string; datasetId: string; datasetName: string; scenarioKey: string;
   architectures: string[]; stage: string; trialCount: number; counts: Record<string, number>;
   progress: { epochsDone: number; epochsPlanned: number; fraction: number }; etaSeconds: number | null; bestScore: number | null; createdAt: string;
+  /** Why the sweep failed (its final trainings that failed for good, and why), else null. */
+  error: string | null;
 }
 
 const STATUSES = ["", "queued", "running", "succeeded", "failed", "cancelled"];
@@ -54,7 +56,7 @@ export function sweepsPage(ctx: PageContext): Page {
         sweeps.map((s) => [
           h("a", { href: `#/sweeps/${s.id}`, "data-sweep": s.id }, s.name ?? s.id.slice(0, 8)),
           // Where each sweep stands comes first: on a phone the rest scrolls.
-          statusBadge(s.status),
+          s.error ? h("div", { "data-cell": "status" }, statusBadge(s.status), h("div", { class: "muted", "data-sweep-error": s.id }, s.error)) : statusBadge(s.status),
           progressCell(s),
           num(s.bestScore),
           s.status === "running" || s.status === "queued" ? duration(s.etaSeconds) : "–",
