@@ -4,7 +4,7 @@ import { inTransaction, type Db } from "./client.ts";
 import { LimitError, NotFoundError } from "./errors.ts";
 import { EVENTS_CHANNEL, notifyInTx } from "./events.ts";
 import { sweepStages, type SweepStages } from "./sweep-stages.ts";
-import { architectureEtas, estimateEta } from "./eta.repository.ts";
+import { architectureEtas, estimateEta, type EtaSpec } from "./eta.repository.ts";
 
 export interface NewTrial {
   position: number;
@@ -147,7 +147,7 @@ export async function getSweep(db: Db, teamId: string, id: string): Promise<Swee
   epochsDone = stages.search.progress.epochsDone + stages.final.progress.epochsDone;
   const remaining = counts.queued + counts.running + stages.final.waiting;
   // Each architecture's remaining epochs at its own measured speed (eta.repository.ts).
-  const etaSeconds = remaining === 0 ? 0 : estimateEta(await architectureEtas(db, id), counts.running);
+  const etaSeconds = remaining === 0 ? 0 : estimateEta(await architectureEtas(db, id, sweep.spec as EtaSpec), counts.running);
   return {
     ...sweep,
     // The spec names the trainer only when it is not tfjs (core's sweepTrainer).
