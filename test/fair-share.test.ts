@@ -183,6 +183,23 @@ describe("fair share between teams", () => {
     expect((await s.http("GET", "/v1/teams/me", undefined, free.apiKey)).body.quotas).toEqual({ maxRunning: null, maxWaiting: 2000, maxWaitingFrom: "HYPERSWEEP_MAX_QUEUED_TRIALS" });
   }, 120_000);
 
+  it("tokens that find every waiting trial held back by a quota wait out a back-off instead of polling, and a trial's end wakes one", async () => {
+    const t = await addTeam(s, "one-at-a-time");
+    await admin(s, t.id, { maxRunning: 1 });
+    await s.startWorker({ HYPERSWEEP_CONCURRENCY: "3", FAKE_EPOCH_MS: "1500" });
+    const sw = await submit(s, t, 5);
+    // While the first trial runs, the other tokens are parked (delayed), each having looked only a few times.
+    await new Promise((r) => setTimeout(r, 3000));
+    const parked = await s.queue.getDelayed();
+    expect(parked.length).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...parked.map((j) => j.data.waits ?? 0))).toBeLessThanOrEqual(6);
+    await sweepDone(s, t, sw.id);
+    // Each next trial started soon after the one before it ended (woken, not at the end of a back-off of seconds).
+    const ts = await s.db.trial.findMany({ where: { sweepId: sw.id }, orderBy: { startedAt: "asc" }, select: { startedAt: true, finishedAt: true } });
+    expect(await maxConcurrent(s, t.id)).toBe(1);
+    for (let i = 1; i < ts.length; i++) expect(ts[i]!.startedAt!.getTime() - ts[i - 1]!.finishedAt!.getTime()).toBeLessThan(1000);
+  }, 90_000);
+
   it("a sweep's priority, set at submit or changed while it waits, orders its team's work", async () => {
     const t = await addTeam(s, "prio");
     const first = await submit(s, t, 3);
