@@ -3,6 +3,7 @@
  * text goes through esc(): a sweep or dataset name renders as text, never as markup.
  */
 import { EVALUATION_COLUMNS, type Report, type ScoreLine } from "./model.ts";
+import { IMPORTANCE_NOTE, importanceTable } from "./importance.ts";
 import { DASH, fmt, fmtInterval, fmtLr, fmtTime, KIND_LABELS, METRIC_LABELS, subsetLabel } from "./format.ts";
 
 export function esc(s: string): string {
@@ -54,6 +55,15 @@ export function toHtml(r: Report): string {
     b.push(`</table>`);
   }
 
+  if (r.importance.length) {
+    const t = importanceTable(r.importance);
+    b.push(`<h2>Hyperparameter importance</h2>`, `<p class="note">${esc(IMPORTANCE_NOTE)}</p>`);
+    if (t.rows.length) b.push(`<table class="importance">${head(t.header)}${t.rows.map((row) => `<tr>${row.map((c, i) => `<td${i === 0 ? ' class="l"' : ""}>${esc(c)}</td>`).join("")}</tr>`).join("")}</table>`);
+    for (const a of r.importance) {
+      if (!a.enough) b.push(`<p class="note">${esc(`${a.architecture}: not enough trials (${a.reason}).`)}</p>`);
+      if (a.stoppedEarly) b.push(`<p class="note">${esc(`${a.architecture}: ${a.stoppedEarly} trial(s) stopped early left out (their scores stop at a rung).`)}</p>`);
+    }
+  }
   b.push(`<h2>Final models on the test set</h2>`);
   if (r.finals.length === 0) b.push(`<p class="note">No final training yet.</p>`);
   else {

@@ -3,6 +3,7 @@
  * name, dataset names) is escaped so that it cannot break a table or inject markup.
  */
 import { EVALUATION_COLUMNS, type Report, type ScoreLine } from "./model.ts";
+import { IMPORTANCE_NOTE, importanceTable } from "./importance.ts";
 import { DASH, fmt, fmtLr, fmtTime, KIND_LABELS, METRIC_LABELS, subsetLabel, withInterval } from "./format.ts";
 
 /** Escapes Markdown's table and inline syntax in user-supplied text (names); our own identifiers go as they are. */
@@ -36,6 +37,16 @@ export function toMarkdown(r: Report): string {
       return `${fmt(c.valAuc)} / ${fmt(c.valF1)}${c.winner ? " ★" : ""}${c.stoppedEarlyAt !== null ? ` (stopped at ${c.stoppedEarlyAt})` : ""}`;
     })]);
     out.push(...table(["augmentations \\ lr", ...g.learningRates.map(fmtLr)], rows), "");
+  }
+
+  if (r.importance.length) {
+    const t = importanceTable(r.importance);
+    out.push("## Hyperparameter importance", "", IMPORTANCE_NOTE, "");
+    if (t.rows.length) out.push(...table(t.header, t.rows), "");
+    for (const a of r.importance) {
+      if (!a.enough) out.push(`${a.architecture}: not enough trials (${a.reason}).`, "");
+      if (a.stoppedEarly) out.push(`${a.architecture}: ${a.stoppedEarly} trial(s) stopped early left out (their scores stop at a rung).`, "");
+    }
   }
 
   out.push("## Final models on the test set", "");
