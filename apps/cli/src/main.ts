@@ -29,6 +29,7 @@ async function follow(c: HypersweepClient, id: string): Promise<void> {
   process.exitCode = watchExit(status);
 }
 const JSON_HELP = "print the API's answer as JSON instead of a table";
+const METRIC_HELP = "rank sweeps decided by this selection metric (auc, f1, macroF1, accuracy, macroAuc, valLoss; default: the paper's)";
 
 export function buildCli(): Command {
   const program = new Command("hypersweep")
@@ -82,7 +83,7 @@ export function buildCli(): Command {
     const stopped = s.stages?.search?.stoppedEarly ? ` (${s.stages.search.stoppedEarly} search trials stopped early)` : "";
     out(`${s.id} ${s.status}: ${JSON.stringify(s.counts)}${stopped} progress ${(s.progress.fraction * 100).toFixed(0)}% ETA ${s.etaSeconds ?? "–"} s`);
     if (s.error) out(`failed: ${s.error}`);
-    out(trialsTable(trials));
+    out(trialsTable(trials, s.spec?.selectionMetric));
   });
 
   program
@@ -109,17 +110,18 @@ export function buildCli(): Command {
     .requiredOption("--dataset <id|name>")
     .requiredOption("--scenario <key>", "e.g. ct/binary")
     .requiredOption("--arch <name>")
+    .option("--metric <name>", METRIC_HELP)
     .option("--json", JSON_HELP)
     .action(async (o, cmd: Command) => {
-      const r = await client(cmd).request("GET", `/v1/best?${new URLSearchParams({ dataset: o.dataset, scenario: o.scenario, architecture: o.arch })}`);
+      const r = await client(cmd).request("GET", `/v1/best?${new URLSearchParams({ dataset: o.dataset, scenario: o.scenario, architecture: o.arch, ...(o.metric ? { metric: o.metric } : {}) })}`);
       if (o.json) return out(r);
       out(r.winner ? leaderboardTable([{ ...r.winner, decidedBy: r.decidedBy }]) : r.reason);
       const test = r.winner?.final?.metrics?.test;
       if (test) out(`final training, test set (n = ${test.n ?? "?"}): AUC ${withInterval(test, "auc")}, F1 ${withInterval(test, "f1")}`);
     });
 
-  program.command("leaderboard").description("the best configuration per scenario × architecture of a dataset").requiredOption("--dataset <id|name>").option("--json", JSON_HELP).action(async (o, cmd: Command) => {
-    const r = await client(cmd).request("GET", `/v1/leaderboard?${new URLSearchParams({ dataset: o.dataset })}`);
+  program.command("leaderboard").description("the best configuration per scenario × architecture of a dataset").requiredOption("--dataset <id|name>").option("--metric <name>", METRIC_HELP).option("--json", JSON_HELP).action(async (o, cmd: Command) => {
+    const r = await client(cmd).request("GET", `/v1/leaderboard?${new URLSearchParams({ dataset: o.dataset, ...(o.metric ? { metric: o.metric } : {}) })}`);
     if (o.json) return out(r);
     out(leaderboardTable(r.rows));
   });
