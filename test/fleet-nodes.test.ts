@@ -3,14 +3,17 @@
  * each has Redis, the API's address and a worker token, its own (empty) data, cache and runs directories, and the
  * dataset version's stored path exists on neither. They fetch the version's preprocessed cache from the API (each
  * node once), record their trials through it, and the real TensorFlow.js trainer runs a sweep to the end on those
- * local copies.
+ * local copies. A final model trained on one node is uploaded to the API and recorded as the stored model; an
+ * evaluation of it runs on another node (the first one stopped), which fetches it.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { appendFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { scoreTest, toSplitScores } from "@hypersweep/metrics";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_TRAINER_CMD } from "../apps/worker/src/main.ts";
 import { ADMIN_TOKEN, eventually, startStack, type Stack } from "./helpers/stack.ts";
 import { startHttpProxy, type HttpProxy } from "./helpers/http-proxy.ts";
+import { evaluationDone, finalModel } from "./helpers/evaluations.ts";
 
 let s: Stack;
 const proxies: HttpProxy[] = [];
@@ -94,4 +97,76 @@ describe("worker nodes without a shared filesystem", () => {
       expect(seen.filter((r) => r.path.endsWith("/manifest.json") && r.status === 200), n.name).toHaveLength(1);
     });
   }, 300_000);
+
+  it("a final model trained on node a is stored by the API, and an evaluation on node b (a stopped) scores it as its test pass did", async () => {
+    await s.stopWorkers();
+    const { token } = (await s.http("POST", "/v1/admin/worker-tokens", { name: "final-models" }, ADMIN_TOKEN)).body as { token: string };
+    const version = await s.db.datasetVersion.findUniqueOrThrow({ where: { id: s.dataset.versionId } });
+    await s.db.datasetVersion.update({ where: { id: version.id }, data: { storagePath: join(s.tmp, "not-mounted", "versions", version.contentHash) } });
+    const nodeDir = (name: string) => join(s.tmp, `final-node-${name}`);
+    const startNode = async (name: string) => {
+      const child = s.spawnWorker({
+        HYPERSWEEP_WORKER_ID: `final-${name}`,
+        HYPERSWEEP_DATA_DIR: join(nodeDir(name), "data"),
+        HYPERSWEEP_CACHE_DIR: join(nodeDir(name), "cache"),
+        HYPERSWEEP_RUNS_DIR: join(nodeDir(name), "runs"),
+        HYPERSWEEP_API_URL: s.url,
+        HYPERSWEEP_WORKER_TOKEN: token,
+        HYPERSWEEP_TRAINER_CMD: DEFAULT_TRAINER_CMD.join(" "),
+        HYPERSWEEP_LEASE_MS: "15000",
+        HYPERSWEEP_HEARTBEAT_MS: "2000",
+      });
+      if (process.env.DEBUG_FLEET) child.stderr?.on("data", (d: Buffer) => appendFileSync(process.env.DEBUG_FLEET!, d));
+      await eventually(() => s.db.worker.findUnique({ where: { id: `final-${name}` } }), 60_000, 200);
+    };
+
+    await startNode("a");
+    const model = await finalModel(s, s.dataset.name, { modality: "ct", task: "binary" }, { learningRates: [1e-2], batchSize: 32 });
+    const final = (await s.http("GET", `/v1/trials/${model.finalId}`)).body;
+    expect(final.attempts.map((a: { workerId: string }) => a.workerId)).toEqual(["final-a"]);
+    // The result names the model the API stores, not a path on node a; the API holds model.json and weights.bin.
+    expect(final.weightsPath).toMatch(/^models\/[0-9a-f]{64}\/model\.json$/);
+    const storedDir = join(s.tmp, "data", dirname(final.weightsPath));
+    const published = join(nodeDir("a"), "runs", model.finalId, "output");
+    for (const f of ["model.json", "weights.bin"]) expect(readFileSync(join(storedDir, f)).equals(readFileSync(join(published, f))), f).toBe(true);
+
+    await s.stopWorkers();
+    await startNode("b");
+    const res = await s.http("POST", "/v1/evaluations", { trial: model.finalId, datasetVersion: version.id });
+    expect(res.body.message ?? "").toBe("");
+    expect(res.status).toBe(201);
+    const done = await evaluationDone(s, res.body.id, 180_000);
+    expect(done.error).toBeNull();
+    expect(done.status).toBe("succeeded");
+    const attempts = await s.db.attempt.findMany({ where: { trialId: res.body.id }, select: { workerId: true } });
+    expect(attempts.map((a) => a.workerId)).toEqual(["final-b"]);
+    // Node b fetched the model into its cache: the same bytes.
+    const fetched = join(nodeDir("b"), "cache", dirname(final.weightsPath));
+    for (const f of ["model.json", "weights.bin"]) expect(readFileSync(join(fetched, f)).equals(readFileSync(join(storedDir, f))), f).toBe(true);
+
+    // The same rows score as the final's own test pass scored them.
+    const ev = (await s.http("GET", `/v1/evaluations/${res.body.id}/predictions`)).body;
+    const kept = (await s.http("GET", `/v1/trials/${model.finalId}/predictions?split=test`)).body;
+    const test = { ...kept.splits[0], classes: kept.classes };
+    expect(test.split).toBe("test");
+    expect(ev.images.length).toBeGreaterThan(10);
+    const at = new Map<string, number>(test.images.map((h: string, i: number) => [h, i]));
+    expect(ev.images.every((h: string) => at.has(h))).toBe(true);
+    ev.images.forEach((h: string, i: number) => {
+      const j = at.get(h)!;
+      expect(ev.labels[i]).toBe(test.labels[j]);
+      ev.probs[i].forEach((p: number, k: number) => expect(p).toBeCloseTo(test.probs[j][k], 5));
+    });
+    const rows = ev.images.map((h: string) => at.get(h)!);
+    const ctx = { task: "binary" as const, classes: test.classes, positiveClass: "covid19" };
+    const finalOnRows = scoreTest(toSplitScores({ labels: rows.map((j: number) => test.labels[j]), probs: rows.map((j: number) => test.probs[j]) }), ctx, 0);
+    expect(done.result.confusionMatrix).toEqual(finalOnRows.confusionMatrix);
+    for (const [k, v] of Object.entries(finalOnRows.metrics)) expect(done.result.metrics[k], k).toBeCloseTo(v as number, 5);
+    // No test image of this dataset was seen in training or validation: the evaluation scored the whole test split,
+    // and reports what the final's test pass reported.
+    expect(res.body.selection.removed.total).toBe(0);
+    expect([...ev.images].sort()).toEqual([...test.images].sort());
+    expect(done.result.confusionMatrix).toEqual(final.metrics.test.confusionMatrix);
+    for (const [k, v] of Object.entries(final.metrics.test.metrics)) expect(done.result.metrics[k], k).toBeCloseTo(v as number, 5);
+  }, 400_000);
 });

@@ -13,7 +13,7 @@ import { join, resolve } from "node:path";
 import { plannedHalving, selectionScores, TrainerSpec, weightsRelativePath, type TrainerMessage } from "@hypersweep/core";
 import { isConnectionError, LeaseLostError, type ClaimedTrial, type EpochRecord, type QuarantinePolicy } from "@hypersweep/db";
 import { MetricInputError } from "@hypersweep/metrics";
-import { asTraining, EvaluationResultError, evaluationSpec, isEvaluation, loadEvaluation, recordEvaluation } from "./evaluation-job.ts";
+import { asTraining, EvaluationResultError, evaluationSpec, isEvaluation, loadEvaluation, modelPathOnNode, recordEvaluation } from "./evaluation-job.ts";
 import type { RunOutcome, TrialRunner } from "./runner.ts";
 import type { WorkerStore } from "./store.ts";
 import { PredictionsMismatchError, scoreEpoch, scoreResult, type ScoredResult } from "./scoring.ts";
@@ -151,7 +151,7 @@ async function runClaimed(store: WorkerStore, runner: TrialRunner, c: ClaimedTri
     if (evaluation instanceof Error) throw evaluation;
     if (evaluation) {
       const training = asTraining(c);
-      spec = evaluationSpec(trainerSpecFor(training, cfg), training.stored, evaluation);
+      spec = evaluationSpec(trainerSpecFor(training, cfg), { ...training.stored, weightsPath: modelPathOnNode(training.stored.weightsPath, cfg.dataDir) }, evaluation);
     } else spec = trainerSpecFor(c, cfg);
   } catch (err) {
     const message = `the stored trial spec is not a valid trainer spec: ${(err as Error).message}`;

@@ -84,6 +84,8 @@ export const apiEnv = z.object({
   HYPERSWEEP_UPLOAD_MAX_ROWS: intFrom(50_000, 1),
   /** Largest pretrained weights file (.safetensors), in bytes (wide_resnet50_2 in float32 is 263 MB). */
   HYPERSWEEP_WEIGHTS_LIMIT: intFrom(1024 ** 3, 1024),
+  /** Largest file of a final model a worker node uploads (PUT /v1/worker/models/:id/:name), in bytes. */
+  HYPERSWEEP_MODEL_LIMIT: intFrom(2 * 1024 ** 3, 1024),
   /**
    * Origins (comma-separated, e.g. https://wall.example.org) whose pages may call the API from a browser (CORS),
    * for dashboards hosted elsewhere. Unset: CORS is off and only the dashboard served at / can call the API.

@@ -18,3 +18,4 @@ export * from "./schedules.ts";
 export * from "./safetensors-header.ts";
 export * from "./architecture-tensors.ts";
 export * from "./worker-protocol.ts";
+export * from "./stored-model.ts";

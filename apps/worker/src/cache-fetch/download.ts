@@ -2,7 +2,7 @@
  * Downloads from the API's /v1/worker routes with the node's worker token: JSON answers (waiting out 202s while
  * the API builds), and files resumed with byte ranges and checked against their sha256.
  */
-import { createWriteStream } from "node:fs";
+import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, rm, stat, truncate } from "node:fs/promises";
 import { dirname } from "node:path";
 import { Readable, Transform } from "node:stream";
@@ -77,7 +77,7 @@ export class WorkerApi {
     }
   }
 
-  private async refuse(res: Response, path: string): Promise<never> {
+  private async refuse(res: Response, path: string, method = "GET"): Promise<never> {
     const body = await res.text().catch(() => "");
     let message = body.slice(0, 300);
     try {
@@ -85,7 +85,40 @@ export class WorkerApi {
     } catch {
       // not JSON
     }
-    throw new CacheFetchError(`GET ${path}: HTTP ${res.status}: ${message}`, undefined, true);
+    throw new CacheFetchError(`${method} ${path}: HTTP ${res.status}: ${message}`, undefined, true);
+  }
+
+  /**
+   * PUTs a body (a file, streamed, or JSON) to the API; network failures are retried (a PUT of content-addressed
+   * data is idempotent), refusals are not. Answers the parsed JSON reply.
+   */
+  async put(path: string, body: { file: string; sha256: string } | { json: unknown }, signal?: AbortSignal): Promise<unknown> {
+    const retries = this.opts.retries ?? 5;
+    for (let failures = 0; ; ) {
+      let res: Response;
+      try {
+        const init: RequestInit & { duplex?: "half" } = "file" in body
+          ? {
+            body: Readable.toWeb(createReadStream(body.file)) as unknown as BodyInit,
+            duplex: "half",
+            headers: { "content-type": "application/octet-stream", "x-content-sha256": body.sha256 },
+          }
+          : { body: JSON.stringify(body.json), headers: { "content-type": "application/json" } };
+        res = await fetch(new URL(path, this.opts.url), { ...init, method: "PUT", headers: { authorization: `Bearer ${this.opts.token}`, ...init.headers as Record<string, string> }, signal });
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        if (++failures > retries) throw new CacheFetchError(`cannot reach the API at ${this.opts.url}: ${((err as Error).cause as Error)?.message ?? (err as Error).message}`, { cause: err });
+        this.opts.log?.("upload interrupted: sending it again", { path, error: (err as Error).message, failures });
+        await sleep(Math.min(5_000, 200 * 2 ** failures), signal);
+        continue;
+      }
+      if (res.status === 200 || res.status === 201) return res.json();
+      if (res.status >= 500 && res.status !== 500 && ++failures <= retries) {
+        await sleep(Math.min(5_000, 200 * 2 ** failures), signal);
+        continue;
+      }
+      return this.refuse(res, path, "PUT");
+    }
   }
 
   /** A JSON answer; while the API answers 202 (building), waits as its Retry-After says and asks again. */
