@@ -162,6 +162,11 @@ describe("the automatic final stage", () => {
     const watched = await cli;
     expect(watched.code).toBe(5);
     expect(watched.stderr).toContain(`sweep ${id} failed: ${why}`);
+    const status = await promisify(execFile)("node", ["--import", "tsx", join(ROOT, "apps/cli/src/main.ts"), "status", id], {
+      cwd: ROOT, env: { ...process.env, HYPERSWEEP_URL: s.url, HYPERSWEEP_API_KEY: s.team.apiKey },
+    });
+    expect(status.stdout).toContain(`${id} failed:`);
+    expect(status.stdout).toContain(`failed: ${why}`);
 
     const list = (await s.http("GET", "/v1/overview/sweeps")).body.sweeps.find((x: { id: string }) => x.id === id);
     expect(list).toMatchObject({ status: "failed", error: why });

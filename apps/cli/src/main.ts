@@ -72,7 +72,7 @@ export function buildCli(): Command {
     const r = await client(cmd).request("GET", "/v1/sweeps");
     if (o.json) return out(r);
     const { sweeps } = r;
-    for (const s of sweeps) out(`${s.id}  ${s.status.padEnd(9)}  ${s.scenarioKey.padEnd(18)} ${s.trialCount} trials  ${s.name ?? ""}`);
+    for (const s of sweeps) out(`${s.id}  ${s.status.padEnd(9)}  ${s.scenarioKey.padEnd(18)} ${s.trialCount} trials  ${s.name ?? ""}${s.error ? `  (${s.error})` : ""}`);
   });
 
   program.command("status").argument("<sweepId>").description("a sweep's status and its trials").option("--json", JSON_HELP).action(async (id: string, o, cmd: Command) => {
