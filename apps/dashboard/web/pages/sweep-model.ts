@@ -18,7 +18,21 @@ export interface Curve {
 
 export interface SweepSpecView {
   architectures: string[]; learningRates: number[]; augmentations: string[]; searchEpochs: number; finalEpochs: number;
-  selectionMetric: "auc" | "f1"; task: string; subsetsPerRate: number;
+  selectionMetric: "auc" | "f1" | "macroF1" | "accuracy" | "macroAuc" | "valLoss"; task: string; subsetsPerRate: number;
+}
+
+/**
+ * A trial's selection score as the metric reads: the API's selectionScore is oriented so that higher is better,
+ * which negates a validation loss; charts show the loss itself (and treat lower as better).
+ */
+export function shownScore(t: Pick<TrialRow, "selectionScore">, metric: SweepSpecView["selectionMetric"]): number | null {
+  if (t.selectionScore == null) return null;
+  return metric === "valLoss" ? -t.selectionScore : t.selectionScore;
+}
+
+/** The curve the "selection metric" choice draws: the metric's own column where the epochs carry it. */
+export function selectionCurve(c: Curve, metric: SweepSpecView["selectionMetric"]): Array<number | null> {
+  return metric === "valLoss" ? c.valLoss : metric === "auc" || metric === "macroAuc" ? c.valAuc : c.valF1;
 }
 
 /** GET /v1/sweeps/:id/epochs: every trial's epochs, column by column. */
@@ -51,9 +65,9 @@ export function putEpoch(c: Curve, p: { epoch: number; trainLoss?: number | null
 }
 
 /** The winner among an architecture's search trials, ranked as the API ranks them. */
-export function winnerOf(rows: TrialRow[], metric: "auc" | "f1"): TrialRow | null {
+export function winnerOf(rows: TrialRow[], metric: SweepSpecView["selectionMetric"]): TrialRow | null {
   let best: TrialRow | null = null;
-  const other = (r: TrialRow) => (metric === "auc" ? r.valF1 : r.valAuc) ?? -Infinity;
+  const other = (r: TrialRow) => (metric === "auc" || metric === "macroAuc" ? r.valF1 : r.valAuc) ?? -Infinity;
   for (const r of rows) {
     if (r.status !== "succeeded" || r.selectionScore == null || r.stage !== "search") continue;
     if (
