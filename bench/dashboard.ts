@@ -7,7 +7,7 @@
  *    under 1.5 s);
  * 3. responsiveness (current page only) while the API's event stream delivers 50 epoch events a second (frame
  *    intervals, long tasks, and the time a click on a grid header takes to re-sort 1,024 rows), beside the page idle.
- * Run: npx tsx bench/dashboard.ts [--runs 7] [--seconds 10] [--baseline <git ref>]
+ * Run: npx tsx bench/dashboard.ts [--runs 7] [--seconds 10] [--baseline <git ref>] [--baseline-answers before|now]
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -34,6 +34,8 @@ const arg = (name: string, def: string) => {
 const RUNS = Number(arg("runs", "7"));
 const SECONDS = Number(arg("seconds", "10"));
 const BASELINE = arg("baseline", "b091dca");
+/** --baseline-answers now: the baseline page against the current answers (to compare pages alone). */
+const BASELINE_ANSWERS = arg("baseline-answers", "before");
 const ROUNDS = 15;
 const median = (xs: number[]) => summary(xs).p50;
 const range = (xs: number[]) => `${ms(median(xs))} (${ms(Math.min(...xs))}–${ms(Math.max(...xs))})`;
@@ -44,7 +46,7 @@ interface Load { total: number; grid: number; data: number; charts: number }
 /** One fresh tab: navigation → grid shown, data received, every chart drawn with its data. */
 async function loadOnce(browsing: Browsing, url: string, s: SeededSweep, baseline: boolean): Promise<Load> {
   const p = await openPage(browsing);
-  await (baseline ? routeToBaseline(p.page) : routeAsIs(p.page));
+  await (baseline && BASELINE_ANSWERS === "before" ? routeToBaseline(p.page) : routeAsIs(p.page));
   await p.context.addInitScript((key) => sessionStorage.setItem("hypersweep.apiKey", key), s.apiKey);
   await p.context.addInitScript(() => {
     const w = window as unknown as { gridAt?: number };
@@ -133,7 +135,10 @@ async function main() {
   // 3. Responsiveness of the current page, idle and under 50 epoch events/s.
   const notifier = new pg.Client({ connectionString: tdb.url });
   await notifier.connect();
-  const live = await measureResponsiveness(browsing, url, s, SECONDS, (e) => notifier.query(`SELECT pg_notify('${EVENTS_CHANNEL}', $1)`, [JSON.stringify(e)]).then(() => {}));
+  let sending = Promise.resolve();
+  const notify = (e: Record<string, unknown>) => (sending = sending.then(() => notifier.query(`SELECT pg_notify('${EVENTS_CHANNEL}', $1)`, [JSON.stringify(e)])).then(() => {}, () => {}));
+  const liveBefore = await measureResponsiveness(browsing, beforeUrl, s, SECONDS, notify);
+  const live = await measureResponsiveness(browsing, url, s, SECONDS, notify);
   await notifier.end();
   await browsing.close();
   await app.close();
@@ -141,12 +146,12 @@ async function main() {
   await queue.close();
   await db.$disconnect();
   await tdb.drop();
-  writeResults(s, sizes, answers, http, parts, loads, live, { startLoad, loadAfterLoads });
+  writeResults(s, sizes, answers, http, parts, loads, { before: liveBefore, now: live }, { startLoad, loadAfterLoads });
 }
 
 function writeResults(
   s: SeededSweep, sizes: number[], answers: Array<[string, string, string]>, http: number[][], parts: Record<"prisma" | "stringify" | "json" | "epochs", number[]>,
-  loads: Record<"before" | "now", Load[]>, live: Responsiveness, when: { startLoad: string; loadAfterLoads: string },
+  loads: Record<"before" | "now", Load[]>, live: Record<"before" | "now", Responsiveness>, when: { startLoad: string; loadAfterLoads: string },
 ): void {
   const col = (side: "before" | "now", k: keyof Load) => loads[side].map((l) => l[k]);
   const ratio = median(loads.now.map((l, i) => l.total / loads.before[i].total));
@@ -160,7 +165,7 @@ function writeResults(
     `Machine: ${machine()}; load average ${when.startLoad} (1 / 5 / 15 min) when the measurements began, ${when.loadAfterLoads} after the page loads, ${load()} at the end; Debian's Chromium, headless, software rendering.`,
     `The sweep page of one sweep with ${s.trialCount} trials (${ARCHS.length} architectures × ${RATES.length} learning rates × 32 augmentation subsets; ${s.trialCount - RUNNING} succeeded with ${EPOCHS} epochs,`,
     `${RUNNING} running at epoch 10; ${s.epochRows} epoch rows), served by the real API from a fresh Postgres database. "before" is the page and the answers of`,
-    `revision ${BASELINE} (built from its sources; its trials and epochs answers served beside the current ones), "now" this revision; they alternate run by run.`,
+    `revision ${BASELINE} (built from its sources; ${BASELINE_ANSWERS === "before" ? "its trials and epochs answers served beside the current ones" : "against the current answers"}), "now" this revision; they alternate run by run.`,
     "",
     `## The answers, server side (${ROUNDS} requests each, alternating; HTTP on localhost, whole body read)`,
     "",
@@ -175,23 +180,25 @@ function writeResults(
     "",
     "| | before: median (min–max) | now: median (min–max) |",
     "|---|---|---|",
-    `| grid + ${loads.now[0].charts} charts drawn | ${range(col("before", "total"))} | **${range(col("now", "total"))}** |`,
+    `| grid + every chart drawn (before ${loads.before[0].charts} charts, now ${loads.now[0].charts}) | ${range(col("before", "total"))} | **${range(col("now", "total"))}** |`,
     `| of which: sweep, trials and epochs received | ${range(col("before", "data"))} | ${range(col("now", "data"))} |`,
     `| grid shown (first rows in the DOM) | ${range(col("before", "grid"))} | ${range(col("now", "grid"))} |`,
     "",
     `now ÷ before, median of per-run ratios: ${ratio.toFixed(2)}. Target: under 1.5 s. ${median(col("now", "total")) < 1500 ? "Met" : "Not met"} (median ${ms(median(col("now", "total")))}).`,
     "",
-    `## Responsiveness (now): ${live.seconds} s idle, then ${live.seconds} s while the API streams 50 epoch events/s (SSE)`,
+    `## Responsiveness: ${live.now.seconds} s idle, then ${live.now.seconds} s while the API streams 50 epoch events/s (SSE); before, then now`,
     "",
     "Frame intervals from requestAnimationFrame (16.7 ms is a smooth 60 Hz); long tasks (> 50 ms on the main thread);",
     "and every 0.5 s a click on the grid's Val AUC header, timed until the next frame (re-sorting 1,024 rows).",
     "",
     "| page | frame p50 | frame p95 | frame max | long tasks | longest | click → next frame, median |",
     "|---|---|---|---|---|---|---|",
-    row("idle", live.idle),
-    row("50 events/s", live.busy),
+    row("before, idle", live.before.idle),
+    row("before, 50 events/s", live.before.busy),
+    row("now, idle", live.now.idle),
+    row("now, 50 events/s", live.now.busy),
     "",
-    `Events sent ${live.sent}, applied by the page ${live.applied}; ${live.framesUsed} animation frames applied all live updates since load`,
+    `Now: events sent ${live.now.sent}, applied by the page ${live.now.applied}; ${live.now.framesUsed} animation frames applied all live updates since load`,
     `(updates are batched per frame: each frame rewrites only the changed rows' cells; the learning curves are redrawn`,
     "at most once a second).",
     "",

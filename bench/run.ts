@@ -3,7 +3,8 @@
  * results into BENCHMARKS.md. `npm run bench` runs them all; `npm run bench -- orchestrator best-query` runs
  * some; `npm run bench -- --assemble` only rebuilds BENCHMARKS.md from bench/results/*.md.
  * trainer-speed needs PyTorch for its side-by-side column: `apt-get install -y python3-torch python3-torchvision`
- * (it runs without, with --no-torch, when /usr/bin/python3 cannot import torch).
+ * (it runs without, with --no-torch, when /usr/bin/python3 cannot import torch). trainer-trial and
+ * trainer-agreement run the PyTorch trainer and need it.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -12,6 +13,7 @@ import { join, resolve } from "node:path";
 const ROOT = resolve(import.meta.dirname, "..");
 const BENCHES: Record<string, { file: string; args?: () => string[]; result: string }> = {
   orchestrator: { file: "orchestrator.ts", result: "orchestrator.md" },
+  fairness: { file: "fairness.ts", result: "fairness.md" },
   "best-query": { file: "best-query.ts", result: "best-query.md" },
   "trainer-speed": { file: "trainer-speed.ts", args: () => (hasTorch() ? [] : ["--no-torch"]), result: "trainer-speed.md" },
   "trial-walltime": { file: "trial-walltime.ts", result: "trial-walltime.md" },
@@ -29,6 +31,11 @@ const BENCHES: Record<string, { file: string; args?: () => string[]; result: str
     result: "fleet.md",
   },
   asha: { file: "asha.ts", result: "asha.md" },
+  "trainer-trial": { file: "trainer-trial.ts", result: "trainer-trial.md" },
+  "trainer-agreement": { file: "trainer-agreement.ts", result: "trainer-agreement.md" },
+  "cold-node": { file: "cold-node.ts", result: "cold-node.md" },
+  "team-stream": { file: "team-stream.ts", result: "team-stream.md" },
+  quarantine: { file: "quarantine.ts", result: "quarantine.md" },
 };
 
 function hasTorch(): boolean {

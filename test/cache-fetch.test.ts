@@ -5,10 +5,13 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WorkerApi } from "../apps/worker/src/cache-fetch/download.ts";
 import { NodeCache } from "../apps/worker/src/cache-fetch/node-cache.ts";
+import { FetchingRunner } from "../apps/worker/src/cache-fetch/fetching-runner.ts";
+import type { TrainerSpec } from "@hypersweep/core";
 import { ADMIN_TOKEN, eventually, startStack, type Stack } from "./helpers/stack.ts";
 import { startHttpProxy, type HttpProxy } from "./helpers/http-proxy.ts";
 
@@ -21,9 +24,9 @@ const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 const apiBytes = (size: number) => readFileSync(join(s.tmp, "cache", hash, String(size), "images.u8"));
 
 /** A node's cache in its own directory (a separate machine, as far as files go). */
-function node(maxBytes = 1024 ** 3) {
+function node(maxBytes = 1024 ** 3, url = proxy.url, retries = 5) {
   const root = join(s.tmp, `node-${++n}`);
-  return new NodeCache({ root, maxBytes, api: new WorkerApi({ url: proxy.url, token, log: process.env.DEBUG_FETCH ? (m, e) => console.log(Date.now() % 100000, m, e) : undefined }) });
+  return new NodeCache({ root, maxBytes, api: new WorkerApi({ url, token, idleMs: 1000, retries, log: process.env.DEBUG_FETCH ? (m, e) => console.log(Date.now() % 100000, m, e) : undefined }) });
 }
 const imageGets = (size: number) => proxy.seen.filter((r) => r.path === `/v1/worker/cache/${hash}/${size}/images.u8`);
 
@@ -32,7 +35,7 @@ beforeAll(async () => {
   proxy = await startHttpProxy(s.url);
   token = (await s.http("POST", "/v1/admin/worker-tokens", { name: "node" }, ADMIN_TOKEN)).body.token;
   hash = (await s.db.datasetVersion.findUniqueOrThrow({ where: { id: s.dataset.versionId } })).contentHash;
-  for (const size of [16, 24]) {
+  for (const size of [16, 24, 64]) {
     await eventually(async () => (await fetch(`${s.url}/v1/worker/cache/${hash}/${size}`, { headers: { authorization: `Bearer ${token}` } })).status === 200, 60_000, 200);
   }
 });
@@ -75,20 +78,47 @@ describe("a node's cache fetched from the API", () => {
 
   it("resumes a download cut in the middle with a byte range", async () => {
     proxy.seen.length = 0;
-    const total = apiBytes(16).length;
-    proxy.tamperNext(/images\.u8$/, { cutAfter: Math.floor(total / 2) });
+    // 720 KiB, so that many chunks have reached the node's disk before the cut (the last ones may be lost with it).
+    const total = apiBytes(64).length;
+    proxy.tamperNext(/images\.u8$/, { cutAfter: Math.floor(total * 0.8) });
     const c = node();
-    const got = await c.version(hash, 16);
-    const gets = imageGets(16);
+    const got = await c.version(hash, 64);
+    const gets = imageGets(64);
     expect(gets).toHaveLength(2);
     const from = Number(/^bytes=(\d+)-$/.exec(gets[1]!.range ?? "")?.[1]);
     expect(from).toBeGreaterThan(0);
-    expect(from).toBeLessThanOrEqual(total / 2);
+    expect(from).toBeLessThanOrEqual(total * 0.8);
     expect(gets[1]!.status).toBe(206);
     expect(c.downloads.ranged).toBe(1);
+    expect(readFileSync(join(got.datasetDir, "64", "images.u8")).equals(apiBytes(64))).toBe(true);
+    await got.release();
+  });
+
+  it("cuts a stalled download and resumes it with a byte range", async () => {
+    proxy.seen.length = 0;
+    proxy.tamperNext(/images\.u8$/, { stallAfter: 10_000 });
+    const c = node();
+    const got = await c.version(hash, 16);
+    expect(imageGets(16).map((g) => g.range)).toEqual([undefined, "bytes=10000-"]);
     expect(readFileSync(join(got.datasetDir, "16", "images.u8")).equals(apiBytes(16))).toBe(true);
     await got.release();
   });
+
+  it("fails a trial whose data the API refuses without blaming the node, and one that cannot reach the API as the node's fault", async () => {
+    const inner = { run: async () => ({ kind: "result" as const, result: {} as never }) };
+    const spec = { imageSize: 16, data: { datasetDir: `/gone/versions/${"d".repeat(64)}` } } as unknown as TrainerSpec;
+    const refused = await new FetchingRunner(inner, node(), true).run({ spec, signal: new AbortController().signal, onMessage: async () => {} });
+    expect(refused).toMatchObject({ kind: "error", reason: "fetch", retryable: true, message: expect.stringContaining("HTTP 404") });
+    // A port nothing listens on (a server opened and closed).
+    const closed = await new Promise<number>((r) => {
+      const srv = createServer().listen(0, "127.0.0.1", () => {
+        const { port } = srv.address() as { port: number };
+        srv.close(() => r(port));
+      });
+    });
+    const unreachable = await new FetchingRunner(inner, node(1024 ** 3, `http://127.0.0.1:${closed}`, 1), true).run({ spec, signal: new AbortController().signal, onMessage: async () => {} });
+    expect(unreachable).toMatchObject({ kind: "error", reason: "data", retryable: true, message: expect.stringContaining("cannot reach the API") });
+  }, 60_000);
 
   it("resumes the partial download a dead worker left, and starts over when that part was wrong", async () => {
     const good = node();

@@ -57,6 +57,44 @@ describe("hypersweep CLI", () => {
     expect(bad.stderr).toContain("invalid API key (HTTP 401 UNAUTHORIZED)");
   });
 
+  it("sets a team's weight and quotas as admin, shows them to the team, and changes a waiting sweep's priority", async () => {
+    await s.stopWorkers(); // nothing runs: the team's counts stay put
+    const set = await cli(["admin", "set-team", s.team.id, "--weight", "2", "--max-running", "3", "--max-waiting", "none"], { HYPERSWEEP_ADMIN_TOKEN: ADMIN_TOKEN });
+    expect(set.stderr).toBe("");
+    expect(set.code).toBe(0);
+    expect(set.stdout).toContain("weight 2, max running 3, max waiting none (HYPERSWEEP_MAX_QUEUED_TRIALS)");
+    const sub = await cli(["submit", "--dataset", "stock", "--arch", "small_cnn", "--epochs", "1", "--seed", "10", "--priority", "4"]);
+    expect(sub.code).toBe(0);
+    const id = /sweep ([0-9a-f-]{36})/.exec(sub.stdout)![1]!;
+    expect((await s.db.sweep.findUniqueOrThrow({ where: { id } })).priority).toBe(4);
+    const team = await cli(["team"]);
+    expect(team.code).toBe(0);
+    expect(team.stdout).toContain("weight 2");
+    expect(team.stdout).toContain("running 0 of 3");
+    expect(team.stdout).toContain("waiting 20 of 2000 (HYPERSWEEP_MAX_QUEUED_TRIALS)");
+    const prio = await cli(["priority", id, "7"]);
+    expect(prio.stdout).toContain(`${id} priority 7`);
+    expect(await s.db.trial.count({ where: { sweepId: id, priority: 7 } })).toBe(20);
+    const bad = await cli(["priority", id, "high"]);
+    expect(bad.code).toBe(2);
+    await s.http("POST", `/v1/sweeps/${id}/cancel`);
+    const done = await cli(["priority", id, "1"]);
+    expect(done.code).toBe(1);
+    expect(done.stderr).toContain("409");
+  });
+
+  it("submits a sweep for the pytorch trainer (--trainer), and an unknown trainer is refused naming the field", async () => {
+    const sub = await cli(["submit", "--dataset", "stock", "--arch", "small_cnn", "--epochs", "1", "--seed", "12", "--trainer", "pytorch"]);
+    expect(sub.code).toBe(0);
+    const id = /sweep ([0-9a-f-]{36})/.exec(sub.stdout)![1]!;
+    expect((await s.http("GET", `/v1/sweeps/${id}`)).body.trainer).toBe("pytorch");
+    expect(new Set((await s.db.trial.findMany({ where: { sweepId: id } })).map((t) => t.trainer))).toEqual(new Set(["pytorch"]));
+    await s.http("POST", `/v1/sweeps/${id}/cancel`);
+    const bad = await cli(["submit", "--dataset", "stock", "--arch", "small_cnn", "--trainer", "jax"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("trainer");
+  });
+
   it("creates a team with the admin token and shows its key once", async () => {
     const r = await cli(["admin", "create-team", "neuro"], { HYPERSWEEP_ADMIN_TOKEN: ADMIN_TOKEN });
     expect(r.code).toBe(0);

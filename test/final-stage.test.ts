@@ -4,10 +4,13 @@
  * finished only when its final trainings are. Real HTTP, Postgres, Redis (a private server, so FLUSHALL touches
  * nobody else), worker processes and the fixture trainer.
  */
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
 import { selectBest } from "@hypersweep/core";
-import { eventually, startStack, sweepBody, type Stack } from "./helpers/stack.ts";
+import { eventually, ROOT, startStack, sweepBody, type Stack } from "./helpers/stack.ts";
 import { startPrivateRedis } from "./helpers/tcp-proxy.ts";
 import { ensureFinalStage } from "@hypersweep/queue/reconcile";
 
@@ -132,4 +135,46 @@ describe("the automatic final stage", () => {
     expect(await s.db.trial.count({ where: { sweepId: id, stage: "final", status: "succeeded" } })).toBe(1);
     await s.stopWorkers();
   }, 90_000);
+
+  it("a final training that fails for good fails the sweep, naming the architecture and why: API, event, CLI (exit 5), sweeps list, report", async () => {
+    // resnet18's final training diverges (not retried); small_cnn's succeeds.
+    await s.startWorker({ HYPERSWEEP_CONCURRENCY: "2", FAKE_FAIL: "nan", FAKE_FAIL_STAGE: "final", FAKE_FAIL_ARCH: "resnet18" });
+    const res = await s.http("POST", "/v1/sweeps", sweepBody(s.dataset.id, { ...TWO_ARCHS, overrides: { searchEpochs: 2, learningRates: [1e-3], subsetsPerRate: 2, finalEpochs: 3, final: true } }));
+    const id = res.body.id as string;
+    const events = fetch(`${s.url}/v1/sweeps/${id}/events`, { headers: { authorization: `Bearer ${s.team.apiKey}` } }).then((r) => r.text());
+    const cli = promisify(execFile)("node", ["--import", "tsx", join(ROOT, "apps/cli/src/main.ts"), "watch", id], {
+      cwd: ROOT, env: { ...process.env, HYPERSWEEP_URL: s.url, HYPERSWEEP_API_KEY: s.team.apiKey },
+    }).then(() => ({ code: 0, stderr: "" }), (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }));
+
+    const done = await finished(s, id);
+    const why = "final training of resnet18 failed (diverged): loss became NaN at epoch 1";
+    expect(done).toMatchObject({ status: "failed", error: why });
+    expect(done.stages.search.counts.succeeded).toBe(4);
+    expect(done.stages.final.counts).toMatchObject({ succeeded: 1, failed: 1 });
+
+    const text = await events;
+    const finishedEvent = text.split("\n\n").find((b) => b.startsWith("event: sweep.finished"))!;
+    expect(JSON.parse(finishedEvent.split("data: ")[1]!)).toMatchObject({ status: "failed", error: why });
+    // A stream opened after the end says the same.
+    const late = await (await fetch(`${s.url}/v1/sweeps/${id}/events`, { headers: { authorization: `Bearer ${s.team.apiKey}` } })).text();
+    expect(late).toContain(`"error":"${why}"`);
+
+    const watched = await cli;
+    expect(watched.code).toBe(5);
+    expect(watched.stderr).toContain(`sweep ${id} failed: ${why}`);
+    const status = await promisify(execFile)("node", ["--import", "tsx", join(ROOT, "apps/cli/src/main.ts"), "status", id], {
+      cwd: ROOT, env: { ...process.env, HYPERSWEEP_URL: s.url, HYPERSWEEP_API_KEY: s.team.apiKey },
+    });
+    expect(status.stdout).toContain(`${id} failed:`);
+    expect(status.stdout).toContain(`failed: ${why}`);
+
+    const list = (await s.http("GET", "/v1/overview/sweeps")).body.sweeps.find((x: { id: string }) => x.id === id);
+    expect(list).toMatchObject({ status: "failed", error: why });
+    const report = await fetch(`${s.url}/v1/sweeps/${id}/report?format=md`, { headers: { authorization: `Bearer ${s.team.apiKey}` } }).then((r) => r.text());
+    expect(report).toContain(`**The sweep failed:** ${why}`);
+    // The winner that did train keeps its answer.
+    const best = (await s.http("GET", `/v1/best?dataset=${s.dataset.id}&scenario=ct/binary&architecture=small_cnn`)).body;
+    expect(best.winner.final).toMatchObject({ status: "succeeded" });
+    await s.stopWorkers();
+  }, 120_000);
 });

@@ -91,6 +91,23 @@ describe("quarantine of failing nodes", () => {
     expect((fleet.body.workers as FleetWorker[]).find((w) => w.id === "crashy")?.quarantine).toBeNull();
   }, 120_000);
 
+  it("after the cool-down the node takes trials again by itself", async () => {
+    const node = await s.startWorker({
+      HYPERSWEEP_WORKER_ID: "cooling", HYPERSWEEP_CONCURRENCY: "1", HYPERSWEEP_QUARANTINE_FAILURES: "1", HYPERSWEEP_QUARANTINE_COOLDOWN_MS: "2000",
+      FAKE_FAIL: "crash-always",
+    });
+    const res = await s.http("POST", "/v1/sweeps", sweepBody(s.dataset.id, { overrides: { searchEpochs: 2, learningRates: [1e-3], subsetsPerRate: 1 } }));
+    await eventually(async () => node.quarantined(), 30_000);
+    const row = await s.db.worker.findUniqueOrThrow({ where: { id: "cooling" } });
+    // No admin: the cool-down ends it, and the node (alone in the fleet) takes the trial again.
+    await eventually(async () => !node.quarantined(), 15_000);
+    expect((await s.db.worker.findUniqueOrThrow({ where: { id: "cooling" } })).releasedBy).toBe("cool-down");
+    const again = await eventually(async () => (await s.db.attempt.findMany({ where: { trial: { sweepId: res.body.id }, number: 2 } }))[0], 15_000);
+    expect(again.workerId).toBe("cooling");
+    expect(again.startedAt.getTime()).toBeGreaterThanOrEqual(row.quarantinedUntil!.getTime());
+    await s.http("POST", `/v1/sweeps/${res.body.id}/cancel`);
+  }, 60_000);
+
   it("another team sees the quarantine and its reason, not the first team's trials or messages; the admin sees all", async () => {
     const crashy = await s.startWorker({ HYPERSWEEP_WORKER_ID: "crashy-2", HYPERSWEEP_CONCURRENCY: "1", HYPERSWEEP_QUARANTINE_FAILURES: "1", FAKE_FAIL: "crash-always" });
     const res = await s.http("POST", "/v1/sweeps", sweepBody(s.dataset.id, { overrides: { searchEpochs: 2, learningRates: [1e-3], subsetsPerRate: 1 } }));

@@ -2,8 +2,11 @@
  * The selection metric is a per-sweep choice: stored with the sweep, used for every trial's scores, and named
  * by /v1/best and the leaderboard. Real HTTP, Postgres, Redis and worker, with the fixture trainer.
  */
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, startStack, sweepBody, type Stack } from "./helpers/stack.ts";
+import { eventually, ROOT, startStack, sweepBody, type Stack } from "./helpers/stack.ts";
 
 describe("a sweep decided by validation loss", () => {
   let s: Stack;
@@ -38,6 +41,31 @@ describe("a sweep decided by validation loss", () => {
     expect(paper.body).toMatchObject({ decidedBy: "validation AUC", selectionMetric: "auc", winner: { sweepId: byAuc.id } });
     const board = await s.http("GET", `/v1/leaderboard?dataset=${s.dataset.id}&metric=valLoss`);
     expect(board.body.rows.map((r: { trialId: string; decidedBy: string }) => [r.trialId, r.decidedBy])).toEqual([[lowest.id, "validation loss (lower is better)"]]);
+
+    // Every score a person reads is the validation loss itself (lower is better), never the negated ranking key.
+    expect(lowest.valLoss).toBeGreaterThan(0);
+    expect(best.body.winner).toMatchObject({ higherIsBetter: false, valLoss: lowest.valLoss });
+    expect(best.body.winner.score).toBeCloseTo(lowest.valLoss, 12);
+    expect(board.body.rows[0].score).toBeCloseTo(lowest.valLoss, 12);
+    expect(paper.body.winner).toMatchObject({ higherIsBetter: true, score: paper.body.winner.valAuc });
+    const cli = (args: string[]) => promisify(execFile)("node", ["--import", "tsx", join(ROOT, "apps/cli/src/main.ts"), ...args], {
+      cwd: ROOT, env: { ...process.env, HYPERSWEEP_URL: s.url, HYPERSWEEP_API_KEY: s.team.apiKey, NO_COLOR: "1" },
+    });
+    const shown = lowest.valLoss.toFixed(3);
+    for (const args of [["best", "--dataset", s.dataset.id, "--scenario", "ct/binary", "--arch", "small_cnn", "--metric", "valLoss"], ["leaderboard", "--dataset", s.dataset.id, "--metric", "valLoss"]]) {
+      const table = (await cli(args)).stdout;
+      expect(table).toContain("validation loss (lower is better)");
+      expect(table).toContain(shown);
+      expect(table).not.toContain(`-${shown}`);
+    }
+    const status = (await cli(["status", byLoss.id])).stdout;
+    expect(status).toContain(shown);
+    expect(status).not.toContain(`-${shown}`);
+    const overview = (await s.http("GET", "/v1/overview/sweeps")).body.sweeps.find((x: { id: string }) => x.id === byLoss.id);
+    expect(overview.bestScore).toBeCloseTo(lowest.valLoss, 12);
+    const report = await fetch(`${s.url}/v1/sweeps/${byLoss.id}/report`, { headers: { authorization: `Bearer ${s.team.apiKey}` } }).then((r) => r.text());
+    expect(report).toContain(`loss ${shown}`);
+
     const bad = await s.http("GET", `/v1/best?${q}&metric=speed`);
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toContain("metric");

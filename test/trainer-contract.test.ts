@@ -23,8 +23,11 @@ afterAll(() => ds?.cleanup());
 const types = (ms: TrainerMessage[]) => ms.map((m) => m.type);
 const hashes = (split: "valid" | "test") => ds.scenario.rowIndices[split].map((i) => ds.rows[i]!.sha256);
 
-/** small_cnn weights in torchvision names; the head's bias makes every prediction `covid19` when imported. */
-function smallCnnWeights(omit?: string): Uint8Array {
+/**
+ * small_cnn weights in torchvision names. By default the head is a bias alone that makes every prediction
+ * `covid19` when imported; `readsFeatures` gives it random weights on the features instead.
+ */
+function smallCnnWeights(omit?: string, readsFeatures = false): Uint8Array {
   const rand = mulberry32(5);
   const t = new Map<string, { shape: number[]; data: Float32Array }>();
   const put = (name: string, shape: number[], f: () => number) => {
@@ -39,9 +42,9 @@ function smallCnnWeights(omit?: string): Uint8Array {
     put(`features.${i}.bn.running_var`, [w], () => 1);
     cin = w;
   });
-  put("fc.weight", [2, 128], () => 0);
+  put("fc.weight", [2, 128], () => (readsFeatures ? (rand() - 0.5) * 2 : 0));
   let k = 0;
-  put("fc.bias", [2], () => (k++ === 0 ? -10 : 10));
+  put("fc.bias", [2], () => (readsFeatures ? 0 : k++ === 0 ? -10 : 10));
   return encodeSafetensors(t);
 }
 
@@ -72,7 +75,12 @@ describe.each(TRAINERS)("the $name trainer", (trainer) => {
       expect(e.predictions!.images).toEqual(hashes("valid"));
       expect(e.predictions!.labels).toEqual(ds.scenario.labels.valid);
       for (const row of e.predictions!.probs) expect(Math.abs(row[0]! + row[1]! - 1)).toBeLessThan(1e-5);
-      return scoreEpoch(parsed, e);
+      const scored = scoreEpoch(parsed, e);
+      for (const [k, v] of Object.entries(e.metrics)) {
+        if (v === null) expect(scored.metrics[k]).toBeNull();
+        else expect(scored.metrics[k]).toBeCloseTo(v, 12);
+      }
+      return scored;
     });
     // Stored epochs look the same whichever trainer ran: the worker's scorer, the same metric names.
     for (const e of stored) expect(Object.keys(e.metrics).sort()).toEqual(["accuracy", "auc", "f1", "macroF1", "precision", "recall"]);
@@ -102,6 +110,28 @@ describe.each(TRAINERS)("the $name trainer", (trainer) => {
       expect(scored.predictions!.test!.labels[i]).toBe(trained.labels[j]);
       row.forEach((p, c) => expect(p).toBeCloseTo(trained.probs[j]![c]!, 5));
     });
+  });
+
+  it.skipIf(skip)("trains a multiclass scenario: one column per class, the epoch the worker's scores choose, its own metrics equal to the worker's", async () => {
+    const classes = ["healthy", "covid19", "fungal"];
+    const base = contractSpec(ds, workDir());
+    const s = { ...base, task: "multiclass" as const, selectionMetric: "f1" as const, epochs: 2, data: { ...base.data, scenario: { ...base.data.scenario, key: "ct/multiclass", task: "multiclass" as const, classes } } };
+    const r = await run(s);
+    expect(r.code, r.stderr.slice(-1000)).toBe(0);
+    const parsed = TrainerSpec.parse(s);
+    const stored = epochsOf(r).map((e) => {
+      expect(e.predictions!.probs.every((row) => row.length === 3)).toBe(true);
+      const scored = scoreEpoch(parsed, e);
+      expect(Object.keys(scored.metrics).sort()).toEqual(["accuracy", "auc", "f1", "macroAuc", "macroF1", "precision", "recall"]);
+      // What the trainer chose its best epoch by is what the worker stores.
+      for (const [k, v] of Object.entries(e.metrics)) {
+        if (v === null) expect(scored.metrics[k]).toBeNull();
+        else expect(scored.metrics[k]).toBeCloseTo(v, 12);
+      }
+      return scored;
+    });
+    const result = r.messages.at(-1) as Extract<TrainerMessage, { type: "result" }>;
+    expect(result.bestEpoch).toBe(bestEpochOf(stored, "f1", { task: "multiclass" }).bestEpoch);
   });
 
   it.skipIf(skip)("is deterministic per seed on one thread, and resumes after SIGKILL replaying the checkpointed epochs", async () => {
@@ -191,5 +221,24 @@ describe.each(TRAINERS)("the $name trainer", (trainer) => {
     const r = await run(spec({ epochs: 1, pretrained: broken }));
     expect(r.code).toBe(1);
     expect(r.messages.at(-1)).toMatchObject({ type: "error", reason: "data", message: expect.stringContaining("features.2.conv.weight") });
+  });
+});
+
+describe("both trainers on the same weights", () => {
+  it.skipIf(skipWithoutTorch)("give the same validation probabilities: same model, data order, normalisation and BatchNorm updates", async () => {
+    requireTorchInCi();
+    const dir = mkdtempSync(path.join(ds.root, "same-"));
+    const file = path.join(dir, "small_cnn.safetensors");
+    // A head that reads the features (not only its bias), so that any difference upstream shows.
+    writeFileSync(file, smallCnnWeights(undefined, true));
+    const probs = await Promise.all(TRAINERS.map(async (t) => {
+      const s = contractSpec(ds, mkdtempSync(path.join(dir, `${t.name}-`)), { epochs: 1, learningRate: 1e-30, augmentations: [], pretrained: file, pretrainedHead: "import_if_fits" });
+      const r = await runTrainer(t, JSON.stringify(s));
+      expect(r.code, r.stderr.slice(-1000)).toBe(0);
+      return epochsOf(r)[0]!.predictions!.probs.map((p) => p[1]!);
+    }));
+    const [tfjs, torch] = probs as [number[], number[]];
+    expect(Math.max(...tfjs) - Math.min(...tfjs)).toBeGreaterThan(0.05); // the images are told apart
+    tfjs.forEach((p, i) => expect(Math.abs(p - torch[i]!)).toBeLessThan(1e-4));
   });
 });

@@ -25,9 +25,9 @@ export async function versionRows(s: Stack, versionId: string): Promise<Row[]> {
 }
 
 /** Submits a one-trial sweep, lets it finish, runs (or finds) its final training; returns the final trial's id. */
-export async function finalModel(s: Stack, dataset: string, scenario: { modality: string; task: string }, overrides: Record<string, unknown> = {}): Promise<{ sweepId: string; finalId: string; searchId: string }> {
+export async function finalModel(s: Stack, dataset: string, scenario: { modality: string; task: string }, overrides: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Promise<{ sweepId: string; finalId: string; searchId: string }> {
   const res = await s.http("POST", "/v1/sweeps", {
-    dataset, scenario, architectures: ["small_cnn"], seed: 3,
+    dataset, scenario, architectures: ["small_cnn"], seed: 3, ...extra,
     overrides: { learningRates: [1e-3], subsetsPerRate: 1, searchEpochs: 2, finalEpochs: 2, patience: 1, imageSize: 16, ...overrides },
   });
   if (res.status !== 201) throw new Error(`sweep refused: ${JSON.stringify(res.body)}`);

@@ -1,6 +1,7 @@
 /**
  * An HTTP proxy in front of the API that records every request (method, path, Range header, status) and can
- * tamper with one answer: cut it after some bytes (the connection dies mid-body), or flip one byte of it.
+ * tamper with one answer: cut it after some bytes (the connection dies mid-body), stall it after some bytes (the
+ * connection stays open, nothing more comes), or flip one byte of it.
  */
 import http from "node:http";
 
@@ -11,7 +12,7 @@ export interface Seen {
   status?: number;
 }
 
-export type Tamper = { cutAfter?: number; flipByteAt?: number };
+export type Tamper = { cutAfter?: number; flipByteAt?: number; stallAfter?: number };
 
 export interface HttpProxy {
   url: string;
@@ -43,7 +44,15 @@ export async function startHttpProxy(target: string): Promise<HttpProxy> {
         if (tamper?.cutAfter !== undefined && sent + out.length > tamper.cutAfter) {
           // The first part reaches the client, then the connection dies mid-body.
           ur.destroy();
-          res.write(out.subarray(0, tamper.cutAfter - sent), () => setTimeout(() => res.socket?.destroy(), 50));
+          res.write(out.subarray(0, tamper.cutAfter - sent));
+          res.socket?.end();
+          return;
+        }
+        if (tamper?.stallAfter !== undefined && sent + out.length > tamper.stallAfter) {
+          res.write(out.subarray(0, tamper.stallAfter - sent));
+          ur.pause();
+          ur.removeAllListeners("data");
+          ur.removeAllListeners("end");
           return;
         }
         sent += out.length;

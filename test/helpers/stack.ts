@@ -15,7 +15,7 @@ import { createTrialQueue, redisConnection, type TrialQueue } from "@hypersweep/
 import { importDataset, synthDataset } from "@hypersweep/data";
 import { buildApp } from "../../apps/api/src/app.ts";
 import { HttpWorkerStore } from "../../apps/worker/src/http-store.ts";
-import { ProcessRunner, splitCommand } from "../../apps/worker/src/process-runner.ts";
+import { trainerRunners } from "../../apps/worker/src/trainer-runners.ts";
 import { startWorkerNode, type WorkerNode } from "../../apps/worker/src/worker.ts";
 import { createTestDatabase, testQueuePrefix, type TestDatabase } from "./test-db.ts";
 import { REDIS_URL } from "./pg-admin.ts";
@@ -177,7 +177,8 @@ export async function startStack(label: string, opts: StackOptions = {}): Promis
       const viaApi = cfg.HYPERSWEEP_API_URL && cfg.HYPERSWEEP_WORKER_TOKEN ? new HttpWorkerStore(cfg.HYPERSWEEP_API_URL, cfg.HYPERSWEEP_WORKER_TOKEN) : undefined;
       const node = await startWorkerNode({
         config: cfg, ...(viaApi ? { store: viaApi } : { db: apiDb, queue }),
-        runner: new ProcessRunner({ command: splitCommand(cfg.HYPERSWEEP_TRAINER_CMD!), cwd: ROOT, killGraceMs: cfg.HYPERSWEEP_KILL_GRACE_MS, env: extra }),
+        // One runner per trainer the worker runs (HYPERSWEEP_TRAINERS), each with its command, as main.ts does.
+        runner: trainerRunners(cfg, extra),
         drainMs: 2000,
       });
       workers.push(node);

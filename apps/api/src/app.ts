@@ -19,6 +19,7 @@ import { WorkerTokenCache, workerAuth } from "./plugins/worker-auth.ts";
 import { workerNodeRoutes } from "./routes/worker-node.routes.ts";
 import { workerStoreRoutes } from "./routes/worker-store.routes.ts";
 import { workerCacheRoutes } from "./routes/worker-cache.routes.ts";
+import { workerModelRoutes } from "./routes/worker-models.routes.ts";
 import { StreamCounter, teamRateLimit } from "./limits.ts";
 import { FleetWatches } from "./fleet-watch.ts";
 import { eventRoutes } from "./routes/events.routes.ts";
@@ -96,6 +97,7 @@ export async function buildApp(
           await worker.register(workerNodeRoutes());
           await worker.register(workerStoreRoutes(deps));
           await worker.register(workerCacheRoutes(deps));
+          await worker.register(workerModelRoutes(deps));
         },
         { prefix: "/worker" },
       );

@@ -5,12 +5,14 @@
  */
 import { randomInt } from "node:crypto";
 import { z } from "zod";
-import { Architecture, SweepOverrides, planTrials, resolveSweepSpec, text, type PlannedTrial, type SweepBounds } from "@hypersweep/core";
+import { Architecture, SweepOverrides, planTrials, resolveSweepSpec, text, TrainerName, type PlannedTrial, type SweepBounds } from "@hypersweep/core";
 import { resolveScenario, type ResolvedScenario } from "@hypersweep/data";
 import { createSweep, findPlanningVersion, LimitError, type Db, type CreatedSweep } from "@hypersweep/db";
 import { enqueueTrials, type TrialQueue } from "@hypersweep/queue";
 import { badRequest, limitExceeded, HttpError } from "./errors.ts";
 import { resolvePretrained } from "./pretrained.ts";
+
+export const SweepPriority = z.number().int().min(-1000).max(1000);
 
 export const CreateSweepBody = z.strictObject({
   name: text({ max: 200 }).optional(),
@@ -32,8 +34,12 @@ export const CreateSweepBody = z.strictObject({
   architectures: z.array(Architecture).min(1).max(6),
   preset: text({ max: 100 }).default("data-stock-2020"),
   overrides: SweepOverrides.optional(),
+  /** Within the team, sweeps of higher priority run first; equal priorities run in submission order. @defaultValue 0 */
+  priority: SweepPriority.optional(),
   /** Seed of the plan (and of every trial's training). Default: drawn at random and stored. */
   seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+  /** The trainer that trains every trial of the sweep. Default: the server's HYPERSWEEP_DEFAULT_TRAINER. */
+  trainer: TrainerName.optional(),
 });
 export type CreateSweepBody = z.output<typeof CreateSweepBody>;
 
@@ -94,13 +100,15 @@ export function assertAnswerable(s: ResolvedScenario): void {
 export interface SweepLimits {
   maxQueuedTrials?: number;
   bounds?: SweepBounds;
+  /** The trainer of a sweep that names none. @defaultValue "tfjs" */
+  defaultTrainer?: TrainerName;
 }
 
 async function storeSweep(db: Db, limits: SweepLimits | undefined, sweep: Parameters<typeof createSweep>[1]) {
   try {
     return await createSweep(db, sweep, { maxQueuedTrials: limits?.maxQueuedTrials });
   } catch (err) {
-    if (err instanceof LimitError) throw limitExceeded(`${err.message} (HYPERSWEEP_MAX_QUEUED_TRIALS); cancel a sweep or wait for trials to start`);
+    if (err instanceof LimitError) throw limitExceeded(`${err.message}; cancel a sweep or wait for trials to start`);
     throw err;
   }
 }
@@ -131,6 +139,7 @@ export async function submitSweep(
     seed,
     pretrained: await resolvePretrained(db, teamId, body.overrides?.pretrained, body.architectures),
     bounds: deps.limits?.bounds,
+    trainer: body.trainer ?? deps.limits?.defaultTrainer,
   });
   const plan = planTrials(spec);
   const created = await storeSweep(db, deps.limits, {
@@ -144,6 +153,7 @@ export async function submitSweep(
     preset: body.preset,
     spec: spec as unknown as Record<string, unknown>,
     seed,
+    priority: body.priority,
     planHash: plan.planHash,
     trials: plan.trials.map((t) => ({
       position: t.position,

@@ -126,6 +126,27 @@ describe("GET /v1/events", () => {
   }, 60_000);
 });
 
+describe("GET /v1/events: the fleet as each team may see it", () => {
+  it("shows a quarantined node's failed attempts to every team, their trial and message only to the trial's own team", async () => {
+    const attempt = { id: "att-1", trialId: "11111111-2222-4333-8444-555555555555", teamId: s.team.id, number: 2, reason: "crashed", message: "CUDA error: team A's secret path", finishedAt: new Date().toISOString() };
+    await s.db.worker.create({ data: { id: "sick-node", host: "gpu-7", pid: 1, gpus: ["0"], version: "0.1.0", concurrency: 1, quarantinedAt: new Date(), quarantinedUntil: new Date(Date.now() + 30 * 60_000), quarantineReason: "3 attempts crashed", quarantineAttempts: [attempt] } });
+    const a = listen(`${s.url}/v1/events`, s.team.apiKey);
+    const b = listen(`${s.url}/v1/events`, teamB.apiKey);
+    await eventually(async () => a.events.length > 0 && b.events.length > 0, 10_000);
+    const sick = (l: typeof a) => (l.events[0].data.workers as Array<{ id: string; quarantine: { attempts: Array<Record<string, unknown>> } | null }>).find((w) => w.id === "sick-node")!;
+    expect(sick(a).quarantine!.attempts[0]).toMatchObject({ trialId: attempt.trialId, message: attempt.message, reason: "crashed", ownTeam: true });
+    expect(sick(b).quarantine!.attempts[0]).toMatchObject({ trialId: null, message: null, reason: "crashed", ownTeam: false });
+    // A change to the node reaches each team's stream in that team's view.
+    await s.db.worker.update({ where: { id: "sick-node" }, data: { concurrency: 2 } });
+    const changed = (l: typeof a) => l.events.find((e) => e.type === "workers.changed" && e.data.workers.some((w: { id: string }) => w.id === "sick-node"));
+    await eventually(async () => changed(a) && changed(b), 10_000);
+    expect(JSON.stringify(changed(b)!.data)).not.toContain("secret");
+    expect(JSON.stringify(changed(a)!.data)).toContain("secret");
+    a.close();
+    b.close();
+  }, 30_000);
+});
+
 describe("fleetChange", () => {
   const w = (id: string, extra: Partial<WorkerRow> = {}): WorkerRow => ({ id, host: "h", pid: 1, gpus: [], backend: "fake", version: "1", concurrency: 1, status: "running", startedAt: new Date(0), lastHeartbeatAt: new Date(1000), alive: true, runningTrials: 0, ...extra }) as WorkerRow;
   it("tells state changes, heartbeats and removals apart, and nothing when nothing changed", () => {

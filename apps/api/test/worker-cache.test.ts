@@ -4,7 +4,7 @@
  * with strong ETags and byte ranges; only with a worker token.
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, eventually, startStack, type Stack } from "../../../test/helpers/stack.ts";
@@ -110,6 +110,31 @@ describe("the cache for worker nodes", () => {
     expect(r.headers.get("etag")).toBe(`"${sha(content)}"`);
     expect(Buffer.from(await r.arrayBuffer()).equals(content)).toBe(true);
     expect((await get(`/v1/worker/weights/${"a".repeat(64)}`)).status).toBe(404);
+  });
+
+  it("answers a build that failed (an image missing from the API's data) with a 500 naming the cache, once, then builds again", async () => {
+    const manifest = JSON.parse(readFileSync(join(s.tmp, "data", "versions", hash, "manifest.json"), "utf8"));
+    const image = join(s.tmp, "data", "versions", hash, "images", manifest.rows[3].fileName);
+    const kept = readFileSync(image);
+    rmSync(image);
+    try {
+      expect((await get(`/v1/worker/cache/${hash}/40`)).status).toBe(202);
+      const failed = await eventually(async () => {
+        const r = await get(`/v1/worker/cache/${hash}/40`);
+        return r.status === 500 ? r.json() : null;
+      }, 60_000, 200);
+      expect(failed.error).toBe("CACHE_INVALID");
+      expect(failed.message).toContain(`building the cache ${hash}/40 failed`);
+      expect(failed.message).not.toContain(s.tmp);
+    } finally {
+      writeFileSync(image, kept);
+    }
+    expect((await get(`/v1/worker/cache/${hash}/40`)).status).toBe(202);
+    const built = await eventually(async () => {
+      const r = await get(`/v1/worker/cache/${hash}/40`);
+      return r.status === 200 ? r.json() : null;
+    }, 60_000, 200);
+    expect(built).toMatchObject({ size: 40, count: 60, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
   });
 
   it("refuses unknown and malformed hashes and sizes, naming the field, and anything but a worker token", async () => {

@@ -10,6 +10,7 @@ import { watchSweep } from "./commands/watch.ts";
 import { pretrainedFlags, weightsCommand } from "./commands/weights.ts";
 import { EXIT_CODES_HELP, exitCodeFor, throwOnUsageErrors, watchExit } from "./exit-codes.ts";
 import { reportCommand } from "./commands/report.ts";
+import { priorityCommand, setTeamCommand, teamCommand } from "./commands/share.ts";
 
 function client(cmd: Command): HypersweepClient {
   const o = cmd.optsWithGlobals() as { url: string; apiKey?: string };
@@ -17,13 +18,18 @@ function client(cmd: Command): HypersweepClient {
 }
 
 const out = (v: unknown): void => void process.stdout.write(`${typeof v === "string" ? v : JSON.stringify(v, null, 2)}\n`);
-/** Follows a sweep to its end; a sweep that did not succeed sets exit code 5. */
+/** Follows a sweep to its end; a sweep that did not succeed sets exit code 5 and says why on stderr. */
 async function follow(c: HypersweepClient, id: string): Promise<void> {
   const status = await watchSweep(c, id);
   out(`finished: ${status}`);
+  if (status === "failed") {
+    const s = await c.request("GET", `/v1/sweeps/${id}`);
+    if (s.error) process.stderr.write(`sweep ${id} failed: ${s.error}\n`);
+  }
   process.exitCode = watchExit(status);
 }
 const JSON_HELP = "print the API's answer as JSON instead of a table";
+const METRIC_HELP = "rank sweeps decided by this selection metric (auc, f1, macroF1, accuracy, macroAuc, valLoss; default: the paper's)";
 
 export function buildCli(): Command {
   const program = new Command("hypersweep")
@@ -44,12 +50,14 @@ export function buildCli(): Command {
     .option("--seed <n>", "plan seed", (v) => Number(v))
     .option("--epochs <n>", "search epochs per trial", (v) => Number(v))
     .option("--pretrained <arch=name...>", "start architectures from imported weights, e.g. resnet18=imagenet")
+    .option("--trainer <tfjs|pytorch>", "the trainer that trains the sweep (default: the server's)")
+    .option("--priority <n>", "within your team, higher runs first (default 0)", (v) => Number(v))
     .option("--watch", "follow the sweep until it ends")
     .action(async (file: string | undefined, o, cmd: Command) => {
       const overrides = { ...(o.epochs ? { searchEpochs: o.epochs } : {}), ...(o.pretrained ? { pretrained: pretrainedFlags(o.pretrained) } : {}) };
       const body = file
         ? JSON.parse(file === "-" ? readFileSync(0, "utf8") : readFileSync(file, "utf8"))
-        : { dataset: o.dataset, scenario: { modality: o.modality, task: o.task }, architectures: o.arch, ...(o.seed !== undefined ? { seed: o.seed } : {}), ...(Object.keys(overrides).length ? { overrides } : {}) };
+        : { dataset: o.dataset, scenario: { modality: o.modality, task: o.task }, architectures: o.arch, ...(o.seed !== undefined ? { seed: o.seed } : {}), ...(o.priority !== undefined ? { priority: o.priority } : {}), ...(o.trainer ? { trainer: o.trainer } : {}), ...(Object.keys(overrides).length ? { overrides } : {}) };
       const c = client(cmd);
       const s = await c.request("POST", "/v1/sweeps", body);
       out(`sweep ${s.id}: ${s.trialCount} trials, plan ${s.planHash}${s.enqueued ? "" : " (queue unavailable: trials will be enqueued when it returns)"}`);
@@ -64,7 +72,7 @@ export function buildCli(): Command {
     const r = await client(cmd).request("GET", "/v1/sweeps");
     if (o.json) return out(r);
     const { sweeps } = r;
-    for (const s of sweeps) out(`${s.id}  ${s.status.padEnd(9)}  ${s.scenarioKey.padEnd(18)} ${s.trialCount} trials  ${s.name ?? ""}`);
+    for (const s of sweeps) out(`${s.id}  ${s.status.padEnd(9)}  ${s.scenarioKey.padEnd(18)} ${s.trialCount} trials  ${s.name ?? ""}${s.error ? `  (${s.error})` : ""}`);
   });
 
   program.command("status").argument("<sweepId>").description("a sweep's status and its trials").option("--json", JSON_HELP).action(async (id: string, o, cmd: Command) => {
@@ -74,7 +82,8 @@ export function buildCli(): Command {
     if (o.json) return out({ ...s, trials });
     const stopped = s.stages?.search?.stoppedEarly ? ` (${s.stages.search.stoppedEarly} search trials stopped early)` : "";
     out(`${s.id} ${s.status}: ${JSON.stringify(s.counts)}${stopped} progress ${(s.progress.fraction * 100).toFixed(0)}% ETA ${s.etaSeconds ?? "–"} s`);
-    out(trialsTable(trials));
+    if (s.error) out(`failed: ${s.error}`);
+    out(trialsTable(trials, s.spec?.selectionMetric));
   });
 
   program
@@ -101,17 +110,18 @@ export function buildCli(): Command {
     .requiredOption("--dataset <id|name>")
     .requiredOption("--scenario <key>", "e.g. ct/binary")
     .requiredOption("--arch <name>")
+    .option("--metric <name>", METRIC_HELP)
     .option("--json", JSON_HELP)
     .action(async (o, cmd: Command) => {
-      const r = await client(cmd).request("GET", `/v1/best?${new URLSearchParams({ dataset: o.dataset, scenario: o.scenario, architecture: o.arch })}`);
+      const r = await client(cmd).request("GET", `/v1/best?${new URLSearchParams({ dataset: o.dataset, scenario: o.scenario, architecture: o.arch, ...(o.metric ? { metric: o.metric } : {}) })}`);
       if (o.json) return out(r);
       out(r.winner ? leaderboardTable([{ ...r.winner, decidedBy: r.decidedBy }]) : r.reason);
       const test = r.winner?.final?.metrics?.test;
       if (test) out(`final training, test set (n = ${test.n ?? "?"}): AUC ${withInterval(test, "auc")}, F1 ${withInterval(test, "f1")}`);
     });
 
-  program.command("leaderboard").description("the best configuration per scenario × architecture of a dataset").requiredOption("--dataset <id|name>").option("--json", JSON_HELP).action(async (o, cmd: Command) => {
-    const r = await client(cmd).request("GET", `/v1/leaderboard?${new URLSearchParams({ dataset: o.dataset })}`);
+  program.command("leaderboard").description("the best configuration per scenario × architecture of a dataset").requiredOption("--dataset <id|name>").option("--metric <name>", METRIC_HELP).option("--json", JSON_HELP).action(async (o, cmd: Command) => {
+    const r = await client(cmd).request("GET", `/v1/leaderboard?${new URLSearchParams({ dataset: o.dataset, ...(o.metric ? { metric: o.metric } : {}) })}`);
     if (o.json) return out(r);
     out(leaderboardTable(r.rows));
   });
@@ -140,6 +150,10 @@ export function buildCli(): Command {
     out(`worker token ${r.workerToken.name} (${r.workerToken.id}) revoked at ${r.workerToken.revokedAt}`);
   });
 
+  admin.addCommand(setTeamCommand(adminClient));
+
+  program.addCommand(teamCommand(client));
+  program.addCommand(priorityCommand(client));
   program.addCommand(datasetsCommand());
   program.addCommand(weightsCommand());
   program.addCommand(reportCommand(client));

@@ -23,15 +23,21 @@ const lr = (v: number) => v.toExponential(0);
 export function leaderboardTable(rows: any[]): string {
   const t = table(["scenario", "architecture", "decided by", "score", "val AUC", "val F1", "val loss", "lr", "augmentations", "epoch"]);
   for (const r of rows) {
-    t.push([r.scenarioKey, r.architecture, r.decidedBy, fmt(r.selectionScore), fmt(r.valAuc), fmt(r.valF1), fmt(r.valLoss), lr(r.learningRate), r.augmentations.join(", ") || "none", r.bestEpoch ?? "–"]);
+    // `score` is the metric as it reads (a validation loss as it is); selectionScore is only the ranking key.
+    t.push([r.scenarioKey, r.architecture, r.decidedBy, fmt(r.score ?? r.selectionScore), fmt(r.valAuc), fmt(r.valF1), fmt(r.valLoss), lr(r.learningRate), r.augmentations.join(", ") || "none", r.bestEpoch ?? "–"]);
   }
   return t.toString();
 }
 
-export function trialsTable(trials: any[]): string {
+/**
+ * The trials of a sweep. `selectionMetric` (the sweep's) turns each trial's selection score (a ranking key, a
+ * validation loss negated) back into the metric as it reads.
+ */
+export function trialsTable(trials: any[], selectionMetric?: string): string {
+  const score = (v: unknown) => (selectionMetric === "valLoss" && typeof v === "number" ? -v : v);
   const t = table(["#", "architecture", "status", "lr", "augmentations", "epochs", "attempts", "val AUC", "val F1", "score", "error"]);
   for (const r of trials) {
-    t.push([r.stage === "final" ? `${r.position} final` : r.position, r.architecture, r.stoppedEarlyAt != null ? "stopped early" : r.status, lr(r.learningRate), r.augmentations.join(", ") || "none", r.epochsDone, r.attemptCount, fmt(r.valAuc), fmt(r.valF1), fmt(r.selectionScore), (r.error ?? "").slice(0, 40)]);
+    t.push([r.stage === "final" ? `${r.position} final` : r.position, r.architecture, r.stoppedEarlyAt != null ? "stopped early" : r.status, lr(r.learningRate), r.augmentations.join(", ") || "none", r.epochsDone, r.attemptCount, fmt(r.valAuc), fmt(r.valF1), fmt(score(r.selectionScore)), (r.error ?? "").slice(0, 40)]);
   }
   return t.toString();
 }

@@ -18,6 +18,8 @@ let browsing: Browsing;
 let writer: WatchedPage;
 let readKey: string;
 let sweepId: string;
+/** The worker that runs the sweep (it heartbeats throughout). */
+let firstWorker: string;
 let trials: Array<{ id: string; architecture: string; status: string; stage: string; selectionScore: number | null }>;
 
 beforeAll(async () => {
@@ -58,13 +60,23 @@ describe("dashboard in a real browser", () => {
     expect((await chartOption(page, "importance-small_cnn")).series).toEqual([]);
     await screenshot(page, "sweep-queued");
     // Final trainings keep their validation and test predictions (the fixture trainer reports them when asked).
-    await stack.startWorker({ HYPERSWEEP_CONCURRENCY: "2", FAKE_EPOCH_MS: "250", FAKE_TEST_PREDICTIONS: "1", FAKE_VAL_PREDICTIONS: "1" });
+    firstWorker = (await stack.startWorker({ HYPERSWEEP_CONCURRENCY: "2", FAKE_EPOCH_MS: "250", FAKE_TEST_PREDICTIONS: "1", FAKE_VAL_PREDICTIONS: "1" })).id;
     await page.waitForSelector(`tr[data-trial="${first}"] [data-status=running]`, { timeout: 30_000 });
     await screenshot(page, "sweep-running");
     await page.waitForSelector(`tr[data-trial="${first}"] [data-status=succeeded]`, { timeout: 30_000 });
     // Every trial ends succeeded on screen, still without a reload.
     await page.waitForFunction(() => Array.from(document.querySelectorAll("table[data-table=trials] [data-status]")).every((b) => b.getAttribute("data-status") === "succeeded"), null, { timeout: 60_000 });
     expect(await page.evaluate(() => (window as unknown as { loadedOnce?: number }).loadedOnce)).toBe(1);
+    // The live learning curves catch up too (they are redrawn at most once a second): every epoch of every trial.
+    await page.waitForFunction(
+      () => ["small_cnn", "resnet18"].every((a) => {
+        const host = document.querySelector(`[data-chart="curves-${a}"]`) as (HTMLElement & { hsChart?: { getOption(): { series: Array<{ data: unknown[] }> } } }) | null;
+        const series = host?.hsChart?.getOption().series ?? [];
+        return series.length === 8 && series.every((x) => x.data.length === 3);
+      }),
+      null,
+      { timeout: 15_000 },
+    );
     await eventually(async () => (await stack.http("GET", `/v1/sweeps/${sweepId}`)).body.status === "succeeded", 30_000);
     expect(writer.problems).toEqual([]);
   }, 120_000);
@@ -73,7 +85,10 @@ describe("dashboard in a real browser", () => {
     const { page } = writer;
     trials = (await stack.http("GET", `/v1/sweeps/${sweepId}/trials`)).body.trials;
     const spec = (await stack.http("GET", `/v1/sweeps/${sweepId}`)).body.spec as { augmentations: string[] };
+    // A fresh load of the finished sweep (going to the same address again would keep the live page).
+    await visit(page, stack.url, "/sweeps", "table[data-table=sweeps]");
     await visit(page, stack.url, `/sweeps/${sweepId}`, "table[data-table=trials] tbody tr[data-trial]");
+    await page.waitForFunction(() => !document.querySelector("main")?.dataset.liveEvents);
     for (const arch of ["small_cnn", "resnet18"]) {
       const planned = trials.filter((t) => t.architecture === arch && t.stage === "search");
       expect(planned.length).toBe(8);
@@ -245,12 +260,19 @@ describe("dashboard in a real browser", () => {
     await stack.db.worker.create({
       data: { id: "sick-node", host: "gpu-7", pid: 1, gpus: ["0"], version: "0.1.0", concurrency: 1, quarantinedAt: new Date(), quarantinedUntil: new Date(Date.now() + 30 * 60_000), quarantineReason: reason, quarantineAttempts: [] },
     });
+    await stack.db.worker.create({
+      data: { id: "both-trainers", host: "gpu-8", pid: 2, gpus: ["0"], version: "0.1.0", concurrency: 1, trainers: ["tfjs", "pytorch"], backends: { tfjs: "tensorflow-gpu" } },
+    });
     await visit(page, stack.url, "/fleet", "table[data-table=workers]");
     const workers = (await stack.http("GET", "/v1/workers")).body.workers;
     expect(await page.locator("table[data-table=workers] tbody tr").count()).toBe(workers.length);
     expect(await page.locator("[data-quarantine]").count()).toBe(1);
     expect(await page.textContent("tr:has([data-quarantine]) td:first-child")).toBe("sick-node");
     expect(await page.textContent("[data-quarantine] [data-field=quarantine-reason]")).toContain(reason);
+    // Each worker's trainers, with the backend each reported once it ran a trial.
+    const cell = (id: string) => page.textContent(`tr:has([data-worker="${id}"]) [data-cell=trainers]`);
+    expect(await cell("sick-node")).toBe("tfjs");
+    expect(await cell("both-trainers")).toBe("tfjs: tensorflow-gpu · pytorch");
     await screenshot(page, "fleet");
     expect(writer.dialogs).toEqual([]);
     expect(writer.problems).toEqual([]);
@@ -285,6 +307,12 @@ describe("dashboard in a real browser", () => {
     await visit(page, stack.url, "/fleet", "table[data-table=workers]");
     await page.waitForSelector(".live[data-live=live]");
     await page.evaluate(() => ((window as unknown as { loadedOnce: number }).loadedOnce = 1));
+    // Heartbeats arrive over the stream: the alive worker's heartbeat cell moves on, in place (no table redraw).
+    const aliveRow = `table[data-table=workers] tbody tr:has([data-worker="${firstWorker}"])`;
+    const firstBeat = await page.getAttribute(`${aliveRow} [data-heartbeat]`, "data-heartbeat");
+    await page.evaluate((sel) => ((document.querySelector(sel) as HTMLElement).dataset.marked = "1"), aliveRow);
+    await page.waitForFunction(([sel, t]) => document.querySelector(`${sel} [data-heartbeat]`)?.getAttribute("data-heartbeat") !== t, [aliveRow, firstBeat!] as const, { timeout: 10_000 });
+    expect(await page.getAttribute(aliveRow, "data-marked")).toBe("1");
     const before = await page.locator("table[data-table=workers] tbody tr").count();
     const extra = await stack.startWorker({ HYPERSWEEP_CONCURRENCY: "1" });
     await page.waitForSelector(`[data-worker="${extra.id}"]`, { timeout: 15_000 });

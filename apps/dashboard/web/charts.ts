@@ -21,6 +21,7 @@ export interface ChartHost extends HTMLDivElement {
 export const PALETTE = ["#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d"];
 
 const live = new Set<Chart>();
+const withOption = new WeakSet<ChartHost>();
 let observer: ResizeObserver | null = null;
 
 /** A chart container of the given name and height (CSS px). The chart is created by `draw`. */
@@ -34,7 +35,8 @@ function create(host: ChartHost, width: number, height: number): Chart {
   const chart = echarts.init(host, null, { renderer: "canvas", width: Math.max(1, width), height: Math.max(1, height) });
   host.hsChart = chart;
   live.add(chart);
-  chart.on("finished", () => host.setAttribute("data-drawn", ""));
+  // Drawn means drawn with an option: a resize also "finishes" a chart that has none yet.
+  chart.on("finished", () => withOption.has(host) && host.setAttribute("data-drawn", ""));
   observer ??= new ResizeObserver((entries) => {
     for (const e of entries) {
       const c = (e.target as ChartHost).hsChart;
@@ -60,6 +62,7 @@ export function initCharts(root: Element): void {
 /** Draws (or redraws) `option` into the container; `notMerge` replaces the whole option. */
 export function draw(host: ChartHost, option: EChartsOption, notMerge = true): Chart {
   const chart = host.hsChart ?? create(host, host.clientWidth, host.clientHeight);
+  withOption.add(host);
   chart.setOption({ animation: false, textStyle: { fontFamily: "inherit" }, ...option }, { notMerge, lazyUpdate: false });
   return chart;
 }

@@ -1,6 +1,6 @@
 /** The worker's store on its own Postgres connections (DATABASE_URL): the packages/db statements, run here. */
 import {
-  claimTrial, evaluationTarget, failAttempt, heartbeat, isConnectionError, markAttemptStarted, recordEpoch, recordEvaluationResult, recordPredictions,
+  claimNextTrial, claimTrial, evaluationTarget, failAttempt, heartbeat, isConnectionError, markAttemptStarted, recordEpoch, recordEvaluationResult, recordPredictions,
   recordResult, recordRungEpoch, registerWorker, releaseAttempt, trialPredictions, workerHeartbeat, workerQuarantineState, type Db,
 } from "@hypersweep/db";
 import { enqueueTrials, type TrialQueue } from "@hypersweep/queue";
@@ -15,6 +15,7 @@ export class DirectWorkerStore implements WorkerStore {
     private readonly onClose: () => Promise<void> = async () => {},
   ) {}
 
+  claimNext: WorkerStore["claimNext"] = (workerId, opts) => claimNextTrial(this.db, workerId, opts);
   claim: WorkerStore["claim"] = (trialId, workerId, opts) => claimTrial(this.db, trialId, workerId, opts);
   markStarted: WorkerStore["markStarted"] = (trialId, attempt, info) => markAttemptStarted(this.db, trialId, attempt, info);
   heartbeat: WorkerStore["heartbeat"] = (trialId, attempt, leaseMs) => heartbeat(this.db, trialId, attempt, leaseMs);

@@ -9,7 +9,7 @@
  *   the same images.
  */
 import { resolve } from "node:path";
-import { TrainerSpec, type TrainerMessage } from "@hypersweep/core";
+import { parseModelPath, TrainerSpec, type TrainerMessage } from "@hypersweep/core";
 import type { ClaimedTrial, EvaluationTarget } from "@hypersweep/db";
 import { readAsBinaryReport, scoreTest, toSplitScores } from "@hypersweep/metrics";
 import type { WorkerStore } from "./store.ts";
@@ -38,6 +38,14 @@ export function asTraining(c: ClaimedTrial): ClaimedTrial & { stored: StoredEval
   const { evaluate, ...spec } = c.spec as { evaluate?: StoredEvaluate };
   if (!evaluate?.weightsPath || !evaluate.epoch) throw new EvaluationResultError("the stored evaluation spec has no evaluate block with weightsPath and epoch");
   return { ...c, spec: { ...spec, stage: "final" }, stored: evaluate };
+}
+
+/**
+ * Where this node reads the model a result recorded: a model stored by the API (`models/<id>/<file>`) under the
+ * data root (the shared volume; a node without it fetches it from there: cache-fetch), any other path as it is.
+ */
+export function modelPathOnNode(weightsPath: string, dataDir: string): string {
+  return parseModelPath(weightsPath)?.relative ? resolve(dataDir, weightsPath) : weightsPath;
 }
 
 /** The trainer spec of an evaluation: `training` is the spec the final trial trained with (data = its data). */

@@ -9,10 +9,10 @@
  */
 import type { z } from "zod";
 import {
-  WireClaimOutcome, WireEvaluationTargetAnswer, WireFailureOutcome, WireFinalQueued, WireHeld, WireOk, WireQuarantineState, WireReleased, WireRungAnswer,
+  WireClaimNextOutcome, WireClaimOutcome, WireEvaluationTargetAnswer, WireFailureOutcome, WireFinalQueued, WireHeld, WireOk, WireQuarantineState, WireReleased, WireRungAnswer,
   WireTrialPredictionsAnswer,
 } from "@hypersweep/core";
-import { LeaseLostError, type ClaimOutcome, type EvaluationTarget, type TrialPredictions } from "@hypersweep/db";
+import { LeaseLostError, type ClaimNextOutcome, type ClaimOutcome, type EvaluationTarget, type TrialPredictions } from "@hypersweep/db";
 import type { WorkerStore } from "./store.ts";
 
 /** The API could not be reached or answered that it cannot serve now: wait and try again. */
@@ -74,8 +74,11 @@ export class HttpWorkerStore implements WorkerStore {
     return `/trials/${trialId}/attempts/${attempt}`;
   }
 
+  claimNext: WorkerStore["claimNext"] = (workerId, opts) =>
+    this.call("POST", "/claim-next", { workerId, leaseMs: opts.leaseMs, maxAttempts: opts.maxAttempts, ...(opts.trainers ? { trainers: opts.trainers } : {}) }, WireClaimNextOutcome) as Promise<ClaimNextOutcome>;
+
   claim: WorkerStore["claim"] = (trialId, workerId, opts) =>
-    this.call("POST", `/trials/${trialId}/claim`, { workerId, leaseMs: opts.leaseMs, maxAttempts: opts.maxAttempts }, WireClaimOutcome) as Promise<ClaimOutcome>;
+    this.call("POST", `/trials/${trialId}/claim`, { workerId, leaseMs: opts.leaseMs, maxAttempts: opts.maxAttempts, ...(opts.trainers ? { trainers: [...opts.trainers] } : {}) }, WireClaimOutcome) as Promise<ClaimOutcome>;
 
   markStarted: WorkerStore["markStarted"] = async (trialId, attempt, info) => {
     await this.call("POST", `${this.at(trialId, attempt)}/started`, info, WireOk, { trialId, attempt });

@@ -1,18 +1,14 @@
 /** The worker process: parse configuration once, start the node, drain on SIGTERM/SIGINT. */
-import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { ConfigError, parseEnv, workerEnv, type WorkerConfig } from "@hypersweep/config";
 import { createDb, type Db } from "@hypersweep/db";
 import { createTrialQueue, type TrialQueue } from "@hypersweep/queue";
 import { DirectWorkerStore } from "./direct-store.ts";
 import { HttpWorkerStore } from "./http-store.ts";
-import { ProcessRunner, splitCommand } from "./process-runner.ts";
 import type { WorkerStore } from "./store.ts";
+import { trainerRunners } from "./trainer-runners.ts";
 import { startWorkerNode } from "./worker.ts";
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
-/** The built-in TensorFlow.js trainer (packages/trainer), run with tsx. */
-export const DEFAULT_TRAINER_CMD = ["node", "--import", "tsx", resolve(REPO_ROOT, "packages/trainer/src/main.ts")];
+export { DEFAULT_TRAINER_CMD, REPO_ROOT } from "./trainer-runners.ts";
 
 /** Postgres connections of one worker process in direct mode (plus half as many for epoch progress). */
 export const WORKER_POOL_SIZE = 5;
@@ -48,8 +44,7 @@ export async function startWorker(env: Record<string, string | undefined> = proc
   const queue = createTrialQueue({ redisUrl: config.REDIS_URL, prefix: config.HYPERSWEEP_QUEUE_PREFIX });
   queue.on("error", () => {});
   const { mode, store, db } = connectStore(config, env, queue);
-  const command = config.HYPERSWEEP_TRAINER_CMD ? splitCommand(config.HYPERSWEEP_TRAINER_CMD) : DEFAULT_TRAINER_CMD;
-  const runner = new ProcessRunner({ command, cwd: REPO_ROOT, killGraceMs: config.HYPERSWEEP_KILL_GRACE_MS });
+  const runner = trainerRunners(config);
   const node = await startWorkerNode({
     config, db, store, queue, runner,
     drainMs: config.HYPERSWEEP_DRAIN_MS,

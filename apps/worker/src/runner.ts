@@ -17,6 +17,8 @@ export interface TrialRun {
   signal: AbortSignal;
   /** Extra environment for the trainer (e.g. CUDA_VISIBLE_DEVICES). */
   env?: Record<string, string>;
+  /** The trainer the trial's sweep names (tfjs when absent). */
+  trainer?: string;
 }
 
 export interface TrialRunner {

@@ -6,7 +6,7 @@
  * Every write names its attempt and is fenced by the lease, whichever side runs it.
  */
 import type {
-  ClaimOutcome, EpochRecord, EvaluationOutcome, EvaluationTarget, LeaseOptions, QuarantinePolicy, RungOutcome, SplitPredictionRows, TrialPredictions, TrialResult,
+  ClaimNextOptions, ClaimNextOutcome, ClaimOutcome, EpochRecord, EvaluationOutcome, EvaluationTarget, LeaseOptions, QuarantinePolicy, RungOutcome, SplitPredictionRows, TrialPredictions, TrialResult,
   WorkerInfo, WorkerQuarantineState,
 } from "@hypersweep/db";
 
@@ -26,6 +26,11 @@ export interface FailureOutcome {
 }
 
 export interface WorkerStore {
+  /**
+   * Opens a new attempt on the trial fair share says runs next among those this worker may run (a lease for
+   * `workerId`), or says that nothing may start now.
+   */
+  claimNext(workerId: string, opts: ClaimNextOptions): Promise<ClaimNextOutcome>;
   /** Opens a new attempt on the trial (a lease for `workerId`), or says why not. */
   claim(trialId: string, workerId: string, opts: LeaseOptions): Promise<ClaimOutcome>;
   /** The trainer's backend and the epoch it resumed from. */

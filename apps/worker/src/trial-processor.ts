@@ -1,7 +1,7 @@
 /**
- * One delivery of one trial. Delivery is at-least-once; this function makes results exactly-once:
- *  1. claim the trial in Postgres (a new attempt holding a lease) — or learn that it is finished (ack the job),
- *     or that another live attempt holds it (look again when its lease ends);
+ * One delivery of a wake-up token. Delivery is at-least-once; this function makes results exactly-once:
+ *  1. claim the trial fair share says runs next in Postgres (a new attempt holding a lease) — or learn that
+ *     nothing may start now (processNextTrial); or, by id, claim one given trial (processTrial);
  *  2. run the trainer, renewing the lease on a timer; a heartbeat refused means the trial was cancelled or
  *     taken over: stop the trainer at once;
  *  3. write every epoch as it arrives and the result once, each guarded by the lease. While Postgres is
@@ -13,7 +13,7 @@ import { join, resolve } from "node:path";
 import { plannedHalving, selectionScores, TrainerSpec, weightsRelativePath, type TrainerMessage } from "@hypersweep/core";
 import { isConnectionError, LeaseLostError, type ClaimedTrial, type EpochRecord, type QuarantinePolicy } from "@hypersweep/db";
 import { MetricInputError } from "@hypersweep/metrics";
-import { asTraining, EvaluationResultError, evaluationSpec, isEvaluation, loadEvaluation, recordEvaluation } from "./evaluation-job.ts";
+import { asTraining, EvaluationResultError, evaluationSpec, isEvaluation, loadEvaluation, modelPathOnNode, recordEvaluation } from "./evaluation-job.ts";
 import type { RunOutcome, TrialRunner } from "./runner.ts";
 import type { WorkerStore } from "./store.ts";
 import { PredictionsMismatchError, scoreEpoch, scoreResult, type ScoredResult } from "./scoring.ts";
@@ -28,6 +28,8 @@ export interface ProcessorConfig {
   /** The data root (shared with the API): imported pretrained weights live under it. */
   dataDir: string;
   backend?: TrainerSpec["backend"];
+  /** The trainers this worker runs: it claims only trials that need one of them. @defaultValue ["tfjs"] */
+  trainers?: string[];
   /** When this worker is quarantined for failures of its own (off when absent). */
   quarantine?: QuarantinePolicy;
 }
@@ -35,6 +37,8 @@ export interface ProcessorConfig {
 export type ProcessResult =
   | { kind: "done"; status: string }
   | { kind: "held"; until: Date }
+  /** The trial needs a trainer this worker does not run. */
+  | { kind: "elsewhere"; trainer: string }
   /** `stoppedEarlyAt`: the rung at which early stopping ended the trial (its result is its best stored epoch). */
   | { kind: "succeeded"; attempt: number; stoppedEarlyAt?: number }
   | { kind: "failed"; attempt: number; retry: boolean; reason: string; message: string; quarantined?: { reason: string; until: Date } }
@@ -48,7 +52,7 @@ export interface ProcessorHooks {
   env?: Record<string, string>;
   onEpoch?: (durationMs: number) => void;
   /** The backend a trainer reported when it started. */
-  onReady?: (backend: string) => void;
+  onReady?: (backend: string, trainer: string) => void;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -113,11 +117,30 @@ export function backendLabel(backend: string, versions: Record<string, string>):
   return threads ? `${backend} (${threads} thread${threads === "1" ? "" : "s"})` : backend;
 }
 
+/** Runs one given trial (claimed by id): finished ones are `done`, ones another live attempt holds are `held`. */
 export async function processTrial(store: WorkerStore, runner: TrialRunner, trialId: string, cfg: ProcessorConfig, hooks: ProcessorHooks = {}): Promise<ProcessResult> {
-  const retrying = <T>(fn: () => Promise<T>) => whileDbDown(fn, undefined, store.isUnavailable);
-  const claim = await retrying(() => store.claim(trialId, cfg.workerId, { leaseMs: cfg.leaseMs, maxAttempts: cfg.maxAttempts }));
+  const claim = await whileDbDown(() => store.claim(trialId, cfg.workerId, { leaseMs: cfg.leaseMs, maxAttempts: cfg.maxAttempts, trainers: cfg.trainers }), undefined, store.isUnavailable);
   if (claim.kind !== "claimed") return claim;
-  const c = claim.trial;
+  return runClaimed(store, runner, claim.trial, cfg, hooks);
+}
+
+export type NextResult = { kind: "idle"; owed: boolean } | (ProcessResult & { trialId: string; sweepId: string });
+
+/**
+ * Runs the trial fair share says is next for this worker (claimNext), or answers `idle` when nothing may start
+ * now (`owed`: trials wait, but out of this worker's reach for now).
+ */
+export async function processNextTrial(store: WorkerStore, runner: TrialRunner, cfg: ProcessorConfig, hooks: ProcessorHooks = {}): Promise<NextResult> {
+  const opts = { leaseMs: cfg.leaseMs, maxAttempts: cfg.maxAttempts, trainers: cfg.trainers };
+  const claim = await whileDbDown(() => store.claimNext(cfg.workerId, opts), undefined, store.isUnavailable);
+  if (claim.kind !== "claimed") return claim;
+  const r = await runClaimed(store, runner, claim.trial, cfg, hooks);
+  return { ...r, trialId: claim.trial.trialId, sweepId: claim.trial.sweepId };
+}
+
+async function runClaimed(store: WorkerStore, runner: TrialRunner, c: ClaimedTrial, cfg: ProcessorConfig, hooks: ProcessorHooks): Promise<ProcessResult> {
+  const retrying = <T>(fn: () => Promise<T>) => whileDbDown(fn, undefined, store.isUnavailable);
+  const trialId = c.trialId;
   const attempt = c.attempt;
   const log = hooks.log ?? (() => {});
 
@@ -128,7 +151,7 @@ export async function processTrial(store: WorkerStore, runner: TrialRunner, tria
     if (evaluation instanceof Error) throw evaluation;
     if (evaluation) {
       const training = asTraining(c);
-      spec = evaluationSpec(trainerSpecFor(training, cfg), training.stored, evaluation);
+      spec = evaluationSpec(trainerSpecFor(training, cfg), { ...training.stored, weightsPath: modelPathOnNode(training.stored.weightsPath, cfg.dataDir) }, evaluation);
     } else spec = trainerSpecFor(c, cfg);
   } catch (err) {
     const message = `the stored trial spec is not a valid trainer spec: ${(err as Error).message}`;
@@ -170,7 +193,7 @@ export async function processTrial(store: WorkerStore, runner: TrialRunner, tria
       if (m.type === "ready") {
         const label = backendLabel(m.backend, m.versions);
         backend = label;
-        hooks.onReady?.(label);
+        hooks.onReady?.(label, c.trainer ?? "tfjs");
         await retrying(() => store.markStarted(trialId, attempt, { backend: label, resumedFromEpoch: m.resumedFromEpoch }));
       }
       if (m.type === "epoch") {
@@ -200,7 +223,7 @@ export async function processTrial(store: WorkerStore, runner: TrialRunner, tria
   let outcome: RunOutcome | "stopped";
   try {
     // A trial stopped early is finished in Postgres already: the trainer is being stopped, nobody waits for it.
-    const run = runner.run({ spec, onMessage, signal: stop.signal, env: hooks.env });
+    const run = runner.run({ spec, onMessage, signal: stop.signal, env: hooks.env, trainer: c.trainer });
     outcome = await Promise.race([run, stopped]);
   } finally {
     clearInterval(beat);

@@ -1,6 +1,7 @@
 /**
- * A worker node: a BullMQ Worker whose processor runs one trial per job (job id = trial id) through a
- * TrialRunner, with `concurrency` trainers at once, one GPU each when the node has GPUs. It reaches the truth
+ * A worker node: a BullMQ Worker whose processor runs one trial per job through a TrialRunner, with
+ * `concurrency` trainers at once, one GPU each when the node has GPUs. A job is a wake-up token: the trial run is
+ * the one fair share says is next (Postgres chooses, claimNextTrial), whatever trial the job was named after. It reaches the truth
  * through a WorkerStore (Postgres directly, or the API), registers itself (GET /v1/workers shows the fleet), runs
  * the reconciler when it holds Postgres itself, and drains on close(): it takes no new trials, lets running ones
  * finish for `drainMs`, then hands the rest back (checkpointed) for another worker.
@@ -10,12 +11,12 @@ import { randomBytes } from "node:crypto";
 import { DelayedError, Worker, type Job } from "bullmq";
 import type { WorkerConfig } from "@hypersweep/config";
 import type { Db } from "@hypersweep/db";
-import { redisConnection, TRIALS_QUEUE, TrialJobData, type TrialQueue } from "@hypersweep/queue";
+import { createTrialQueue, redisConnection, TRIALS_QUEUE, TrialJobData, wakeParkedTokens, type TrialQueue } from "@hypersweep/queue";
 import { DirectWorkerStore } from "./direct-store.ts";
 import { startReconciler } from "@hypersweep/queue/reconcile";
 import type { WorkerStore } from "./store.ts";
 import type { TrialRunner } from "./runner.ts";
-import { processTrial, whileDbDown, type ProcessorConfig, type ProcessResult } from "./trial-processor.ts";
+import { processNextTrial, whileDbDown, type NextResult, type ProcessorConfig } from "./trial-processor.ts";
 import { withCacheFetch } from "./cache-fetch/fetching-runner.ts";
 
 export const WORKER_VERSION = "0.1.0";
@@ -37,7 +38,7 @@ export interface WorkerNodeOptions {
   /** How long close() lets running trials finish before handing them back, ms. @defaultValue 30000 */
   drainMs?: number;
   log?: (msg: string, extra?: Record<string, unknown>) => void;
-  onResult?: (trialId: string, r: ProcessResult) => void;
+  onResult?: (trialId: string, r: NextResult) => void;
 }
 
 export interface WorkerNode {
@@ -75,10 +76,19 @@ export function trainerThreads(cfg: Pick<WorkerConfig, "HYPERSWEEP_CONCURRENCY" 
   return cfg.HYPERSWEEP_TRAINER_THREADS ?? Math.max(1, Math.floor(cores / workerConcurrency(cfg)));
 }
 
+/** Back-off of a token that found nothing it could start: 250 ms doubling up to `maxMs`, with ±20% jitter. */
+export function idleDelay(waits: number, maxMs: number): number {
+  const base = Math.min(maxMs, 250 * 2 ** Math.min(waits - 1, 20));
+  return Math.round(base * (0.8 + 0.4 * Math.random()));
+}
+
 export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode> {
   const cfg = o.config;
   if (!o.store && !(o.db && o.queue)) throw new Error("startWorkerNode: give a store, or a db and a queue");
   const store = o.store ?? new DirectWorkerStore(o.db!, o.queue!);
+  // Wakes tokens waiting out a back-off when a trial ends (a node without the producer queue opens its own).
+  const wakeQueue = o.queue ?? createTrialQueue({ redisUrl: cfg.REDIS_URL, prefix: cfg.HYPERSWEEP_QUEUE_PREFIX });
+  wakeQueue.on("error", () => {});
   const gpus = cfg.HYPERSWEEP_GPUS ? cfg.HYPERSWEEP_GPUS.split(",") : [];
   const concurrency = workerConcurrency(cfg);
   const threads = trainerThreads(cfg);
@@ -97,16 +107,21 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
     cacheDir: cfg.HYPERSWEEP_CACHE_DIR,
     dataDir: cfg.HYPERSWEEP_DATA_DIR,
     backend: cfg.HYPERSWEEP_BACKEND,
+    trainers: cfg.HYPERSWEEP_TRAINERS,
     quarantine: { failures: cfg.HYPERSWEEP_QUARANTINE_FAILURES, cooldownMs: cfg.HYPERSWEEP_QUARANTINE_COOLDOWN_MS },
   };
 
-  const info = { id, host: hostname(), pid: process.pid, gpus, backend: o.backend ?? cfg.HYPERSWEEP_BACKEND ?? null, version: WORKER_VERSION, concurrency };
+  const info = {
+    id, host: hostname(), pid: process.pid, gpus, backend: o.backend ?? cfg.HYPERSWEEP_BACKEND ?? null, version: WORKER_VERSION, concurrency,
+    trainers: [...cfg.HYPERSWEEP_TRAINERS], backends: {} as Record<string, string>,
+  };
   // A node that starts while the truth is unreachable (Postgres, or the API) waits for it.
   await whileDbDown(() => store.registerWorker(info), undefined, store.isUnavailable);
-  // The fleet view shows the backend this node's trainers actually got (known once the first one starts).
-  const onReady = (backend: string) => {
-    if (info.backend === backend) return;
+  // The fleet view shows the backend this node's trainers actually got (known once each one starts).
+  const onReady = (backend: string, trainer: string) => {
+    if (info.backend === backend && info.backends[trainer] === backend) return;
     info.backend = backend;
+    info.backends = { ...info.backends, [trainer]: backend };
     store.registerWorker(info).catch(() => {});
   };
 
@@ -146,25 +161,37 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
     }
     const gpu = pool.take();
     try {
-      const r = await processTrial(store, runner, data.trialId, pcfg, {
+      const r = await processNextTrial(store, runner, pcfg, {
         log,
         drain: drain.signal,
         onReady,
         env: { HYPERSWEEP_TRAINER_THREADS: String(threads), ...(gpu !== undefined ? { CUDA_VISIBLE_DEVICES: gpu } : {}) },
       });
+      if (r.kind === "idle") {
+        // Nothing owed at all: this token is one too many (the reconciler adds one whenever a trial lacks it).
+        if (!r.owed) return "idle";
+        // Trials wait but none may start here now (quotas, trainers): look again after a back-off, or sooner
+        // when a trial ends somewhere (wakeParkedTokens). Never a busy loop.
+        const waits = (data.waits ?? 0) + 1;
+        await job.updateData({ ...data, waits });
+        await job.moveToDelayed(Date.now() + idleDelay(waits, cfg.HYPERSWEEP_IDLE_MAX_MS), token);
+        throw new DelayedError();
+      }
       if (r.kind === "succeeded" || (r.kind === "failed" && !r.retry)) {
         // The last search trial of an architecture queues its winner's final training (the reconciler is the safety net).
-        await store.ensureFinalStage(data.sweepId, (m) => log(m)).catch((err) => log(`final stage of sweep ${data.sweepId} left to the reconciler: ${(err as Error).message}`));
+        await store.ensureFinalStage(r.sweepId, (m) => log(m)).catch((err) => log(`final stage of sweep ${r.sweepId} left to the reconciler: ${(err as Error).message}`));
       }
       if (r.kind === "failed" && r.quarantined) enterQuarantine(r.quarantined.reason);
-      o.onResult?.(data.trialId, r);
+      o.onResult?.(r.trialId, r);
+      // A slot of the trial's team is free again: a token waiting out a back-off may now start a trial.
+      wakeParkedTokens(wakeQueue).catch(() => {});
       if (r.kind === "held") {
-        // Another live attempt holds this trial: look again when its lease would have expired.
+        // Only a claim by id can meet a held trial; a fair claim never does. Look again when its lease ends.
         await job.moveToDelayed(r.until.getTime() + 250, token);
         throw new DelayedError();
       }
       if ((r.kind === "failed" && r.retry) || r.kind === "released") {
-        // Postgres has put the trial back to queued; let BullMQ deliver it again (after its backoff).
+        // Postgres has put the trial back to queued; the token comes back after BullMQ's backoff.
         throw new Error(r.kind === "released" ? "handed back on shutdown" : `attempt ${r.attempt} failed (${r.reason}); retrying`);
       }
       return r.kind;
@@ -190,7 +217,8 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
   const beat = setInterval(() => {
     store.workerHeartbeat(id).catch(() => {});
   }, 5000);
-  const stopReconciler = o.db && o.queue && cfg.HYPERSWEEP_RECONCILE_MS > 0 ? startReconciler(o.db, o.queue, cfg.HYPERSWEEP_RECONCILE_MS, (m) => log(m)) : () => {};
+  const lease = { leaseMs: cfg.HYPERSWEEP_LEASE_MS, maxAttempts: cfg.HYPERSWEEP_MAX_ATTEMPTS };
+  const stopReconciler = o.db && o.queue && cfg.HYPERSWEEP_RECONCILE_MS > 0 ? startReconciler(o.db, o.queue, cfg.HYPERSWEEP_RECONCILE_MS, (m) => log(m), lease) : () => {};
 
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -202,6 +230,7 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
       await worker.close();
       clearTimeout(handBack);
       await store.workerHeartbeat(id, "stopped").catch(() => {});
+      if (wakeQueue !== o.queue) await wakeQueue.close().catch(() => {});
     })());
 
   return { id, worker, quarantined: () => quarantined, close };

@@ -54,6 +54,8 @@ export const apiLimitsEnv = {
   HYPERSWEEP_MAX_IMAGE_SIZE: intFrom(1024, 8).pipe(z.number().max(2048)),
   /** Search and final epochs alike. */
   HYPERSWEEP_MAX_EPOCHS: intFrom(500, 1).pipe(z.number().max(1000)),
+  /** The trainer of a sweep that names none (`trainer` in POST /v1/sweeps). */
+  HYPERSWEEP_DEFAULT_TRAINER: z.enum(["tfjs", "pytorch"]).default("tfjs"),
 };
 
 export const apiEnv = z.object({
@@ -82,6 +84,8 @@ export const apiEnv = z.object({
   HYPERSWEEP_UPLOAD_MAX_ROWS: intFrom(50_000, 1),
   /** Largest pretrained weights file (.safetensors), in bytes (wide_resnet50_2 in float32 is 263 MB). */
   HYPERSWEEP_WEIGHTS_LIMIT: intFrom(1024 ** 3, 1024),
+  /** Largest file of a final model a worker node uploads (PUT /v1/worker/models/:id/:name), in bytes. */
+  HYPERSWEEP_MODEL_LIMIT: intFrom(2 * 1024 ** 3, 1024),
   /**
    * Origins (comma-separated, e.g. https://wall.example.org) whose pages may call the API from a browser (CORS),
    * for dashboards hosted elsewhere. Unset: CORS is off and only the dashboard served at / can call the API.
@@ -121,8 +125,24 @@ export const workerEnv = z.object({
    * kernels on that many). Default: this machine's cores divided by the concurrency, at least 1.
    */
   HYPERSWEEP_TRAINER_THREADS: z.coerce.number().int().min(1).max(256).optional(),
-  /** The trainer command (JSON lines contract); default: the built-in TensorFlow.js trainer. */
+  /** The tfjs trainer's command (JSON lines contract); default: the built-in TensorFlow.js trainer. */
   HYPERSWEEP_TRAINER_CMD: z.string().optional(),
+  /**
+   * The trainers this worker runs (comma-separated names, as in trials.trainer): it claims only trials that
+   * need one of them. Default: tfjs (the built-in TensorFlow.js trainer).
+   */
+  HYPERSWEEP_TRAINERS: z
+    .string()
+    .regex(/^(tfjs|pytorch)(,(tfjs|pytorch))*$/, "comma-separated trainer names out of tfjs, pytorch, e.g. tfjs,pytorch")
+    .default("tfjs")
+    .transform((v) => [...new Set(v.split(","))]),
+  /** The pytorch trainer's command; default: python3 -m hypersweep_trainer, with PYTHONPATH=trainers/pytorch of this checkout. */
+  HYPERSWEEP_PYTORCH_CMD: z.string().optional(),
+  /**
+   * Longest a wake-up token waits before looking again when every waiting trial is out of this worker's reach
+   * (its team at its running quota, or another trainer), ms. A trial that ends wakes one waiting token at once.
+   */
+  HYPERSWEEP_IDLE_MAX_MS: intFrom(30_000, 100),
   /** Force a training backend (tensorflow-gpu, tensorflow, wasm, cpu); default: the best that loads. */
   HYPERSWEEP_BACKEND: z.enum(["tensorflow-gpu", "tensorflow", "wasm", "cpu"]).optional(),
   /** Where trial checkpoints and weights go. */

@@ -1,5 +1,6 @@
 export * from "./trainer-contract.ts";
 export * from "./failure-reasons.ts";
+export * from "./trainers.ts";
 export * from "./trial-data.ts";
 export * from "./errors.ts";
 export * from "./text.ts";
@@ -17,3 +18,4 @@ export * from "./schedules.ts";
 export * from "./safetensors-header.ts";
 export * from "./architecture-tensors.ts";
 export * from "./worker-protocol.ts";
+export * from "./stored-model.ts";

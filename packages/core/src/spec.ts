@@ -9,6 +9,7 @@ import { getPreset, presetNames } from "./presets.ts";
 import { checkBounds, DEFAULT_SWEEP_BOUNDS, type SweepBounds } from "./bounds.ts";
 import { Architecture, Augmentation, AUGMENTATIONS, SelectionMetric, Task } from "./trainer-contract.ts";
 import { earlyStoppingIssues, EarlyStoppingOverride, type SuccessiveHalving } from "./early-stopping.ts";
+import { BASELINE_TRAINER, TrainerName } from "./trainers.ts";
 
 const positive = z.number().finite().positive();
 
@@ -82,6 +83,8 @@ export interface SweepSpec {
   pretrained?: Partial<Record<Architecture, PretrainedRef>>;
   /** Present only when the sweep stops hopeless search trials early (ASHA rungs and eta). */
   earlyStopping?: SuccessiveHalving;
+  /** Present only when the sweep is trained by another trainer than tfjs (BASELINE_TRAINER; see trainers.ts). */
+  trainer?: Exclude<TrainerName, "tfjs">;
 }
 
 /** Imported weights a trial starts from (the head is replaced for the scenario's classes). */
@@ -101,6 +104,8 @@ export interface ResolveInput {
   pretrained?: Partial<Record<Architecture, PretrainedRef>>;
   /** What one sweep may cost on this server. @defaultValue DEFAULT_SWEEP_BOUNDS */
   bounds?: SweepBounds;
+  /** The trainer that trains the sweep. @defaultValue "tfjs" */
+  trainer?: TrainerName;
 }
 
 function fail(path: string, message: string): never {
@@ -137,6 +142,8 @@ export function resolveSweepSpec(input: ResolveInput): SweepSpec {
     fail("overrides.subsetsPerRate", `asks for ${subsetsPerRate} distinct augmentation subsets per learning rate but only ${total} exist (2^${augmentations.length} subsets of ${augmentations.length} augmentations)`);
   }
   const pretrained = resolvePretrained(o.pretrained, architectures, input.pretrained);
+  const trainerParsed = TrainerName.safeParse(input.trainer ?? BASELINE_TRAINER);
+  const trainer = trainerParsed.success ? trainerParsed.data : fail("trainer", `unknown trainer ${JSON.stringify(input.trainer)} (known: ${TrainerName.options.join(", ")})`);
   const searchEpochs = o.searchEpochs ?? preset.searchEpochs;
   const earlyStopping = o.earlyStopping ?? preset.earlyStopping ?? undefined;
   if (earlyStopping) {
@@ -173,6 +180,8 @@ export function resolveSweepSpec(input: ResolveInput): SweepSpec {
     ...(pretrained ? { pretrained } : {}),
     // Stored only when on, so that sweeps without it keep their spec (and plan hash) as before.
     ...(earlyStopping ? { earlyStopping: { rungs: [...earlyStopping.rungs], eta: earlyStopping.eta } } : {}),
+    // Stored only when it is not tfjs, so that earlier sweeps keep their spec (and plan hash) as before.
+    ...(trainer !== BASELINE_TRAINER ? { trainer: trainer as Exclude<TrainerName, "tfjs"> } : {}),
   };
   checkBounds(spec, input.bounds ?? DEFAULT_SWEEP_BOUNDS, o);
   return spec;

@@ -9,7 +9,14 @@ const Json = z.record(z.string(), z.unknown());
 const num = z.number();
 const numOrNull = z.number().nullable();
 
-export const WireLeaseOptions = z.strictObject({ leaseMs: z.number().int().min(1), maxAttempts: z.number().int().min(1) });
+const TrainerNames = z.array(z.string().regex(/^[a-z0-9_-]+$/).max(50)).max(20);
+
+export const WireLeaseOptions = z.strictObject({
+  leaseMs: z.number().int().min(1),
+  maxAttempts: z.number().int().min(1),
+  /** The trainers the node runs (it claims only trials of these). */
+  trainers: TrainerNames.optional(),
+});
 
 export const WireClaimRequest = WireLeaseOptions.extend({ workerId: z.string().min(1).max(200) });
 
@@ -26,12 +33,21 @@ export const WireClaimedTrial = z.strictObject({
   scenario: Json,
   datasetVersionId: z.string(),
   datasetStoragePath: z.string(),
+  trainer: z.string().optional(),
 });
 
 export const WireClaimOutcome = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("claimed"), trial: WireClaimedTrial }),
   z.strictObject({ kind: z.literal("held"), until: z.coerce.date() }),
   z.strictObject({ kind: z.literal("done"), status: z.string() }),
+  z.strictObject({ kind: z.literal("elsewhere"), trainer: z.string() }),
+]);
+
+/** A fair claim: the trial fair share says runs next among those of the worker's trainers, or nothing now. */
+export const WireClaimNextRequest = WireClaimRequest.extend({ trainers: z.array(z.string().regex(/^[a-z0-9_-]+$/)).min(1).max(20).optional() });
+export const WireClaimNextOutcome = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("claimed"), trial: WireClaimedTrial }),
+  z.strictObject({ kind: z.literal("idle"), owed: z.boolean() }),
 ]);
 
 export const WireStarted = z.strictObject({ backend: z.string().min(1).max(200), resumedFromEpoch: z.number().int().min(0).optional() });
@@ -142,6 +158,8 @@ export const WireWorkerInfo = z.strictObject({
   backend: z.string().nullable(),
   version: z.string().max(50),
   concurrency: z.number().int().min(1),
+  trainers: TrainerNames.optional(),
+  backends: z.record(z.string().max(50), z.string().max(200)).optional(),
 });
 export const WireWorkerBeat = z.strictObject({ status: z.string().min(1).max(50).optional() });
 

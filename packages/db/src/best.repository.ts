@@ -17,7 +17,10 @@ export interface BestRow {
   architecture: string;
   learningRate: number;
   augmentations: string[];
+  /** The ranking key: the selection metric oriented so that higher is better (a validation loss negated). */
   selectionScore: number;
+  /** The selection metric's value in its own terms, as a person reads it (a validation loss as it is: lower is better). */
+  score: number;
   valAuc: number | null;
   valF1: number | null;
   valLoss: number | null;
@@ -36,7 +39,8 @@ const PAPER_METRIC = `CASE t.task WHEN 'binary' THEN 'auc' ELSE 'f1' END`;
 const COLUMNS = `t.id::text AS "trialId", t.sweep_id::text AS "sweepId", t.dataset_id::text AS "datasetId", t.scenario_key AS "scenarioKey",
   t.task, t.architecture, t.learning_rate AS "learningRate", t.augmentations, t.selection_score AS "selectionScore",
   t.val_auc AS "valAuc", t.val_f1 AS "valF1", t.val_loss AS "valLoss", t.best_epoch AS "bestEpoch", t.metrics,
-  t.finished_at AS "finishedAt", COALESCE(t.spec->>'selectionMetric', ${PAPER_METRIC}) AS "selectionMetric"`;
+  t.finished_at AS "finishedAt", COALESCE(t.spec->>'selectionMetric', ${PAPER_METRIC}) AS "selectionMetric",
+  CASE WHEN t.spec->>'selectionMetric' = 'valLoss' THEN -t.selection_score ELSE t.selection_score END AS score`;
 
 /** The final training of the same configuration in the same sweep (latest), as JSON or null. */
 const FINAL = `(SELECT json_build_object('trialId', f.id, 'status', f.status, 'bestEpoch', f.best_epoch, 'metrics', f.metrics, 'error', f.error)

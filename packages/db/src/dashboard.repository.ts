@@ -4,6 +4,7 @@
  */
 import type { Db } from "./client.ts";
 import { NotFoundError } from "./errors.ts";
+import { architectureEtas, estimateEta, type EtaSpec } from "./eta.repository.ts";
 
 /** One trial's epochs, column by column (index i of every array is one epoch). */
 export interface TrialEpochs {
@@ -46,10 +47,12 @@ export interface SweepOverview {
   counts: Record<"queued" | "running" | "succeeded" | "failed" | "cancelled", number>;
   progress: { epochsDone: number; epochsPlanned: number; fraction: number };
   etaSeconds: number | null;
-  /** The best selection score among the search stage's succeeded trials so far. */
+  /** The best score among the search stage's succeeded trials so far, in the selection metric's own terms (a validation loss as it is: lower is better). */
   bestScore: number | null;
   createdAt: Date;
   finishedAt: Date | null;
+  /** Why the sweep failed (as GET /v1/sweeps/:id has it), else null. */
+  error: string | null;
 }
 
 /** The team's sweeps, newest first, filtered by status and dataset (id or name), with progress and ETA. */
@@ -57,7 +60,7 @@ export async function sweepOverview(db: Db, teamId: string, opts: { status?: str
   const { rows } = await db.pool.query(
     `SELECT s.id::text, s.name, s.status::text AS status, d.id::text AS "datasetId", d.name AS "datasetName", s.scenario_key AS "scenarioKey",
             coalesce(ARRAY(SELECT jsonb_array_elements_text(s.spec->'architectures')), '{}') AS architectures,
-            s.trial_count AS "trialCount", s.created_at AS "createdAt", s.finished_at AS "finishedAt", a.*
+            s.trial_count AS "trialCount", s.created_at AS "createdAt", s.finished_at AS "finishedAt", s.error, s.spec, a.*
      FROM sweeps s JOIN datasets d ON d.id = s.dataset_id
      CROSS JOIN LATERAL (
        SELECT count(*) FILTER (WHERE t.status = 'queued')::int AS queued, count(*) FILTER (WHERE t.status = 'running')::int AS running,
@@ -65,23 +68,23 @@ export async function sweepOverview(db: Db, teamId: string, opts: { status?: str
               count(*) FILTER (WHERE t.status = 'cancelled')::int AS cancelled, count(*) FILTER (WHERE t.stage = 'final')::int AS finals,
               coalesce(sum(CASE WHEN t.status IN ('queued', 'running') THEN t.epochs_done ELSE (t.spec->>'epochs')::int END), 0)::int AS "epochsDone",
               coalesce(sum((t.spec->>'epochs')::int), 0)::int AS "epochsPlanned",
-              max(t.selection_score) FILTER (WHERE t.stage = 'search' AND t.status = 'succeeded') AS "bestScore",
-              avg(extract(epoch FROM t.finished_at - t.started_at) * 1000) FILTER (WHERE t.status = 'succeeded' AND t.started_at IS NOT NULL)::float8 AS "avgMs"
+              -- In the metric's own terms: selection scores are oriented (a validation loss is stored negated).
+              CASE WHEN s.spec->>'selectionMetric' = 'valLoss' THEN -1 ELSE 1 END
+                * max(t.selection_score) FILTER (WHERE t.stage = 'search' AND t.status = 'succeeded') AS "bestScore"
        FROM trials t WHERE t.sweep_id = s.id AND t.stage <> 'evaluate') a
      WHERE s.team_id = $1::uuid AND ($2::text IS NULL OR s.status::text = $2) AND ($3::text IS NULL OR d.name = $3 OR d.id::text = $3)
      ORDER BY s.created_at DESC LIMIT $4`,
     [teamId, opts.status ?? null, opts.dataset ?? null, Math.min(opts.limit ?? 100, 500)],
   );
-  return rows.map((r) => {
-    const remaining = r.queued + r.running;
-    // The same estimate as a sweep's own view: mean succeeded-trial time × remaining trials ÷ trials in flight.
-    const etaSeconds = remaining === 0 ? 0 : r.avgMs == null ? null : Math.round((r.avgMs * remaining) / Math.max(1, r.running) / 1000);
-    return {
-      id: r.id, name: r.name, status: r.status, datasetId: r.datasetId, datasetName: r.datasetName, scenarioKey: r.scenarioKey,
-      architectures: r.architectures, stage: r.finals > 0 ? "final" : "search", trialCount: r.trialCount,
-      counts: { queued: r.queued, running: r.running, succeeded: r.succeeded, failed: r.failed, cancelled: r.cancelled },
-      progress: { epochsDone: r.epochsDone, epochsPlanned: r.epochsPlanned, fraction: r.epochsPlanned ? r.epochsDone / r.epochsPlanned : 0 },
-      etaSeconds, bestScore: r.bestScore, createdAt: r.createdAt, finishedAt: r.finishedAt,
-    };
-  });
+  // The same estimate as a sweep's own view (eta.repository.ts), for the sweeps still open (a handful).
+  const etas = await Promise.all(rows.map((r) => (r.status === "queued" || r.status === "running"
+    ? architectureEtas(db, r.id, r.spec as EtaSpec).then((a) => estimateEta(a, r.running))
+    : Promise.resolve(0))));
+  return rows.map((r, i) => ({
+    id: r.id, name: r.name, status: r.status, datasetId: r.datasetId, datasetName: r.datasetName, scenarioKey: r.scenarioKey,
+    architectures: r.architectures, stage: r.finals > 0 ? "final" : "search", trialCount: r.trialCount,
+    counts: { queued: r.queued, running: r.running, succeeded: r.succeeded, failed: r.failed, cancelled: r.cancelled },
+    progress: { epochsDone: r.epochsDone, epochsPlanned: r.epochsPlanned, fraction: r.epochsPlanned ? r.epochsDone / r.epochsPlanned : 0 },
+    etaSeconds: etas[i]!, bestScore: r.bestScore, createdAt: r.createdAt, finishedAt: r.finishedAt, error: r.error,
+  }));
 }

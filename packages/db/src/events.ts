@@ -15,7 +15,7 @@ export const SweepEvent = z.discriminatedUnion("type", [
   z.object({ type: z.literal("trial.finished"), teamId: z.string(), sweepId: z.string(), trialId: z.string(), status: z.string(), selectionScore: z.number().nullable().optional(), error: z.string().nullable().optional(), stage: z.enum(["search", "final"]).optional(), stoppedEarlyAt: z.number().optional() }),
   /** The final stage began for some architectures: their winners' final trainings are queued. */
   z.object({ type: z.literal("final.queued"), teamId: z.string(), sweepId: z.string(), trials: z.array(z.object({ id: z.string(), architecture: z.string() })) }),
-  z.object({ type: z.literal("sweep.finished"), teamId: z.string(), sweepId: z.string(), status: z.string() }),
+  z.object({ type: z.literal("sweep.finished"), teamId: z.string(), sweepId: z.string(), status: z.string(), error: z.string().nullable().optional() }),
 ]);
 export type SweepEvent = z.infer<typeof SweepEvent>;
 

@@ -80,7 +80,7 @@ export async function addFinalTrials(db: Db, teamId: string, sweepId: string, re
     const added = out.filter((o) => o.created);
     if (added.length) {
       await c.query(
-        `UPDATE sweeps SET trial_count = trial_count + $2, status = 'running', finished_at = NULL WHERE id = $1 AND status <> 'cancelled'`,
+        `UPDATE sweeps SET trial_count = trial_count + $2, status = 'running', finished_at = NULL, error = NULL WHERE id = $1 AND status <> 'cancelled'`,
         [sweepId, added.length],
       );
       const event = { type: "final.queued", teamId, sweepId, trials: added.map(({ id, architecture }) => ({ id, architecture })) };

@@ -18,6 +18,8 @@ export * from "./final-stage.repository.ts";
 export * from "./eta.repository.ts";
 export * from "./predictions.repository.ts";
 export * from "./evaluation.repository.ts";
+export * from "./fair-claim.repository.ts";
+export * from "./team-share.repository.ts";
 export * from "./quarantine.repository.ts";
 export * from "./worker-token.repository.ts";
 export * from "./worker-replay.repository.ts";

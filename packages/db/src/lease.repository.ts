@@ -33,10 +33,14 @@ export interface ClaimedTrial {
   scenario: Record<string, unknown>;
   datasetVersionId: string;
   datasetStoragePath: string;
+  /** The trainer that runs the trial (its sweep's). @defaultValue "tfjs" */
+  trainer?: string;
 }
 
 export type ClaimOutcome =
   | { kind: "claimed"; trial: ClaimedTrial }
+  /** The trial needs a trainer this worker does not run: leave it to a worker that runs it. */
+  | { kind: "elsewhere"; trainer: string }
   /** Another attempt holds a live lease until `until`: look again then. */
   | { kind: "held"; until: Date }
   /** Nothing to do: the trial is finished (succeeded, failed, cancelled) or gone. */
@@ -47,6 +51,8 @@ export interface LeaseOptions {
   leaseMs: number;
   /** Attempts before a trial fails for good. */
   maxAttempts: number;
+  /** The trainers this worker runs: it claims only trials of these. @defaultValue ["tfjs"] */
+  trainers?: readonly string[];
 }
 
 /**
@@ -71,7 +77,10 @@ interface LockedTrial {
   team_id: string;
   error: string | null;
   epochs_done: number;
+  trainer: string;
 }
+
+const trainersOf = (opts: LeaseOptions): string[] => (opts.trainers?.length ? [...opts.trainers] : ["tfjs"]);
 
 /**
  * Opens a new attempt on a trial that is queued, or running under an expired lease, in one statement (the
@@ -86,9 +95,9 @@ export async function claimTrial(db: Db, trialId: string, workerId: string, opts
        UPDATE trials SET status = 'running', attempt_count = attempt_count + 1, current_attempt = attempt_count + 1,
                          lease_owner = $2, lease_expires_at = now() + $3::int * interval '1 millisecond',
                          started_at = COALESCE(started_at, now())
-       WHERE id = $1 AND attempt_count - excused_attempts < $4
+       WHERE id = $1 AND attempt_count - excused_attempts < $4 AND trainer = ANY($5::text[])
          AND (status = 'queued' OR (status = 'running' AND lease_expires_at <= now()))
-       RETURNING id, sweep_id, team_id, attempt_count, architecture, task, spec, epochs_done, stage),
+       RETURNING id, sweep_id, team_id, attempt_count, architecture, task, spec, epochs_done, stage, trainer),
      lost AS (
        UPDATE attempts SET status = 'lost', finished_at = now(), error = 'lease expired: the worker stopped heartbeating',
                            error_reason = 'lease_expired'
@@ -104,11 +113,11 @@ export async function claimTrial(db: Db, trialId: string, workerId: string, opts
      note AS (
        SELECT pg_notify('${EVENTS_CHANNEL}', json_build_object('type', 'trial.started', 'teamId', team_id, 'sweepId', sweep_id,
          'trialId', id, 'attempt', attempt_count, 'workerId', $2::text, 'stage', stage)::text) FROM t)
-     SELECT t.sweep_id::text, t.team_id::text, t.attempt_count, t.architecture, t.task, t.spec, t.epochs_done,
+     SELECT t.sweep_id::text, t.team_id::text, t.attempt_count, t.architecture, t.task, t.spec, t.epochs_done, t.trainer,
             sw.seed, sw.scenario, v.id::text AS version_id, v.storage_path,
             (SELECT count(*) FROM a)::int + (SELECT count(*) FROM lost)::int * 0 + (SELECT count(*) FROM s)::int * 0
               + (SELECT count(*) FROM note)::int * 0 AS opened
-     FROM t JOIN sweeps sw ON sw.id = t.sweep_id JOIN dataset_versions v ON v.id = sw.dataset_version_id`, [trialId, workerId, opts.leaseMs, opts.maxAttempts]),
+     FROM t JOIN sweeps sw ON sw.id = t.sweep_id JOIN dataset_versions v ON v.id = sw.dataset_version_id`, [trialId, workerId, opts.leaseMs, opts.maxAttempts, trainersOf(opts)]),
   );
   const r = rows[0];
   if (r) {
@@ -117,6 +126,7 @@ export async function claimTrial(db: Db, trialId: string, workerId: string, opts
       trial: {
         trialId, sweepId: r.sweep_id, teamId: r.team_id, attempt: r.attempt_count, epochsDone: r.epochs_done, architecture: r.architecture,
         task: r.task, spec: r.spec, sweepSeed: r.seed, scenario: r.scenario, datasetVersionId: r.version_id, datasetStoragePath: r.storage_path,
+        trainer: r.trainer,
       },
     };
   }
@@ -127,7 +137,7 @@ async function whyNotClaimed(db: Db, trialId: string, opts: LeaseOptions): Promi
   return inTransaction(db, async (c) => {
     const { rows } = await c.query<LockedTrial>(
       `SELECT status::text, attempt_count, current_attempt, lease_expires_at, lease_expires_at > now() AS lease_live,
-              sweep_id::text, team_id::text, error, epochs_done
+              sweep_id::text, team_id::text, error, epochs_done, trainer
        FROM trials WHERE id = $1 FOR UPDATE`,
       [trialId],
     );
@@ -135,6 +145,7 @@ async function whyNotClaimed(db: Db, trialId: string, opts: LeaseOptions): Promi
     if (!t) return { kind: "done", status: "missing" } as const;
     if (t.status !== "queued" && t.status !== "running") return { kind: "done", status: t.status } as const;
     if (t.status === "running" && t.lease_live) return { kind: "held", until: t.lease_expires_at! } as const;
+    if (!trainersOf(opts).includes(t.trainer)) return { kind: "elsewhere", trainer: t.trainer } as const;
     // Queued or expired, and out of attempts: the trial fails for good.
     if (t.status === "running" && t.current_attempt != null) {
       await c.query(
@@ -327,24 +338,44 @@ export async function releaseAttempt(db: Db, trialId: string, attempt: number, w
 }
 
 /**
+ * Why a finished sweep failed, in words (SQL, over the sweep $1), or null when it succeeded: every final
+ * training that failed for good (its architecture, reason and error), every architecture whose search ended
+ * without a winner, or no trial succeeded at all. A sweep delivers each architecture's model: one that cannot
+ * is a failed sweep, whatever the others did.
+ */
+const FAILURE = `(SELECT CASE
+    WHEN NOT EXISTS (SELECT 1 FROM trials WHERE sweep_id = $1 AND status = 'succeeded') THEN 'no trial succeeded'
+    ELSE (SELECT string_agg(why, '; ' ORDER BY architecture, kind) FROM (
+      SELECT f.architecture, 1 AS kind, format('final training of %s failed%s: %s', f.architecture,
+               CASE WHEN f.error_reason IS NULL THEN '' ELSE format(' (%s)', f.error_reason) END,
+               COALESCE(left(f.error, 500), 'no error recorded')) AS why
+      FROM trials f WHERE f.sweep_id = $1 AND f.stage = 'final' AND f.status = 'failed'
+      UNION ALL
+      SELECT w.architecture, 0, format('search of %s ended without a winner (no succeeded trial with a score)', w.architecture)
+      FROM trials w WHERE w.sweep_id = $1 AND w.stage = 'search' GROUP BY w.architecture
+      HAVING NOT bool_or(w.status = 'succeeded' AND w.selection_score IS NOT NULL)) reasons)
+  END)`;
+
+/**
  * Marks a sweep finished when no trial is owed any more and no final training is owed either (OWES_FINAL: the
- * final stage of an architecture whose search just ended is about to be queued): succeeded if any trial
- * succeeded, else failed. Serialised per sweep (advisory lock) so that concurrent last trials cannot both miss
- * the end.
+ * final stage of an architecture whose search just ended is about to be queued): succeeded when every
+ * architecture delivered (its search has a winner, and its final training, when there is one, succeeded), else
+ * failed with `error` saying why (FAILURE). Serialised per sweep (advisory lock) so that concurrent last trials
+ * cannot both miss the end.
  */
 export async function finishSweepIfDone(c: Q, sweepId: string, teamId: string): Promise<string | null> {
   await c.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [sweepId]);
-  const { rows } = await c.query<{ status: string }>(
-    `UPDATE sweeps SET status = CASE WHEN EXISTS (SELECT 1 FROM trials WHERE sweep_id = $1 AND status = 'succeeded')
-                                    THEN 'succeeded'::sweep_status ELSE 'failed'::sweep_status END,
-                      finished_at = now()
+  const { rows } = await c.query<{ status: string; error: string | null }>(
+    `UPDATE sweeps SET status = CASE WHEN v.error IS NULL THEN 'succeeded'::sweep_status ELSE 'failed'::sweep_status END,
+                      error = v.error, finished_at = now()
+     FROM (SELECT ${FAILURE} AS error) v
      WHERE id = $1 AND status IN ('queued', 'running')
        AND NOT EXISTS (SELECT 1 FROM trials WHERE sweep_id = $1 AND status IN ('queued', 'running'))
        AND NOT EXISTS (SELECT 1 FROM sweeps s WHERE s.id = $1 AND ${OWES_FINAL})
-     RETURNING status::text`,
+     RETURNING status::text, v.error`,
     [sweepId],
   );
-  const status = rows[0]?.status ?? null;
-  if (status) await notify(c, { type: "sweep.finished", teamId, sweepId, status });
-  return status;
+  const done = rows[0];
+  if (done) await notify(c, { type: "sweep.finished", teamId, sweepId, status: done.status, error: done.error });
+  return done?.status ?? null;
 }

@@ -59,8 +59,12 @@ export async function judgeNode(c: Q, workerId: string, reason: string, policy: 
     return { requeued: [] };
   }
   // The streak: the worker's latest finished attempts since its last release or cool-down (cancelled ones aside).
-  const { rows: streak } = await c.query<QuarantineAttempt & { status: string }>(
+  // A failure its trial also had on another worker, for the same reason, speaks against the trial (a corrupt
+  // dataset, a trainer bug), not against this node: it does not count, so one bad dataset cannot empty the fleet.
+  const { rows: streak } = await c.query<QuarantineAttempt & { status: string; failsElsewhere: boolean }>(
     `SELECT a.id::text, a.trial_id::text AS "trialId", t.team_id::text AS "teamId", a.number, a.status::text AS status,
+            EXISTS (SELECT 1 FROM attempts o WHERE o.trial_id = a.trial_id AND o.worker_id <> a.worker_id AND o.status = 'failed'
+                      AND o.error_reason = a.error_reason) AS "failsElsewhere",
             COALESCE(a.error_reason, '') AS reason, COALESCE(a.error, '') AS message, to_char(a.finished_at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "finishedAt"
      FROM attempts a JOIN trials t ON t.id = a.trial_id
      WHERE a.worker_id = $1 AND a.status IN ('succeeded', 'failed') AND COALESCE(a.error_reason, '') <> 'cancelled'
@@ -68,7 +72,7 @@ export async function judgeNode(c: Q, workerId: string, reason: string, policy: 
      ORDER BY a.finished_at DESC, a.id LIMIT $2`,
     [workerId, policy.failures],
   );
-  if (streak.length < policy.failures || !streak.every((a) => a.status === "failed" && isNodeFault(a.reason))) return { requeued: [] };
+  if (streak.length < policy.failures || !streak.every((a) => a.status === "failed" && isNodeFault(a.reason) && !a.failsElsewhere)) return { requeued: [] };
   const evidence = streak.map(({ id, trialId, teamId, number, reason: r, message, finishedAt }) => ({ id, trialId, teamId, number, reason: r, message: message.slice(0, 500), finishedAt }));
   const counts = new Map<string, number>();
   for (const a of evidence) counts.set(a.reason, (counts.get(a.reason) ?? 0) + 1);

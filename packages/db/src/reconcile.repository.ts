@@ -1,5 +1,5 @@
 import { inTransaction, type Db } from "./client.ts";
-import { finishSweepIfDone } from "./lease.repository.ts";
+import { claimTrial, finishSweepIfDone, type LeaseOptions } from "./lease.repository.ts";
 import { presentQuarantine } from "./quarantine.repository.ts";
 
 export interface OwedTrial {
@@ -19,6 +19,37 @@ export async function owedTrials(db: Db, limit = 10_000): Promise<OwedTrial[]> {
     [limit],
   );
   return rows;
+}
+
+/**
+ * The trials that need a wake-up token in the queue: every trial waiting or running (a running trial holds the
+ * token its worker received until it ends; one whose worker died gets it back when BullMQ sees the job stalled).
+ * `count` is exact; `ids` are the first `limit` of them, waiting ones first, in plan order.
+ */
+export async function owedWork(db: Db, limit = 10_000): Promise<{ count: number; ids: OwedTrial[] }> {
+  const { rows } = await db.pool.query<OwedTrial & { total: number }>(
+    `SELECT t.id::text AS id, t.sweep_id::text AS "sweepId", count(*) OVER ()::int AS total FROM trials t
+     WHERE t.status IN ('queued', 'running')
+     ORDER BY t.status, t.created_at, t.position LIMIT $1`,
+    [limit],
+  );
+  return { count: rows[0]?.total ?? 0, ids: rows.map(({ id, sweepId }) => ({ id, sweepId })) };
+}
+
+/**
+ * Fails for good the trials that are owed a run but have used up their attempts (a trial handed back on its
+ * last attempt, or whose last worker died): no worker will claim them, so nothing else would end them.
+ */
+export async function failExhaustedTrials(db: Db, opts: LeaseOptions): Promise<number> {
+  const { rows } = await db.pool.query<{ id: string }>(
+    `SELECT id::text FROM trials WHERE status IN ('queued', 'running') AND attempt_count - excused_attempts >= $1
+       AND (status = 'queued' OR lease_expires_at <= now()) LIMIT 1000`,
+    [opts.maxAttempts],
+  );
+  let n = 0;
+  // claimTrial cannot claim a trial out of attempts (attempt counts only grow): it records why and fails it.
+  for (const r of rows) if ((await claimTrial(db, r.id, "reconciler", opts)).kind === "done") n++;
+  return n;
 }
 
 /** Ends sweeps whose trials are all finished but which were not marked (a safety net; normally done inline). */
@@ -44,6 +75,10 @@ export interface WorkerInfo {
   backend: string | null;
   version: string;
   concurrency: number;
+  /** The trainers this worker runs. @defaultValue ["tfjs"] */
+  trainers?: string[];
+  /** The backend each trainer reported when it last started. */
+  backends?: Record<string, string>;
 }
 
 export async function registerWorker(db: Db, w: WorkerInfo): Promise<void> {

@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
+import { sweepTrainer } from "@hypersweep/core";
 import { inTransaction, type Db } from "./client.ts";
 import { LimitError, NotFoundError } from "./errors.ts";
 import { EVENTS_CHANNEL, notifyInTx } from "./events.ts";
 import { sweepStages, type SweepStages } from "./sweep-stages.ts";
-import { architectureEtas, estimateEta } from "./eta.repository.ts";
+import { architectureEtas, estimateEta, type EtaSpec } from "./eta.repository.ts";
 
 export interface NewTrial {
   position: number;
@@ -28,6 +29,8 @@ export interface NewSweep {
   spec: Record<string, unknown>;
   seed: number;
   planHash: string;
+  /** Within the team, higher runs first. @defaultValue 0 */
+  priority?: number;
   trials: NewTrial[];
 }
 
@@ -47,19 +50,23 @@ export async function createSweep(db: Db, s: NewSweep, limits: { maxQueuedTrials
   const sweepId = randomUUID();
   const trials = s.trials.map((t) => ({ ...t, id: randomUUID() }));
   const createdAt = await inTransaction(db, async (c) => {
-    if (limits.maxQueuedTrials !== undefined) {
-      // One submission per team at a time past this point, so two cannot both fit under the limit.
-      await c.query(`SELECT pg_advisory_xact_lock(hashtext('queued-trials'), hashtext($1))`, [s.teamId]);
-      const { rows: q } = await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM trials WHERE team_id = $1 AND status = 'queued'`, [s.teamId]);
-      const current = q[0].n;
-      if (current + trials.length > limits.maxQueuedTrials) {
-        throw new LimitError(limits.maxQueuedTrials, current, trials.length, `the team has ${current} queued trial(s) and this sweep adds ${trials.length}: over the limit of ${limits.maxQueuedTrials} queued trials per team`);
-      }
+    // One submission per team at a time past this point, so two cannot both fit under the waiting quota: the
+    // team's own (teams.max_waiting) when an admin set one, else the server-wide default.
+    await c.query(`SELECT pg_advisory_xact_lock(hashtext('queued-trials'), hashtext($1))`, [s.teamId]);
+    const { rows: q } = await c.query<{ n: number; quota: number | null }>(
+      `SELECT (SELECT count(*) FROM trials WHERE team_id = $1 AND status = 'queued')::int AS n, (SELECT max_waiting FROM teams WHERE id = $1) AS quota`,
+      [s.teamId],
+    );
+    const { n: current, quota } = q[0];
+    const limit = quota ?? limits.maxQueuedTrials;
+    if (limit !== undefined && current + trials.length > limit) {
+      const over = quota !== null ? `the team's waiting quota (maxWaiting) of ${limit}` : `the limit of ${limit} queued trials per team (HYPERSWEEP_MAX_QUEUED_TRIALS)`;
+      throw new LimitError(limit, current, trials.length, `the team has ${current} queued trial(s) and this sweep adds ${trials.length}: over ${over}`);
     }
     const { rows } = await c.query<{ created_at: Date }>(
-      `INSERT INTO sweeps (id, team_id, dataset_id, dataset_version_id, name, scenario_key, scenario, preset, spec, seed, plan_hash, trial_count)
-       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12) RETURNING created_at`,
-      [sweepId, s.teamId, s.datasetId, s.datasetVersionId, s.name ?? null, s.scenarioKey, JSON.stringify(s.scenario), s.preset, JSON.stringify(s.spec), s.seed, s.planHash, trials.length],
+      `INSERT INTO sweeps (id, team_id, dataset_id, dataset_version_id, name, scenario_key, scenario, preset, spec, seed, plan_hash, trial_count, priority)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12, $13) RETURNING created_at`,
+      [sweepId, s.teamId, s.datasetId, s.datasetVersionId, s.name ?? null, s.scenarioKey, JSON.stringify(s.scenario), s.preset, JSON.stringify(s.spec), s.seed, s.planHash, trials.length, s.priority ?? 0],
     );
     await c.query(
       `INSERT INTO trials (id, sweep_id, team_id, dataset_id, scenario_key, task, position, key, architecture, learning_rate, augmentations, stage, spec)
@@ -92,6 +99,10 @@ export interface SweepView {
   seed: number;
   planHash: string;
   trialCount: number;
+  /** The trainer that trains every trial of the sweep. */
+  trainer: string;
+  /** Within its team, higher runs first (changeable while the sweep waits or runs). */
+  priority: number;
   counts: Record<TrialStatusName, number>;
   /** Both stages (epochs across them, final trainings not yet queued included). */
   progress: { epochsDone: number; epochsPlanned: number; fraction: number };
@@ -102,13 +113,15 @@ export interface SweepView {
   startedAt: Date | null;
   finishedAt: Date | null;
   cancelledAt: Date | null;
+  /** Why the sweep failed (each architecture whose final training failed for good, and why), else null. */
+  error: string | null;
 }
 
 function sweepSelect() {
   return {
     id: true, name: true, status: true, datasetId: true, datasetVersionId: true, scenarioKey: true, scenario: true,
-    preset: true, spec: true, seed: true, planHash: true, trialCount: true, createdAt: true, startedAt: true,
-    finishedAt: true, cancelledAt: true,
+    preset: true, spec: true, seed: true, planHash: true, trialCount: true, priority: true, createdAt: true, startedAt: true,
+    finishedAt: true, cancelledAt: true, error: true,
   } as const;
 }
 
@@ -134,9 +147,11 @@ export async function getSweep(db: Db, teamId: string, id: string): Promise<Swee
   epochsDone = stages.search.progress.epochsDone + stages.final.progress.epochsDone;
   const remaining = counts.queued + counts.running + stages.final.waiting;
   // Each architecture's remaining epochs at its own measured speed (eta.repository.ts).
-  const etaSeconds = remaining === 0 ? 0 : estimateEta(await architectureEtas(db, id), counts.running);
+  const etaSeconds = remaining === 0 ? 0 : estimateEta(await architectureEtas(db, id, sweep.spec as EtaSpec), counts.running);
   return {
     ...sweep,
+    // The spec names the trainer only when it is not tfjs (core's sweepTrainer).
+    trainer: sweepTrainer(sweep.spec as { trainer?: unknown }),
     counts,
     progress: { epochsDone, epochsPlanned, fraction: epochsPlanned ? epochsDone / epochsPlanned : 0 },
     stages,
@@ -148,7 +163,7 @@ export async function listSweeps(
   db: Db,
   teamId: string,
   opts: { limit?: number; status?: string } = {},
-): Promise<Array<Omit<SweepView, "counts" | "progress" | "stages" | "etaSeconds">>> {
+): Promise<Array<Omit<SweepView, "counts" | "progress" | "stages" | "etaSeconds" | "trainer">>> {
   return db.sweep.findMany({
     where: { teamId, ...(opts.status ? { status: opts.status as never } : {}) },
     orderBy: { createdAt: "desc" },

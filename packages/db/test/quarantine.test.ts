@@ -94,6 +94,18 @@ describe("worker quarantine", () => {
     expect(await db.trial.count({ where: { sweepId: s.id, excusedAttempts: { gt: 0 } } })).toBe(0);
   });
 
+  it("failures a trial also had on another worker, for the same reason, are the trial's: they quarantine no node", async () => {
+    const [w1, w2] = [await newWorker(), await newWorker()];
+    const s = await newSweep(3);
+    // A corrupt dataset: every trial fails with a data error wherever it runs.
+    const data = { reason: "data", message: "missing image 3f2a….png", maxAttempts: 10, quarantine: policy };
+    for (const t of s.trials) await failAttempt(db, t.id, await claim(t.id, w1), data);
+    expect((await workerQuarantineState(db, w1)).quarantined).toBe(true); // the first node cannot tell yet
+    for (const t of s.trials) await failAttempt(db, t.id, await claim(t.id, w2), data);
+    expect((await workerQuarantineState(db, w2)).quarantined).toBe(false);
+    expect((await db.trial.findMany({ where: { sweepId: s.id } })).map((t) => t.excusedAttempts)).toEqual([1, 1, 1]);
+  });
+
   it("two slots of one worker failing at the same moment cannot both miss the decision", async () => {
     for (let round = 0; round < 5; round++) {
       const w = await newWorker();

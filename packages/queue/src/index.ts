@@ -1,7 +1,10 @@
 /**
- * The queue is transport, not truth: a trial's job carries only ids, its job id IS the trial id (so a second
- * enqueue of the same trial is a no-op), and everything a worker needs is read from Postgres. Producer side
- * only: this package never imports a BullMQ Worker.
+ * The queue is transport, not truth, and its jobs are wake-up tokens: a worker that receives any job claims the
+ * trial fair share says runs next (Postgres chooses: @hypersweep/db claimNextTrial), which need not be the trial
+ * the job is named after. There is one live job per trial owed (waiting or running): a job is enqueued with
+ * the id of a trial when the trial is stored (so a second enqueue of the same trial is a no-op), and ends when
+ * the trial its worker ran ends. A job carries only ids; everything a worker needs is read from Postgres.
+ * Producer side only: this package never imports a BullMQ Worker.
  */
 import { Queue, type ConnectionOptions } from "bullmq";
 import { z } from "zod";
@@ -9,8 +12,11 @@ import { z } from "zod";
 export const TRIALS_QUEUE = "trials";
 
 export const TrialJobData = z.strictObject({
+  /** The trial the job was enqueued for (its job id); the worker may run another one. */
   trialId: z.string().uuid(),
   sweepId: z.string().uuid(),
+  /** How many times in a row this token found nothing it could start while trials were owed (its back-off). */
+  waits: z.number().int().min(0).optional(),
 });
 export type TrialJobData = z.infer<typeof TrialJobData>;
 
@@ -61,9 +67,32 @@ export async function enqueueTrials(queue: TrialQueue, jobs: TrialJobData[]): Pr
   await queue.addBulk(jobs.map((data) => ({ name: "trial", data, opts: { jobId: data.trialId } })));
 }
 
-/** The trial ids Redis holds in any live state (waiting, delayed, active, prioritized, paused). */
+const LIVE_STATES = ["waiting", "delayed", "active", "prioritized", "waiting-children"] as const;
+
+/** How many jobs Redis holds in any live state: the wake-up tokens in circulation. */
+export async function liveTokenCount(queue: TrialQueue): Promise<number> {
+  const counts = await queue.getJobCounts(...LIVE_STATES);
+  return Object.values(counts).reduce((a, b) => a + b, 0);
+}
+
+/**
+ * Wakes up to `n` tokens that are waiting out a back-off (delayed), earliest first: called when a running trial
+ * ends or a quota grows, so that a trial its team's quota held back starts without waiting for the back-off.
+ */
+export async function wakeParkedTokens(queue: TrialQueue, n = 1): Promise<number> {
+  const parked = await queue.getDelayed(0, n - 1);
+  let woken = 0;
+  for (const job of parked) {
+    if (!job) continue;
+    // Another worker may have woken or taken it meanwhile: that is as good.
+    if (await job.promote().then(() => true, () => false)) woken++;
+  }
+  return woken;
+}
+
+/** The trial ids Redis holds in any live state (waiting, delayed, active, prioritized). */
 export async function heldTrialIds(queue: TrialQueue): Promise<Set<string>> {
-  const jobs = await queue.getJobs(["waiting", "delayed", "active", "prioritized", "waiting-children"]);
+  const jobs = await queue.getJobs([...LIVE_STATES]);
   return new Set(jobs.filter(Boolean).map((j) => j.id as string));
 }
 

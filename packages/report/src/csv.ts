@@ -21,6 +21,7 @@ const HEADER = ["section", "architecture", "trial_id", "learning_rate", "augment
 
 export function toCsv(r: Report): string {
   const rows: (string | number | null)[][] = [];
+  if (r.sweep.error) rows.push(["sweep", null, r.sweep.id, null, null, null, "error", r.sweep.error, null, null, null, r.sweep.status]);
   for (const g of r.grids) {
     g.subsets.forEach((sub, i) => g.cells[i]!.forEach((c, j) => {
       if (!c) return;

@@ -3,6 +3,7 @@
  * text goes through esc(): a sweep or dataset name renders as text, never as markup.
  */
 import { EVALUATION_COLUMNS, type Report, type ScoreLine } from "./model.ts";
+import { IMPORTANCE_NOTE, importanceTable } from "./importance.ts";
 import { DASH, fmt, fmtInterval, fmtLr, fmtTime, KIND_LABELS, METRIC_LABELS, subsetLabel } from "./format.ts";
 
 export function esc(s: string): string {
@@ -12,7 +13,7 @@ export function esc(s: string): string {
 const CSS = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2430;margin:2rem auto;max-width:1100px;padding:0 1rem}
 h1{font-size:1.5rem;margin:0 0 .25rem}h2{font-size:1.15rem;margin:2rem 0 .5rem;border-bottom:1px solid #d8dde6;padding-bottom:.25rem}
-h3{font-size:1rem;margin:1.25rem 0 .4rem}.meta{color:#556;margin:.1rem 0}.note{color:#556;font-size:.9em}
+h3{font-size:1rem;margin:1.25rem 0 .4rem}.meta{color:#556;margin:.1rem 0}.failed{color:#b91c1c;margin:.4rem 0}.note{color:#556;font-size:.9em}
 table{border-collapse:collapse;margin:.4rem 0 1rem;font-variant-numeric:tabular-nums}
 th,td{border:1px solid #d8dde6;padding:.3rem .55rem;text-align:right;vertical-align:top}
 th{background:#f3f5f9;font-weight:600}td.l,th.l{text-align:left}
@@ -36,6 +37,7 @@ export function toHtml(r: Report): string {
   const b: string[] = [];
   b.push(`<h1>Sweep report: ${esc(title)}</h1>`);
   b.push(`<p class="meta">Sweep <code>${esc(s.id)}</code> · ${esc(s.status)} · scenario ${esc(s.scenarioKey)} (${esc(s.task)}; classes ${esc(s.classes.join(", "))}; positive ${esc(s.positiveClass)})</p>`);
+  if (s.error) b.push(`<p class="failed"><strong>The sweep failed:</strong> ${esc(s.error)}</p>`);
   b.push(`<p class="meta">Preset ${esc(s.preset)} · seed ${s.seed} · selection metric: validation ${esc(METRIC_LABELS[s.selectionMetric] ?? s.selectionMetric)} · created ${esc(fmtTime(s.createdAt))}</p>`);
 
   b.push(`<h2>Search</h2><p class="note">Validation AUC / F1 at each trial's best epoch (validation loss below); the highlighted cell is the configuration retrained as the final model.</p>`);
@@ -53,6 +55,15 @@ export function toHtml(r: Report): string {
     b.push(`</table>`);
   }
 
+  if (r.importance.length) {
+    const t = importanceTable(r.importance);
+    b.push(`<h2>Hyperparameter importance</h2>`, `<p class="note">${esc(IMPORTANCE_NOTE)}</p>`);
+    if (t.rows.length) b.push(`<table class="importance">${head(t.header)}${t.rows.map((row) => `<tr>${row.map((c, i) => `<td${i === 0 ? ' class="l"' : ""}>${esc(c)}</td>`).join("")}</tr>`).join("")}</table>`);
+    for (const a of r.importance) {
+      if (!a.enough) b.push(`<p class="note">${esc(`${a.architecture}: not enough trials (${a.reason}).`)}</p>`);
+      if (a.stoppedEarly) b.push(`<p class="note">${esc(`${a.architecture}: ${a.stoppedEarly} trial(s) stopped early left out (their scores stop at a rung).`)}</p>`);
+    }
+  }
   b.push(`<h2>Final models on the test set</h2>`);
   if (r.finals.length === 0) b.push(`<p class="note">No final training yet.</p>`);
   else {

@@ -3,6 +3,7 @@
  * name, dataset names) is escaped so that it cannot break a table or inject markup.
  */
 import { EVALUATION_COLUMNS, type Report, type ScoreLine } from "./model.ts";
+import { IMPORTANCE_NOTE, importanceTable } from "./importance.ts";
 import { DASH, fmt, fmtLr, fmtTime, KIND_LABELS, METRIC_LABELS, subsetLabel, withInterval } from "./format.ts";
 
 /** Escapes Markdown's table and inline syntax in user-supplied text (names); our own identifiers go as they are. */
@@ -24,17 +25,29 @@ export function toMarkdown(r: Report): string {
   out.push(`# Sweep report: ${s.name ? mdText(s.name) : s.id}`, "");
   out.push(`Sweep \`${s.id}\` · ${s.status} · scenario ${s.scenarioKey} (${s.task}, classes: ${s.classes.join(", ")}; positive: ${s.positiveClass})`);
   out.push(`Preset ${s.preset} · seed ${s.seed} · selection metric: validation ${METRIC_LABELS[s.selectionMetric] ?? mdText(s.selectionMetric)} · created ${fmtTime(s.createdAt)}`, "");
+  if (s.error) out.push(`**The sweep failed:** ${mdText(s.error)}`, "");
 
-  out.push("## Search", "", "Validation AUC / F1 at each trial's best epoch; ★ marks the configuration retrained as the final model.", "");
+  const byLoss = s.selectionMetric === "valLoss";
+  out.push("## Search", "", `Validation AUC / F1${byLoss ? " · loss (lower is better: it decides)" : ""} at each trial's best epoch; ★ marks the configuration retrained as the final model.`, "");
   if (s.earlyStopping) out.push(`Early stopping (ASHA): at epochs ${s.earlyStopping.rungs.join(", ")} a trial went on only in the top 1/${s.earlyStopping.eta} of its architecture's trials there; "stopped at N" marks the trials it stopped (scored at their best epoch up to N).`, "");
   for (const g of r.grids) {
     out.push(`### ${g.architecture}`, "");
     const rows = g.subsets.map((sub, i) => [subsetLabel(sub), ...g.cells[i]!.map((c) => {
       if (!c) return "";
       if (c.status !== "succeeded") return c.status;
-      return `${fmt(c.valAuc)} / ${fmt(c.valF1)}${c.winner ? " ★" : ""}${c.stoppedEarlyAt !== null ? ` (stopped at ${c.stoppedEarlyAt})` : ""}`;
+      return `${fmt(c.valAuc)} / ${fmt(c.valF1)}${byLoss ? ` · loss ${fmt(c.valLoss)}` : ""}${c.winner ? " ★" : ""}${c.stoppedEarlyAt !== null ? ` (stopped at ${c.stoppedEarlyAt})` : ""}`;
     })]);
     out.push(...table(["augmentations \\ lr", ...g.learningRates.map(fmtLr)], rows), "");
+  }
+
+  if (r.importance.length) {
+    const t = importanceTable(r.importance);
+    out.push("## Hyperparameter importance", "", IMPORTANCE_NOTE, "");
+    if (t.rows.length) out.push(...table(t.header, t.rows), "");
+    for (const a of r.importance) {
+      if (!a.enough) out.push(`${a.architecture}: not enough trials (${a.reason}).`, "");
+      if (a.stoppedEarly) out.push(`${a.architecture}: ${a.stoppedEarly} trial(s) stopped early left out (their scores stop at a rung).`, "");
+    }
   }
 
   out.push("## Final models on the test set", "");

@@ -6,6 +6,8 @@
  * evaluations: the renderers only format these numbers.
  */
 
+import { importanceOf, type ArchitectureImportance } from "./importance.ts";
+
 /** The sweep as GET /v1/sweeps/:id serves it (the fields the report reads). */
 export interface ReportSweepInput {
   id: string;
@@ -19,6 +21,8 @@ export interface ReportSweepInput {
   preset: string;
   createdAt: Date | string;
   finishedAt: Date | string | null;
+  /** Why the sweep failed (each architecture whose final training failed for good, and why), else null. */
+  error?: string | null;
 }
 
 /** A trial as GET /v1/sweeps/:id/trials serves it. */
@@ -39,6 +43,8 @@ export interface ReportTrialInput {
   error: string | null;
   /** The rung at which early stopping (ASHA) ended the trial; null or absent when it ran all its epochs. */
   stoppedEarlyAt?: number | null;
+  /** The selection metric at the trial's best epoch (hyperparameter importance); absent: not shown. */
+  selectionScore?: number | null;
 }
 
 /** An evaluation of one of the sweep's final models (binarised or on another dataset). */
@@ -131,10 +137,14 @@ export interface Report {
     seed: number;
     createdAt: string;
     finishedAt: string | null;
+    /** Why the sweep failed, else null. */
+    error: string | null;
   };
   /** The test-table columns for this task: Table 12/13 (binary) or Table 14 (multiclass). */
   columns: { key: string; label: string }[];
   grids: SearchGrid[];
+  /** Per architecture with search trials: how much of the selection metric's variance each hyperparameter explains. */
+  importance: ArchitectureImportance[];
   finals: FinalModel[];
   evaluations: EvaluationLine[];
 }
@@ -234,10 +244,11 @@ export function buildReport(sweep: ReportSweepInput, trials: ReportTrialInput[],
       modality: String(sc.modality ?? ""), task, classes, positiveClass: String(sc.positiveClass ?? ""),
       selectionMetric: String(spec.selectionMetric ?? (task === "binary" ? "auc" : "f1")), preset: sweep.preset, seed: sweep.seed,
       earlyStopping: earlyStoppingOf(spec.earlyStopping),
-      createdAt: iso(sweep.createdAt)!, finishedAt: iso(sweep.finishedAt),
+      createdAt: iso(sweep.createdAt)!, finishedAt: iso(sweep.finishedAt), error: sweep.error ?? null,
     },
     columns: task === "binary" ? BINARY_COLUMNS : MULTICLASS_COLUMNS,
     grids,
+    importance: importanceOf(grids.map((g) => g.architecture), search, Array.isArray(spec.augmentations) ? spec.augmentations.map(String) : [...new Set(search.flatMap((t) => t.augmentations))].sort()),
     finals,
     evaluations: evaluations.filter((e) => finalTrials.some((f) => f.id === e.trialId)).map((e) => evaluationLine(e, finalTrials)),
   };

@@ -2,7 +2,8 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { text } from "@hypersweep/core";
-import { createApiKey, createTeam, createWorkerToken, listTeams, listWorkers, listWorkerTokens, NotFoundError, releaseWorker, revokeWorkerToken } from "@hypersweep/db";
+import { createApiKey, createTeam, createWorkerToken, listTeams, listWorkers, listWorkerTokens, NotFoundError, releaseWorker, revokeWorkerToken, updateTeamShare } from "@hypersweep/db";
+import { wakeParkedTokens } from "@hypersweep/queue";
 import type { AppDeps } from "../deps.ts";
 import { unauthorized } from "../errors.ts";
 import { bearer, sameToken } from "../plugins/auth.ts";
@@ -27,6 +28,28 @@ export function adminRoutes(deps: AppDeps) {
       return reply.status(201).send({ team, apiKey, note: "the API key is shown once; store it now" });
     });
     r.get("/teams", { schema: { tags: ["admin"] } }, async () => ({ teams: await listTeams(deps.db) }));
+    r.patch("/teams/:id", {
+      schema: {
+        tags: ["admin"],
+        summary: "A team's fair-share weight and quotas (null removes a quota)",
+        params: z.object({ id: z.string().uuid() }),
+        body: z
+          .strictObject({
+            /** Relative share of the fleet while several teams wait (default 1). */
+            weight: z.number().positive().max(1000).optional(),
+            /** Trials of the team running at once; more wait without blocking other teams. */
+            maxRunning: z.number().int().min(0).max(1_000_000).nullable().optional(),
+            /** Trials of the team waiting at once; a submit past it is 429. Overrides HYPERSWEEP_MAX_QUEUED_TRIALS. */
+            maxWaiting: z.number().int().min(0).max(10_000_000).nullable().optional(),
+          })
+          .refine((b) => Object.keys(b).length > 0, { message: "give at least one of weight, maxRunning, maxWaiting" }),
+      },
+    }, async (req) => {
+      const share = await updateTeamShare(deps.db, req.params.id, req.body);
+      // A larger running quota lets waiting trials start now: wake tokens that are waiting out a back-off.
+      if (req.body.maxRunning !== undefined) await wakeParkedTokens(deps.queue, 100).catch(() => {});
+      return { team: share };
+    });
     r.post("/teams/:id/keys", { schema: { tags: ["admin"], params: z.object({ id: z.string().uuid() }), body: z.strictObject({ name: text({ max: 100 }).default("default"), scope: z.enum(["read", "write"]).default("write") }).default({ name: "default", scope: "write" }) } }, async (req, reply) => {
       const key = await createApiKey(deps.db, req.params.id, req.body.name, req.body.scope);
       return reply.status(201).send({ ...key, note: "the API key is shown once; store it now" });

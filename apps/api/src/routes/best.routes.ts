@@ -13,6 +13,8 @@ const decidedBy = (row: { task: string; selectionMetric?: string | null }) => {
   const metric = SelectionMetric.safeParse(row.selectionMetric);
   return describeMetric(metric.success ? metric.data : selectionMetricFor(row.task as Task));
 };
+/** Whether a higher `score` is better: every metric but the validation loss. */
+const higherIsBetter = (row: { selectionMetric?: string | null }) => row.selectionMetric !== "valLoss";
 const metricParam = SelectionMetric.optional().describe("rank by this selection metric (default: the paper's, AUC for binary and F1 for multiclass); only sweeps that used it compete");
 
 export function bestRoutes(deps: AppDeps) {
@@ -30,13 +32,13 @@ export function bestRoutes(deps: AppDeps) {
         if (!(await datasetExists(deps.db, req.team.id, req.query.dataset))) throw unknownDataset(req.query.dataset);
         return { winner: null, reason: "no succeeded trial yet for this dataset, scenario and architecture" };
       }
-      return { winner, decidedBy: decidedBy(winner), selectionMetric: winner.selectionMetric };
+      return { winner: { ...winner, higherIsBetter: higherIsBetter(winner) }, decidedBy: decidedBy(winner), selectionMetric: winner.selectionMetric };
     });
 
     r.get("/leaderboard", { schema: { tags: ["results"], summary: "The best trial per scenario and architecture of one dataset", querystring: z.strictObject({ dataset: text(), metric: metricParam }) } }, async (req) => {
       const rows = await leaderboard(deps.db, req.team.id, req.query.dataset, req.query.metric);
       if (rows.length === 0 && !(await datasetExists(deps.db, req.team.id, req.query.dataset))) throw unknownDataset(req.query.dataset);
-      return { dataset: rows[0]?.datasetId ?? req.query.dataset, rows: rows.map((row) => ({ ...row, decidedBy: decidedBy(row) })) };
+      return { dataset: rows[0]?.datasetId ?? req.query.dataset, rows: rows.map((row) => ({ ...row, higherIsBetter: higherIsBetter(row), decidedBy: decidedBy(row) })) };
     });
   };
 }

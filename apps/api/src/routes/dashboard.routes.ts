@@ -2,7 +2,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { sweepEpochsJson, sweepOverview } from "@hypersweep/db";
+import { sweepEpochsJson, sweepOverview, teamShare } from "@hypersweep/db";
 import type { AppDeps } from "../deps.ts";
 import { assertId, IdParams } from "./sweeps.routes.ts";
 import { SweepEpochs } from "./trial-list.schema.ts";
@@ -14,6 +14,21 @@ export function dashboardRoutes(deps: AppDeps) {
       team: { id: req.team.id, name: req.team.name },
       scope: req.team.scope,
     }));
+    r.get("/teams/me", { schema: { tags: ["session"], summary: "The key's team: its fair-share weight, quotas, and trials running and waiting now" } }, async (req) => {
+      const t = await teamShare(deps.db, req.team.id);
+      const serverWaiting = deps.config.HYPERSWEEP_MAX_QUEUED_TRIALS;
+      return {
+        team: { id: t.id, name: t.name },
+        weight: t.weight,
+        quotas: {
+          maxRunning: t.maxRunning,
+          maxWaiting: t.maxWaiting ?? serverWaiting,
+          maxWaitingFrom: t.maxWaiting !== null ? "team" : "HYPERSWEEP_MAX_QUEUED_TRIALS",
+        },
+        running: t.running,
+        waiting: t.waiting,
+      };
+    });
     r.get("/overview/sweeps", {
       schema: {
         tags: ["sweeps"],

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { cancelSweep, getSweep, listSweeps, listTrialsJson, NotFoundError } from "@hypersweep/db";
-import { removeTrialJobs } from "@hypersweep/queue";
+import { cancelSweep, getSweep, listSweeps, listTrialsJson, NotFoundError, setSweepPriority } from "@hypersweep/db";
+import { removeTrialJobs, wakeParkedTokens } from "@hypersweep/queue";
 import type { AppDeps } from "../deps.ts";
-import { CreateSweepBody, submitSweep, type SweepLimits } from "../sweep.service.ts";
+import { CreateSweepBody, SweepPriority, submitSweep, type SweepLimits } from "../sweep.service.ts";
 import { startFinalTraining } from "../final.service.ts";
 import { openSse } from "../sse.ts";
 import { Architecture, text } from "@hypersweep/core";
@@ -23,6 +23,7 @@ export function assertId(what: string, id: string): void {
 export const sweepLimits = (c: AppDeps["config"]): SweepLimits => ({
   maxQueuedTrials: c.HYPERSWEEP_MAX_QUEUED_TRIALS,
   bounds: { maxLearningRate: c.HYPERSWEEP_MAX_LEARNING_RATE, maxBatchSize: c.HYPERSWEEP_MAX_BATCH_SIZE, maxImageSize: c.HYPERSWEEP_MAX_IMAGE_SIZE, maxEpochs: c.HYPERSWEEP_MAX_EPOCHS },
+  defaultTrainer: c.HYPERSWEEP_DEFAULT_TRAINER,
 });
 
 export function sweepRoutes(deps: AppDeps) {
@@ -44,6 +45,12 @@ export function sweepRoutes(deps: AppDeps) {
       return getSweep(deps.db, req.team.id, req.params.id);
     });
 
+    r.patch("/sweeps/:id", { schema: { params: IdParams, body: z.strictObject({ priority: SweepPriority }), tags: ["sweeps"], summary: "Change a sweep's priority while it has trials waiting (higher runs first within the team)" } }, async (req) => {
+      assertId("sweep", req.params.id);
+      await setSweepPriority(deps.db, req.team.id, req.params.id, req.body.priority);
+      return getSweep(deps.db, req.team.id, req.params.id);
+    });
+
     // The JSON text comes from Postgres and is sent as it is: the response schema documents it, and is not run.
     r.get("/sweeps/:id/trials", { schema: { params: IdParams, tags: ["sweeps"], summary: "The sweep's trials (search and final), in plan order", response: { 200: TrialList } } }, async (req, reply) => {
       assertId("sweep", req.params.id);
@@ -54,6 +61,8 @@ export function sweepRoutes(deps: AppDeps) {
       assertId("sweep", req.params.id);
       const { status, trialIds } = await cancelSweep(deps.db, req.team.id, req.params.id);
       await removeTrialJobs(deps.queue, trialIds).catch((err) => req.log.warn({ err }, "could not remove queued jobs; workers will skip them"));
+      // Its running trials stop: slots of the team's running quota free up for tokens waiting out a back-off.
+      await wakeParkedTokens(deps.queue, 8).catch(() => {});
       return getSweep(deps.db, req.team.id, req.params.id).then((s) => ({ ...s, status }));
     });
 
@@ -80,7 +89,7 @@ export function sweepRoutes(deps: AppDeps) {
       sse.onClose(release);
       sse.send("snapshot", first);
       if (["succeeded", "failed", "cancelled"].includes(first.status)) {
-        sse.send("sweep.finished", { type: "sweep.finished", sweepId, status: first.status });
+        sse.send("sweep.finished", { type: "sweep.finished", sweepId, status: first.status, error: first.error });
         sse.end();
         return;
       }

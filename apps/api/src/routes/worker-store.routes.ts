@@ -10,11 +10,11 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import {
-  WireClaimRequest, WireEpochRequest, WireEvaluationResult, WireFailure, WireHeartbeat, WirePredictionsRequest, WireRelease, WireResult, WireRungEpochRequest,
+  WireClaimNextRequest, WireClaimRequest, WireEpochRequest, WireEvaluationResult, WireFailure, WireHeartbeat, WirePredictionsRequest, WireRelease, WireResult, WireRungEpochRequest,
   WireStarted, WireWorkerBeat, WireWorkerInfo,
 } from "@hypersweep/core";
 import {
-  attemptOutcome, claimTrial, evaluationTarget, failAttempt, heartbeat, LeaseLostError, markAttemptStarted, recordEpoch, recordEvaluationResult,
+  attemptOutcome, claimNextTrial, claimTrial, evaluationTarget, failAttempt, heartbeat, LeaseLostError, markAttemptStarted, recordEpoch, recordEvaluationResult,
   recordPredictions, recordResult, recordRungEpoch, registerWorker, releaseAttempt, storedRungDecision, trialPredictions, workerHeartbeat,
   workerQuarantineState,
 } from "@hypersweep/db";
@@ -45,6 +45,10 @@ export function workerStoreRoutes(deps: AppDeps) {
     const r = app.withTypeProvider<ZodTypeProvider>();
     const tags = ["worker"];
 
+    r.post("/claim-next", { schema: { tags, body: WireClaimNextRequest, summary: "Open a new attempt on the trial fair share says runs next for this worker, or say that none may start now" } }, async (req) => {
+      const { workerId, ...opts } = req.body;
+      return claimNextTrial(db, workerId, opts);
+    });
     r.post("/trials/:trialId/claim", { schema: { tags, params: Trial, body: WireClaimRequest, summary: "Open a new attempt on a trial (a lease), or say why not" } }, async (req) => {
       const { workerId, ...opts } = req.body;
       return claimTrial(db, req.params.trialId, workerId, opts);

@@ -12,7 +12,13 @@ import { followTeam, type LiveEvent, type TeamLive } from "../live.ts";
 import type { Page, PageContext } from "../page.ts";
 
 interface Quarantine { since: string; until: string; reason: string; attempts: Array<{ reason: string; finishedAt: string }> }
-interface Worker { id: string; host: string; pid: number; gpus: string[]; backend: string | null; version: string; concurrency: number; status: string; startedAt: string; lastHeartbeatAt: string; alive: boolean; runningTrials: number; quarantine?: Quarantine | null }
+interface Worker { id: string; host: string; pid: number; gpus: string[]; backend: string | null; version: string; concurrency: number; status: string; startedAt: string; lastHeartbeatAt: string; alive: boolean; runningTrials: number; quarantine?: Quarantine | null; trainers?: string[]; backends?: Record<string, string> }
+
+/** Each trainer the worker runs, with the backend it reported (once it has run a trial). */
+function trainers(w: Worker): string {
+  if (!w.trainers?.length) return w.backend ?? "–";
+  return w.trainers.map((t) => (w.backends?.[t] ? `${t}: ${w.backends[t]}` : t)).join(" · ");
+}
 
 function state(w: Worker) {
   if (w.quarantine && w.alive) {
@@ -27,7 +33,7 @@ export function fleetPage(ctx: PageContext): Page {
   let live: TeamLive | undefined;
   let ticker: ReturnType<typeof setInterval> | undefined;
   const workers = new Map<string, Worker>();
-  const summary = h("p", { "data-field": "fleet-summary" });
+  const summary = h("p", { class: "summary", "data-field": "fleet-summary" });
   const body = h("div");
 
   function redraw(): void {
@@ -39,18 +45,19 @@ export function fleetPage(ctx: PageContext): Page {
       body,
       all.length
         ? table(
-            ["Worker", "Host", "PID", "GPUs", "Backend", "Version", "Slots", "Running trials", "Heartbeat", "State", "Started"],
+            ["Worker", "State", "Heartbeat", "Running trials", "Slots", "Host", "PID", "GPUs", "Trainers (backend)", "Version", "Started"],
             all.map((w) => [
+              // What a person scans for first (state, heartbeat, load) comes first: on a phone the rest scrolls.
               h("span", { "data-worker": w.id }, w.id),
+              state(w),
+              h("span", { "data-heartbeat": w.lastHeartbeatAt }, ago(w.lastHeartbeatAt)),
+              h("span", { "data-cell": "running" }, String(w.runningTrials)),
+              String(w.concurrency),
               w.host,
               String(w.pid),
               w.gpus.length ? w.gpus.join(", ") : "none",
-              w.backend ?? "–",
+              h("span", { "data-cell": "trainers" }, trainers(w)),
               w.version,
-              String(w.concurrency),
-              h("span", { "data-cell": "running" }, String(w.runningTrials)),
-              h("span", { "data-heartbeat": w.lastHeartbeatAt }, ago(w.lastHeartbeatAt)),
-              state(w),
               date(w.startedAt),
             ]),
             { "data-table": "workers" },
@@ -60,23 +67,33 @@ export function fleetPage(ctx: PageContext): Page {
   }
 
   function onBatch(events: LiveEvent[]): void {
+    // A batch of heartbeats alone touches only their cells; anything else redraws the table once.
     let changed = false;
+    const beats = new Set<string>();
     for (const e of events) {
       if (e.type === "snapshot") {
         workers.clear();
         for (const w of e.data.workers as Worker[]) workers.set(w.id, w);
         changed = true;
       } else if (e.type === "workers.changed") {
-        for (const w of e.data.workers as Worker[]) workers.set(w.id, w);
+        const rows = e.data.workers as Worker[];
+        const removed = e.data.removed as string[];
+        for (const w of rows) workers.set(w.id, w);
         for (const b of e.data.heartbeats as Array<{ id: string; lastHeartbeatAt: string }>) {
           const w = workers.get(b.id);
-          if (w) w.lastHeartbeatAt = b.lastHeartbeatAt;
+          if (w) (w.lastHeartbeatAt = b.lastHeartbeatAt), beats.add(b.id);
         }
-        for (const id of e.data.removed as string[]) workers.delete(id);
-        changed = true;
+        for (const id of removed) workers.delete(id);
+        if (rows.length || removed.length) changed = true;
       }
     }
-    if (changed) redraw();
+    if (changed) return redraw();
+    for (const id of beats) {
+      const cell = body.querySelector<HTMLElement>(`tr:has([data-worker="${CSS.escape(id)}"]) [data-heartbeat]`);
+      if (!cell) continue;
+      cell.dataset.heartbeat = workers.get(id)!.lastHeartbeatAt;
+      setText(cell, ago(cell.dataset.heartbeat));
+    }
   }
 
   return {

@@ -8,7 +8,7 @@ import { hyperparameterImportance, MIN_TRIALS_FOR_IMPORTANCE, type Importance } 
 import { chartBox, draw, tooltip, type ChartHost } from "../charts.ts";
 import { h, setText } from "../dom.ts";
 import { pct } from "../format.ts";
-import type { SweepSpecView, TrialRow } from "./sweep-model.ts";
+import { importanceTrials, type SweepSpecView, type TrialRow } from "./sweep-model.ts";
 
 export class ImportanceChart {
   readonly el: HTMLElement;
@@ -25,11 +25,12 @@ export class ImportanceChart {
 
   /** Recomputes from the finished search trials and redraws. */
   draw(search: TrialRow[]): Importance {
-    const scored = search.filter((t) => t.status === "succeeded" && t.selectionScore != null);
-    const imp = hyperparameterImportance(scored.map((t) => ({ learningRate: t.learningRate, augmentations: t.augmentations, score: t.selectionScore! })), this.spec.augmentations);
+    const { trials, stoppedEarly: stopped } = importanceTrials(search);
+    const leftOut = stopped ? ` ${stopped} trial${stopped === 1 ? "" : "s"} stopped early ${stopped === 1 ? "is" : "are"} left out (${stopped === 1 ? "its score stops" : "their scores stop"} at a rung).` : "";
+    const imp = hyperparameterImportance(trials, this.spec.augmentations);
     this.host.dataset.trials = String(imp.n);
     if (!imp.enough) {
-      setText(this.note, `Not enough trials: ${imp.reason}. Importance is shown from ${MIN_TRIALS_FOR_IMPORTANCE} finished search trials on.`);
+      setText(this.note, `Not enough trials: ${imp.reason}. Below ${MIN_TRIALS_FOR_IMPORTANCE} finished search trials any hyperparameter can look decisive by chance.${leftOut}`);
       draw(this.host, { title: { text: "not enough finished trials", left: "center", top: "middle", textStyle: { fontSize: 13, color: "#5b6472", fontWeight: "normal" } }, series: [] });
       return imp;
     }
@@ -39,7 +40,8 @@ export class ImportanceChart {
       this.note,
       `Share of the variance of ${this.label} across ${imp.n} finished search trials that each hyperparameter explains on its own, less what chance alone would give (ε², one-way ANOVA; 0% = no more than chance). ` +
         `Subsets are sampled, so the hyperparameters overlap and the shares need not add up to 100%.` +
-        (left.length ? ` Not measurable: ${left.map((f) => `${f.factor} (${f.note})`).join(", ")}.` : ""),
+        (left.length ? ` Not measurable: ${left.map((f) => `${f.factor} (${f.note})`).join(", ")}.` : "") +
+        leftOut,
     );
     const rows = [...shown].reverse(); // the first factor on top
     draw(this.host, {

@@ -14,11 +14,15 @@ interface Interval { lower: number; upper: number }
 interface Test { n?: number; metrics: Record<string, number | null>; intervals?: Record<string, Interval | null> }
 interface Row {
   trialId: string; sweepId: string; scenarioKey: string; task: string; architecture: string; learningRate: number; augmentations: string[];
-  selectionScore: number; valAuc: number | null; valF1: number | null; valLoss: number | null; bestEpoch: number | null; decidedBy: string;
+  /** selectionScore: the ranking key (higher is better; a validation loss negated); score: the metric as it reads. */
+  selectionScore: number; score: number; higherIsBetter: boolean; valAuc: number | null; valF1: number | null; valLoss: number | null; bestEpoch: number | null; decidedBy: string;
   final: { trialId: string; status: string; metrics: { test?: Test } | null } | null;
 }
 
-const metricOf = (decidedBy: string) => (/AUC/i.test(decidedBy) ? "auc" : "f1");
+/** The test metric drawn: the one that decided when it is AUC or F1, else the paper's of the task. */
+const metricOf = (r: Row) => (/AUC/i.test(r.decidedBy) ? "auc" : /F1/.test(r.decidedBy) ? "f1" : r.task === "binary" ? "auc" : "f1");
+/** "Validation loss (lower is better)": what decided, as the API words it. */
+const decides = (r: Row) => `${r.decidedBy.charAt(0).toUpperCase()}${r.decidedBy.slice(1)} (decides)`;
 
 export function leaderboardPage(ctx: PageContext, dataset?: string): Page {
   return {
@@ -47,7 +51,7 @@ export function leaderboardPage(ctx: PageContext, dataset?: string): Page {
         body,
         scenarios.map((sc) => {
           const rs = rows.filter((r) => r.scenarioKey === sc).sort((a, b) => b.selectionScore - a.selectionScore);
-          const metric = metricOf(rs[0].decidedBy);
+          const metric = metricOf(rs[0]);
           const M = metric.toUpperCase();
           const best = rs[0];
           const plot = chartBox(`forest-${sc.replace(/\W/g, "_")}`, 70 + rs.length * 44, `test ${M} with 95% intervals per architecture, ${sc}`);
@@ -62,7 +66,7 @@ export function leaderboardPage(ctx: PageContext, dataset?: string): Page {
               { class: "answer" },
               "Best: ",
               h("strong", null, best.architecture),
-              ` with learning rate ${lr(best.learningRate)} and augmentations ${subset(best.augmentations)} — ${best.decidedBy} ${num(best.selectionScore)}`,
+              ` with learning rate ${lr(best.learningRate)} and augmentations ${subset(best.augmentations)} — ${best.decidedBy} ${num(best.score)}`,
               best.final?.metrics?.test ? `, test ${M} ${num(best.final.metrics.test.metrics[metric])}${interval(best.final.metrics.test, metric)}` : "",
               ".",
             ),
@@ -72,7 +76,7 @@ export function leaderboardPage(ctx: PageContext, dataset?: string): Page {
               h(
                 "table",
                 { "data-table": "leaderboard" },
-                h("thead", null, h("tr", null, ["Architecture", "Learning rate", "Augmentations", `Validation ${M} (decides)`, "Test AUC [95% CI]", "Test F1 [95% CI]", "Test n", "Trials"].map((t) => h("th", { scope: "col" }, t)))),
+                h("thead", null, h("tr", null, ["Architecture", "Learning rate", "Augmentations", decides(best), "Test AUC [95% CI]", "Test F1 [95% CI]", "Test n", "Trials"].map((t) => h("th", { scope: "col" }, t)))),
                 h(
                   "tbody",
                   null,
@@ -84,7 +88,7 @@ export function leaderboardPage(ctx: PageContext, dataset?: string): Page {
                       h("td", null, r.architecture),
                       h("td", { class: "num" }, lr(r.learningRate)),
                       h("td", { class: "wrap" }, subset(r.augmentations)),
-                      h("td", { class: "num", "data-cell": "validation" }, num(r.selectionScore)),
+                      h("td", { class: "num", "data-cell": "validation" }, num(r.score)),
                       h("td", { class: "num", "data-cell": "test-auc" }, test ? `${num(test.metrics.auc)}${interval(test, "auc")}` : "–"),
                       h("td", { class: "num", "data-cell": "test-f1" }, test ? `${num(test.metrics.f1)}${interval(test, "f1")}` : "–"),
                       h("td", { class: "num" }, test?.n != null ? String(test.n) : "–"),

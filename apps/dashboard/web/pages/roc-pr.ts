@@ -24,10 +24,10 @@ export function drawRocPr(box: HTMLElement, answer: CurvesAnswer): void {
       rows.push([
         splitName,
         c.class,
-        String(sp.n),
-        c.positives == null ? "–" : `${c.positives} / ${c.negatives}`,
         h("span", { "data-auc": key }, c.undefined ? "undefined" : num(c.auc)),
         h("span", { "data-ap": key }, c.undefined ? "undefined" : num(c.averagePrecision)),
+        String(sp.n),
+        c.positives == null ? "–" : `${c.positives} / ${c.negatives}`,
         c.undefined ? c.undefined : `${c.roc?.length ?? 0} / ${c.pr?.length ?? 0}`,
       ]);
     }
@@ -40,9 +40,10 @@ export function drawRocPr(box: HTMLElement, answer: CurvesAnswer): void {
         draw(host, {
           legend: { top: 0, type: "scroll" },
           tooltip: tooltip({ trigger: "item", formatter: (p: { seriesName: string; value: [number, number] }) => `${p.seriesName}\n${kind === "roc" ? "FPR" : "recall"} ${num(p.value[0])}, ${kind === "roc" ? "TPR" : "precision"} ${num(p.value[1])}` }),
-          grid: { left: 50, right: 16, top: 36, bottom: 40 },
+          grid: { left: 56, right: 16, top: 36, bottom: 40 },
           xAxis: { type: "value", min: 0, max: 1, name: kind === "roc" ? "false positive rate" : "recall", nameLocation: "middle", nameGap: 26 },
-          yAxis: { type: "value", min: 0, max: 1, name: kind === "roc" ? "true positive rate" : "precision" },
+          // The axis name runs along the axis: above it, it would collide with the legend on a phone.
+          yAxis: { type: "value", min: 0, max: 1, name: kind === "roc" ? "true positive rate" : "precision", nameLocation: "middle", nameGap: 34 },
           series: [
             ...drawable.map((c, i) => ({
               id: c.class,
@@ -66,7 +67,7 @@ export function drawRocPr(box: HTMLElement, answer: CurvesAnswer): void {
     section(
       "ROC and precision–recall (from the stored predictions)",
       h("p", { class: "muted" }, "Areas as the API computes them from the kept per-image probabilities: AUC under the ROC curve, AP (average precision) under the precision–recall curve."),
-      table(["Split", "Class", "Images", "Positives / negatives", "AUC", "AP", "Points (ROC / PR)"], rows, { "data-table": "curve-areas" }),
+      table(["Split", "Class", "AUC", "AP", "Images", "Positives / negatives", "Points (ROC / PR)"], rows, { "data-table": "curve-areas" }),
       h("div", { class: "grid2" }, cells),
     ),
   );

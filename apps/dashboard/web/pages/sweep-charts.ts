@@ -7,7 +7,7 @@ import { chartBox, draw, PALETTE, tooltip, type ChartHost } from "../charts.ts";
 import { h } from "../dom.ts";
 import { lr, num, subset } from "../format.ts";
 import { ImportanceChart } from "./importance-chart.ts";
-import { winnerOf, type Curve, type SweepSpecView, type TrialRow } from "./sweep-model.ts";
+import { selectionCurve, shownScore, winnerOf, type Curve, type SweepSpecView, type TrialRow } from "./sweep-model.ts";
 
 export type CurveMetric = "selection" | "valLoss" | "trainLoss";
 
@@ -82,18 +82,28 @@ export class ArchitectureCharts {
     if (w !== this.winnerId) this.drawCurves();
   }
 
+  private get lowerIsBetter(): boolean {
+    return this.spec.selectionMetric === "valLoss";
+  }
+
+  private shown(t: TrialRow): number | null {
+    return shownScore(t, this.spec.selectionMetric);
+  }
+
   drawHeatmap(): void {
     const trials = this.search();
     const subsets = [...new Set(trials.map((t) => subset(t.augmentations)))].sort((x, y) => x.split(" + ").length - y.split(" + ").length || x.localeCompare(y));
     const rates = [...new Set(trials.map((t) => t.learningRate))].sort((x, y) => x - y);
-    const data = trials.map((t) => ({ value: [subsets.indexOf(subset(t.augmentations)), rates.indexOf(t.learningRate), t.selectionScore ?? "-"], trialId: t.id }));
-    const scores = trials.map((t) => t.selectionScore).filter((s): s is number => s != null);
+    const data = trials.map((t) => ({ value: [subsets.indexOf(subset(t.augmentations)), rates.indexOf(t.learningRate), this.shown(t) ?? "-"], trialId: t.id }));
+    const scores = trials.map((t) => this.shown(t)).filter((s): s is number => s != null);
+    // Darker is better: a loss is darker where it is low.
+    const ramp = this.lowerIsBetter ? ["#1d4ed8", "#eff6ff"] : ["#eff6ff", "#1d4ed8"];
     draw(this.heat, {
       tooltip: tooltip({ formatter: (p: { data: { value: [number, number, number | string] } }) => `lr ${lr(rates[p.data.value[1]])}\n${subsets[p.data.value[0]]}\n${this.metricLabel}: ${typeof p.data.value[2] === "number" ? num(p.data.value[2]) : "not yet"}` }),
       grid: { left: 70, right: 16, top: 10, bottom: 95 },
       xAxis: { type: "category", data: subsets, axisLabel: { rotate: 35, fontSize: 10, interval: 0, width: 110, overflow: "truncate" }, splitArea: { show: true } },
       yAxis: { type: "category", data: rates.map(lr), name: "learning rate", nameLocation: "middle", nameGap: 55, splitArea: { show: true } },
-      visualMap: { min: scores.length ? Math.min(...scores) : 0, max: scores.length ? Math.max(...scores) : 1, calculable: false, orient: "horizontal", left: "center", bottom: 0, itemHeight: 120, itemWidth: 10, text: ["high", "low"], inRange: { color: ["#eff6ff", "#1d4ed8"] }, show: scores.length > 0 },
+      visualMap: { min: scores.length ? Math.min(...scores) : 0, max: scores.length ? Math.max(...scores) : 1, calculable: false, orient: "horizontal", left: "center", bottom: 0, itemHeight: 120, itemWidth: 10, text: ["high", "low"], inRange: { color: ramp }, show: scores.length > 0 },
       series: [{ id: "scores", type: "heatmap", data, label: { show: subsets.length <= 12, formatter: (p: { data: { value: [number, number, number | string] } }) => (typeof p.data.value[2] === "number" ? p.data.value[2].toFixed(2) : "") , fontSize: 10 }, emphasis: { itemStyle: { borderColor: "#111", borderWidth: 1 } } }],
     });
   }
@@ -109,7 +119,7 @@ export class ArchitectureCharts {
       color: PALETTE[ri % PALETTE.length],
       data: augs.map((aug, ai) => {
         const at = trials.filter((t) => t.learningRate === rate);
-        const mean = (xs: TrialRow[]) => (xs.length ? xs.reduce((s, t) => s + t.selectionScore!, 0) / xs.length : null);
+        const mean = (xs: TrialRow[]) => (xs.length ? xs.reduce((s, t) => s + this.shown(t)!, 0) / xs.length : null);
         const withIt = mean(at.filter((t) => t.augmentations.includes(aug)));
         const without = mean(at.filter((t) => !t.augmentations.includes(aug)));
         (detail[ri] ??= [])[ai] = `with ${num(withIt)} (n=${at.filter((t) => t.augmentations.includes(aug)).length}), without ${num(without)} (n=${at.filter((t) => !t.augmentations.includes(aug)).length})`;
@@ -128,7 +138,7 @@ export class ArchitectureCharts {
 
   private values(c: Curve | undefined): Array<[number, number | null]> {
     if (!c) return [];
-    const ys = this.metric === "valLoss" ? c.valLoss : this.metric === "trainLoss" ? c.trainLoss : this.spec.selectionMetric === "auc" ? c.valAuc : c.valF1;
+    const ys = this.metric === "valLoss" ? c.valLoss : this.metric === "trainLoss" ? c.trainLoss : selectionCurve(c, this.spec.selectionMetric);
     return c.epoch.map((e, i) => [e, ys[i]]);
   }
 
@@ -159,7 +169,7 @@ export class ArchitectureCharts {
       grid: { left: 55, right: 16, top: 24, bottom: 40 },
       xAxis: { type: "value", name: "epoch", nameLocation: "middle", nameGap: 26, min: 1, max: this.spec.searchEpochs, minInterval: 1 },
       yAxis: { type: "value", scale: true },
-      title: winner ? { text: `winner: #${winner.position} (${num(winner.selectionScore)})`, right: 10, top: 0, textStyle: { fontSize: 12, color: "#dc2626" } } : undefined,
+      title: winner ? { text: `winner: #${winner.position} (${num(this.shown(winner))})`, right: 10, top: 0, textStyle: { fontSize: 12, color: "#dc2626" } } : undefined,
       series: trials.map((t) => this.curveSeries(t, t.id === this.winnerId)),
     });
   }
@@ -178,7 +188,7 @@ export class ArchitectureCharts {
     const trials = this.search().filter((t) => t.selectionScore != null);
     const augs = this.spec.augmentations;
     const rates = [...new Set(this.search().map((t) => t.learningRate))].sort((x, y) => x - y).map(lr);
-    const scores = trials.map((t) => t.selectionScore!);
+    const scores = trials.map((t) => this.shown(t)!);
     draw(this.parallel, {
       parallel: { left: 50, right: 60, top: 30, bottom: 40 },
       parallelAxis: [
@@ -186,8 +196,8 @@ export class ArchitectureCharts {
         ...augs.map((a, i) => ({ dim: i + 1, name: a, type: "category", data: ["off", "on"], nameTextStyle: { fontSize: 10 } })),
         { dim: augs.length + 1, name: this.spec.selectionMetric.toUpperCase(), type: "value", scale: true },
       ],
-      visualMap: { show: false, dimension: augs.length + 1, min: scores.length ? Math.min(...scores) : 0, max: scores.length ? Math.max(...scores) : 1, inRange: { color: ["#cbd5e1", "#1d4ed8"] } },
-      series: [{ id: "trials", type: "parallel", lineStyle: { width: 1.5, opacity: 0.7 }, data: trials.map((t) => [lr(t.learningRate), ...augs.map((a) => (t.augmentations.includes(a) ? "on" : "off")), t.selectionScore]) }],
+      visualMap: { show: false, dimension: augs.length + 1, min: scores.length ? Math.min(...scores) : 0, max: scores.length ? Math.max(...scores) : 1, inRange: { color: this.lowerIsBetter ? ["#1d4ed8", "#cbd5e1"] : ["#cbd5e1", "#1d4ed8"] } },
+      series: [{ id: "trials", type: "parallel", lineStyle: { width: 1.5, opacity: 0.7 }, data: trials.map((t) => [lr(t.learningRate), ...augs.map((a) => (t.augmentations.includes(a) ? "on" : "off")), this.shown(t)]) }],
     });
   }
 }

@@ -4,6 +4,8 @@ export interface TrialRow {
   id: string; position: number; architecture: string; learningRate: number; augmentations: string[]; stage: "search" | "final";
   status: string; attemptCount: number; backend: string | null; bestEpoch: number | null; epochsDone: number;
   valAuc: number | null; valF1: number | null; valLoss: number | null; selectionScore: number | null; error: string | null;
+  /** The rung at which early stopping ended this search trial (null or absent: trained to the end). */
+  stoppedEarlyAt?: number | null;
 }
 
 export interface Curve {
@@ -16,7 +18,21 @@ export interface Curve {
 
 export interface SweepSpecView {
   architectures: string[]; learningRates: number[]; augmentations: string[]; searchEpochs: number; finalEpochs: number;
-  selectionMetric: "auc" | "f1"; task: string; subsetsPerRate: number;
+  selectionMetric: "auc" | "f1" | "macroF1" | "accuracy" | "macroAuc" | "valLoss"; task: string; subsetsPerRate: number;
+}
+
+/**
+ * A trial's selection score as the metric reads: the API's selectionScore is oriented so that higher is better,
+ * which negates a validation loss; charts show the loss itself (and treat lower as better).
+ */
+export function shownScore(t: Pick<TrialRow, "selectionScore">, metric: SweepSpecView["selectionMetric"]): number | null {
+  if (t.selectionScore == null) return null;
+  return metric === "valLoss" ? -t.selectionScore : t.selectionScore;
+}
+
+/** The curve the "selection metric" choice draws: the metric's own column where the epochs carry it. */
+export function selectionCurve(c: Curve, metric: SweepSpecView["selectionMetric"]): Array<number | null> {
+  return metric === "valLoss" ? c.valLoss : metric === "auc" || metric === "macroAuc" ? c.valAuc : c.valF1;
 }
 
 /** GET /v1/sweeps/:id/epochs: every trial's epochs, column by column. */
@@ -49,9 +65,9 @@ export function putEpoch(c: Curve, p: { epoch: number; trainLoss?: number | null
 }
 
 /** The winner among an architecture's search trials, ranked as the API ranks them. */
-export function winnerOf(rows: TrialRow[], metric: "auc" | "f1"): TrialRow | null {
+export function winnerOf(rows: TrialRow[], metric: SweepSpecView["selectionMetric"]): TrialRow | null {
   let best: TrialRow | null = null;
-  const other = (r: TrialRow) => (metric === "auc" ? r.valF1 : r.valAuc) ?? -Infinity;
+  const other = (r: TrialRow) => (metric === "auc" || metric === "macroAuc" ? r.valF1 : r.valAuc) ?? -Infinity;
   for (const r of rows) {
     if (r.status !== "succeeded" || r.selectionScore == null || r.stage !== "search") continue;
     if (
@@ -76,4 +92,16 @@ export const EXPORT_COLUMNS: Array<keyof TrialRow> = ["id", "position", "archite
 
 export function toCsv(rows: TrialRow[]): string {
   return [EXPORT_COLUMNS.join(","), ...rows.map((r) => EXPORT_COLUMNS.map((c) => csvCell(r[c])).join(","))].join("\n") + "\n";
+}
+
+/**
+ * The search trials hyperparameter importance rests on: finished with a score, trained to the end. A trial
+ * stopped early (ASHA) scored only up to its rung, so it is left out and counted apart.
+ */
+export function importanceTrials(search: TrialRow[]): { trials: Array<{ learningRate: number; augmentations: string[]; score: number }>; stoppedEarly: number } {
+  const done = search.filter((t) => t.stage === "search" && t.status === "succeeded" && t.selectionScore != null);
+  return {
+    trials: done.filter((t) => t.stoppedEarlyAt == null).map((t) => ({ learningRate: t.learningRate, augmentations: t.augmentations, score: t.selectionScore! })),
+    stoppedEarly: done.filter((t) => t.stoppedEarlyAt != null).length,
+  };
 }

@@ -17,9 +17,11 @@ import { TrialsGrid } from "./trials-grid.ts";
 interface SweepView {
   id: string; name: string | null; status: string; datasetId: string; scenarioKey: string; preset: string; spec: SweepSpecView;
   seed: number; planHash: string; trialCount: number; counts: Record<string, number>; etaSeconds: number | null; createdAt: string; finishedAt: string | null;
+  /** Why the sweep failed, else null. */
+  error: string | null;
 }
 
-type Ev = { type: string; trialId?: string; epoch?: number; valLoss?: number; valAuc?: number | null; valF1?: number | null; attempt?: number; status?: string; selectionScore?: number | null; error?: string | null };
+type Ev = { type: string; trialId?: string; epoch?: number; valLoss?: number; valAuc?: number | null; valF1?: number | null; attempt?: number; status?: string; selectionScore?: number | null; error?: string | null; stoppedEarlyAt?: number };
 
 export function sweepPage(ctx: PageContext, id: string): Page {
   const abort = new AbortController();
@@ -100,7 +102,7 @@ export function sweepPage(ctx: PageContext, id: string): Page {
   const sorted = () => [...rows.values()].sort((a, b) => a.position - b.position);
 
   function header(): void {
-    replace(statusBox, statusBadge(sweep.status));
+    replace(statusBox, statusBadge(sweep.status), sweep.error ? h("span", { class: "muted", "data-sweep-error": sweep.id }, ` ${sweep.error}`) : null);
     setText(etaBox, sweep.status === "running" || sweep.status === "queued" ? duration(sweep.etaSeconds) : "–");
     replace(stageBox, stageProgress());
     renderActions();
@@ -169,6 +171,7 @@ export function sweepPage(ctx: PageContext, id: string): Page {
         r.status = e.status!;
         if (e.selectionScore !== undefined) r.selectionScore = e.selectionScore;
         if (e.error !== undefined) r.error = e.error;
+        if (e.stoppedEarlyAt !== undefined) r.stoppedEarlyAt = e.stoppedEarlyAt;
         scores.add(r.architecture);
         refetchTrials.add(r.id);
       }

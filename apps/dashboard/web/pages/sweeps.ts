@@ -15,6 +15,8 @@ interface Overview {
   id: string; name: string | null; status: string; datasetId: string; datasetName: string; scenarioKey: string;
   architectures: string[]; stage: string; trialCount: number; counts: Record<string, number>;
   progress: { epochsDone: number; epochsPlanned: number; fraction: number }; etaSeconds: number | null; bestScore: number | null; createdAt: string;
+  /** Why the sweep failed (its final trainings that failed for good, and why), else null. */
+  error: string | null;
 }
 
 const STATUSES = ["", "queued", "running", "succeeded", "failed", "cancelled"];
@@ -50,18 +52,19 @@ export function sweepsPage(ctx: PageContext): Page {
     replace(
       body,
       table(
-        ["Sweep", "Status", "Dataset", "Scenario", "Architectures", "Stage", "Trials", "Progress", "ETA", "Best so far"],
+        ["Sweep", "Status", "Progress", "Best so far", "ETA", "Trials", "Stage", "Dataset", "Scenario", "Architectures"],
         sweeps.map((s) => [
           h("a", { href: `#/sweeps/${s.id}`, "data-sweep": s.id }, s.name ?? s.id.slice(0, 8)),
-          statusBadge(s.status),
+          // Where each sweep stands comes first: on a phone the rest scrolls.
+          s.error ? h("div", { "data-cell": "status" }, statusBadge(s.status), h("div", { class: "muted", "data-sweep-error": s.id }, s.error)) : statusBadge(s.status),
+          progressCell(s),
+          num(s.bestScore),
+          s.status === "running" || s.status === "queued" ? duration(s.etaSeconds) : "–",
+          `${s.counts.succeeded}/${s.trialCount}${s.counts.failed ? ` (${s.counts.failed} failed)` : ""}`,
+          s.stage,
           h("a", { href: `#/datasets/${encodeURIComponent(s.datasetId)}` }, s.datasetName),
           s.scenarioKey,
           s.architectures.join(", "),
-          s.stage,
-          `${s.counts.succeeded}/${s.trialCount}${s.counts.failed ? ` (${s.counts.failed} failed)` : ""}`,
-          progressCell(s),
-          s.status === "running" || s.status === "queued" ? duration(s.etaSeconds) : "–",
-          num(s.bestScore),
         ]),
         { "data-table": "sweeps" },
       ),

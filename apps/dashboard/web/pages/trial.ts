@@ -54,6 +54,9 @@ export function trialPage(ctx: PageContext, id: string): Page {
         ),
       ];
       if (test) parts.push(testSection(test));
+      // ROC and precision-recall curves go right after the test metrics (drawn once their answer arrives).
+      const curveBoxes = h("div");
+      parts.push(curveBoxes);
       parts.push(
         section("Epochs", h("div", { class: "grid2" }, curvesBox, h("div", { class: "scroll" }, table(["Epoch", "Attempt", "Train loss", "Val loss", "Val AUC", "Val F1", "LR", "Duration"], t.epochs.map((e) => [String(e.epoch), String(e.attempt), num(e.trainLoss), num(e.valLoss), num(e.valAuc), num(e.valF1), lr(e.lr), `${(e.durationMs / 1000).toFixed(1)} s`]), { "data-table": "epochs" })))),
         section(
@@ -65,8 +68,6 @@ export function trialPage(ctx: PageContext, id: string): Page {
           ),
         ),
       );
-      const curveBoxes = h("div");
-      parts.push(curveBoxes);
       replace(ctx.main, parts);
       drawEpochCurves(curvesBox, t);
       if (test?.confusionMatrix && test.classes) drawConfusion(test);
@@ -108,9 +109,9 @@ function drawEpochCurves(host: ReturnType<typeof chartBox>, t: Trial): void {
   draw(host, {
     legend: { top: 0 },
     tooltip: tooltip({ trigger: "axis" }),
-    grid: { left: 50, right: 50, top: 36, bottom: 36 },
+    grid: { left: 56, right: 50, top: 36, bottom: 36 },
     xAxis: { type: "value", name: "epoch", nameLocation: "middle", nameGap: 24, minInterval: 1, min: 1 },
-    yAxis: [{ type: "value", name: "loss", scale: true }, { type: "value", name: "metric", min: 0, max: 1 }],
+    yAxis: [{ type: "value", name: "loss", scale: true, nameLocation: "middle", nameGap: 40 }, { type: "value", name: "metric", min: 0, max: 1, nameLocation: "middle", nameGap: 34 }],
     series: [
       s("train loss", t.epochs.map((e) => e.trainLoss), 0, PALETTE[0], true),
       s("val loss", t.epochs.map((e) => e.valLoss), 0, PALETTE[0]),

@@ -2,18 +2,48 @@
  * Downloads from the API's /v1/worker routes with the node's worker token: JSON answers (waiting out 202s while
  * the API builds), and files resumed with byte ranges and checked against their sha256.
  */
-import { createWriteStream } from "node:fs";
+import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, rm, stat, truncate } from "node:fs/promises";
 import { dirname } from "node:path";
-import { Readable } from "node:stream";
+import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { sha256File } from "@hypersweep/data";
 
 export class CacheFetchError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    options?: { cause?: unknown },
+    /** The API answered, and refused (4xx/5xx): a fault of the API or of the request, not of this node. */
+    readonly byApi = false,
+  ) {
     super(message, options);
     this.name = "CacheFetchError";
   }
+}
+
+/** Fails a download that receives nothing for `ms` (a stalled connection), so that it is resumed. */
+function idleGuard(ms: number): Transform {
+  let timer: NodeJS.Timeout | undefined;
+  const guard: Transform = new Transform({
+    transform(chunk, _enc, done) {
+      arm();
+      done(null, chunk);
+    },
+    flush(done) {
+      clearTimeout(timer);
+      done();
+    },
+    destroy(err, done) {
+      clearTimeout(timer);
+      done(err);
+    },
+  });
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => guard.destroy(new CacheFetchError(`no data for ${ms} ms`)), ms);
+  };
+  arm();
+  return guard;
 }
 
 export interface WorkerApiOptions {
@@ -24,6 +54,8 @@ export interface WorkerApiOptions {
   retries?: number;
   /** How long to wait for the API to build a cache, ms. @defaultValue 3600000 */
   buildTimeoutMs?: number;
+  /** A download that receives nothing for this long is cut and resumed, ms. @defaultValue 60000 */
+  idleMs?: number;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -45,7 +77,7 @@ export class WorkerApi {
     }
   }
 
-  private async refuse(res: Response, path: string): Promise<never> {
+  private async refuse(res: Response, path: string, method = "GET"): Promise<never> {
     const body = await res.text().catch(() => "");
     let message = body.slice(0, 300);
     try {
@@ -53,7 +85,40 @@ export class WorkerApi {
     } catch {
       // not JSON
     }
-    throw new CacheFetchError(`GET ${path}: HTTP ${res.status}: ${message}`);
+    throw new CacheFetchError(`${method} ${path}: HTTP ${res.status}: ${message}`, undefined, true);
+  }
+
+  /**
+   * PUTs a body (a file, streamed, or JSON) to the API; network failures are retried (a PUT of content-addressed
+   * data is idempotent), refusals are not. Answers the parsed JSON reply.
+   */
+  async put(path: string, body: { file: string; sha256: string } | { json: unknown }, signal?: AbortSignal): Promise<unknown> {
+    const retries = this.opts.retries ?? 5;
+    for (let failures = 0; ; ) {
+      let res: Response;
+      try {
+        const init: RequestInit & { duplex?: "half" } = "file" in body
+          ? {
+            body: Readable.toWeb(createReadStream(body.file)) as unknown as BodyInit,
+            duplex: "half",
+            headers: { "content-type": "application/octet-stream", "x-content-sha256": body.sha256 },
+          }
+          : { body: JSON.stringify(body.json), headers: { "content-type": "application/json" } };
+        res = await fetch(new URL(path, this.opts.url), { ...init, method: "PUT", headers: { authorization: `Bearer ${this.opts.token}`, ...init.headers as Record<string, string> }, signal });
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        if (++failures > retries) throw new CacheFetchError(`cannot reach the API at ${this.opts.url}: ${((err as Error).cause as Error)?.message ?? (err as Error).message}`, { cause: err });
+        this.opts.log?.("upload interrupted: sending it again", { path, error: (err as Error).message, failures });
+        await sleep(Math.min(5_000, 200 * 2 ** failures), signal);
+        continue;
+      }
+      if (res.status === 200 || res.status === 201) return res.json();
+      if (res.status >= 500 && res.status !== 500 && ++failures <= retries) {
+        await sleep(Math.min(5_000, 200 * 2 ** failures), signal);
+        continue;
+      }
+      return this.refuse(res, path, "PUT");
+    }
   }
 
   /** A JSON answer; while the API answers 202 (building), waits as its Retry-After says and asks again. */
@@ -106,7 +171,8 @@ export class WorkerApi {
             await this.refuse(res, path);
           }
           if (res.status === 200 || res.status === 206) {
-            await pipeline(Readable.fromWeb(res.body as import("node:stream/web").ReadableStream), createWriteStream(dest, { flags: res.status === 206 ? "a" : "w" }), { signal });
+            const body = Readable.fromWeb(res.body as import("node:stream/web").ReadableStream);
+            await pipeline(body, idleGuard(this.opts.idleMs ?? 60_000), createWriteStream(dest, { flags: res.status === 206 ? "a" : "w" }), { signal });
           }
         }
         if (sha256 === null) return { ranged };
@@ -116,7 +182,7 @@ export class WorkerApi {
         if (++mismatches > 1) throw new CacheFetchError(`GET ${path}: the downloaded file's sha256 is ${got}, not ${sha256}, twice: refused`);
         this.opts.log?.("a downloaded file failed its hash check: downloading it again", { path, expected: sha256, got });
       } catch (err) {
-        if (signal?.aborted || err instanceof CacheFetchError && /refused|HTTP 4\d\d|answered range/.test(err.message)) throw err;
+        if (signal?.aborted || (err instanceof CacheFetchError && (/refused|answered range/.test(err.message) || (err.byApi && /HTTP 4\d\d/.test(err.message))))) throw err;
         if (++failures > retries) throw err instanceof CacheFetchError ? err : new CacheFetchError(`GET ${path}: ${(err as Error).message}`, { cause: err });
         this.opts.log?.("download interrupted: resuming", { path, error: (err as Error).message, failures });
         await sleep(Math.min(5_000, 200 * 2 ** failures), signal);

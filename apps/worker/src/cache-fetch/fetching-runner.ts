@@ -4,16 +4,20 @@
  * node's own cache (NodeCache) and the spec is pointed at it. The trainer reads only the cache then: no image
  * files, no path of the API's machine.
  *
+ * A final training that ran on fetched data uploads its model to the API before its result is recorded (the
+ * result names the stored model); an evaluation fetches a stored model it cannot read.
+ *
  * HYPERSWEEP_CACHE_FETCH: `true` always fetches; `auto` (default) fetches a version whose directory this node
  * cannot read (and weights it does not have), when HYPERSWEEP_API_URL and HYPERSWEEP_WORKER_TOKEN are set;
  * `false` never does (the shared volume of the README's first deployment).
  */
 import { access } from "node:fs/promises";
-import { basename, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { ConfigError, type WorkerConfig } from "@hypersweep/config";
-import type { TrainerData, TrainerSpec } from "@hypersweep/core";
+import { parseModelPath, type TrainerData, type TrainerSpec } from "@hypersweep/core";
 import type { RunOutcome, TrialRun, TrialRunner } from "../runner.ts";
 import { CacheFetchError, WorkerApi } from "./download.ts";
+import { uploadModel } from "./model-upload.ts";
 import { NodeCache, type Pinned } from "./node-cache.ts";
 
 type FetchConfig = Pick<WorkerConfig, "HYPERSWEEP_CACHE_FETCH" | "HYPERSWEEP_CACHE_MAX_BYTES" | "HYPERSWEEP_API_URL" | "HYPERSWEEP_WORKER_TOKEN" | "HYPERSWEEP_CACHE_DIR">;
@@ -32,17 +36,37 @@ export class FetchingRunner implements TrialRunner {
     const pins: Pinned[] = [];
     try {
       let spec: TrainerSpec;
+      let fetched: boolean;
       try {
-        spec = await this.localise(run.spec, pins, run.signal);
+        ({ spec, fetched } = await this.localiseRun(run.spec, pins, run.signal));
       } catch (err) {
         if (run.signal.aborted) return { kind: "error", reason: "cancelled", message: "stopped while fetching the trial's data", retryable: true };
         const message = `fetching the trial's data from the API failed: ${(err as Error).message}`;
-        return { kind: "error", reason: "data", message, retryable: true };
+        // The API refusing (its files missing, a build failing) is no fault of this node: it does not count
+        // towards the node's quarantine. Not reaching the API, or bytes that fail their hash twice, do ("data").
+        return { kind: "error", reason: err instanceof CacheFetchError && err.byApi ? "fetch" : "data", message, retryable: true };
       }
-      return await this.inner.run({ ...run, spec });
+      const out = await this.inner.run({ ...run, spec });
+      // A final model trained on fetched data would stay on this node: it goes to the API before its result is
+      // recorded, and the result names the stored model.
+      if (out.kind !== "result" || !fetched || spec.stage !== "final" || !out.result.weightsPath || parseModelPath(out.result.weightsPath)) return out;
+      try {
+        const { address } = await uploadModel(this.cache.opts.api, out.result.weightsPath, run.signal);
+        return { kind: "result", result: { ...out.result, weightsPath: address } };
+      } catch (err) {
+        if (run.signal.aborted) return { kind: "error", reason: "cancelled", message: "stopped while uploading the final model", retryable: true };
+        const message = `uploading the final model to the API failed: ${(err as Error).message}`;
+        return { kind: "error", reason: err instanceof CacheFetchError && err.byApi ? "fetch" : "data", message, retryable: true };
+      }
     } finally {
       await Promise.all(pins.map((p) => p.release().catch(() => {})));
     }
+  }
+
+  /** As localise, and whether the trial's own data was fetched (this node does not share the data root). */
+  async localiseRun(spec: TrainerSpec, pins: Pinned[], signal?: AbortSignal): Promise<{ spec: TrainerSpec; fetched: boolean }> {
+    const out = await this.localise(spec, pins, signal);
+    return { spec: out, fetched: out.data.datasetDir !== spec.data.datasetDir };
   }
 
   /** The spec with every dataset version and weights file it reads in this node's cache (pinned into `pins`). */
@@ -55,7 +79,16 @@ export class FetchingRunner implements TrialRunner {
       return { ...d, datasetDir: local.datasetDir, cacheDir: resolve(this.cache.opts.root) };
     };
     const out: TrainerSpec = { ...spec, data: await data(spec.data) };
-    if (spec.evaluate) out.evaluate = { ...spec.evaluate, trainedOn: await data(spec.evaluate.trainedOn) };
+    if (spec.evaluate) {
+      out.evaluate = { ...spec.evaluate, trainedOn: await data(spec.evaluate.trainedOn) };
+      // A model stored by the API (a final training of a node without the shared volume) is fetched like the data.
+      const model = parseModelPath(spec.evaluate.weightsPath);
+      if (model && (this.always || !(await readable(spec.evaluate.weightsPath)))) {
+        const local = await this.cache.model(model.modelId, signal);
+        pins.push(local);
+        out.evaluate.weightsPath = join(local.path, model.name);
+      }
+    }
     if (spec.pretrained && (this.always || !(await readable(spec.pretrained)))) {
       const sha = basename(spec.pretrained).replace(/\.safetensors$/, "");
       const local = await this.cache.weights(sha, signal);

@@ -8,6 +8,8 @@
  *   <contentHash>/.<S>.download/         a download in progress (resumed by the next holder of the lock)
  *   <contentHash>/<S>.lock               the cache's build-once lock: one download per node, whoever asks
  *   weights/<sha256>.safetensors         pretrained weights (checked against their name)
+ *   models/<id>/<files>, models/<id>/.manifest   a stored final model (each file checked against its manifest,
+ *                                        the manifest against the model's id)
  *   <entry>.pins/<host>-<pid>-<n>        an entry in use by a trainer: never evicted while its process lives
  * Entries appear by one rename of a complete, verified download. Past `maxBytes`, the least recently used
  * entries that no trainer uses are deleted (an entry is used when a trainer is started on it).
@@ -15,6 +17,7 @@
 import { hostname } from "node:os";
 import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { modelIdOf, StoredModelManifest } from "@hypersweep/core";
 import { buildOnce, hashVersion, readIndex, type CacheIndex, type VersionManifest } from "@hypersweep/data";
 import { CacheFetchError, WorkerApi } from "./download.ts";
 
@@ -63,7 +66,7 @@ async function livePins(entry: string): Promise<number> {
 
 export class NodeCache {
   /** Downloads this process made, by kind (for logs and tests). */
-  readonly downloads = { manifests: 0, caches: 0, weights: 0, ranged: 0 };
+  readonly downloads = { manifests: 0, caches: 0, weights: 0, models: 0, ranged: 0 };
 
   constructor(readonly opts: NodeCacheOptions) {}
 
@@ -173,6 +176,42 @@ export class NodeCache {
     }
   }
 
+  /** A stored final model by its id, every file complete and verified, pinned until release(); `path`: its directory. */
+  async model(modelId: string, signal?: AbortSignal): Promise<Pinned & { manifest: StoredModelManifest }> {
+    if (!HEX64.test(modelId)) throw new CacheFetchError(`not a model id: ${JSON.stringify(modelId)}`);
+    const dir = join(this.opts.root, "models");
+    await mkdir(dir, { recursive: true });
+    const entry = join(dir, modelId);
+    const pinned = await this.pin(entry);
+    const read = () => readFile(join(entry, ".manifest"), "utf8").then((t) => StoredModelManifest.parse(JSON.parse(t)), () => null);
+    try {
+      const { value: manifest } = await buildOnce(join(dir, `${modelId}.lock`), read, async () => {
+        const m = StoredModelManifest.parse(await this.opts.api.json(`/v1/worker/models/${modelId}`, signal));
+        if (modelIdOf(m) !== modelId) throw new CacheFetchError(`the manifest the API sent for model ${modelId} hashes to ${modelIdOf(m)}: refused`);
+        await this.makeRoom(m.files.reduce((n, f) => n + f.bytes, 0));
+        const partial = join(dir, `.${modelId}.download`);
+        await mkdir(partial, { recursive: true });
+        for (const f of m.files) {
+          const { ranged } = await this.opts.api.file(`/v1/worker/models/${modelId}/${f.name}`, join(partial, f.name), f.sha256, f.bytes, signal);
+          this.downloads.ranged += ranged;
+        }
+        await writeFile(join(partial, ".manifest"), JSON.stringify(m));
+        await rm(entry, { recursive: true, force: true });
+        await rename(partial, entry);
+        this.downloads.models++;
+        this.log("model fetched from the API", { modelId, files: m.files.length });
+        await this.makeRoom(0);
+        return m;
+      });
+      const now = new Date();
+      await utimes(entry, now, now).catch(() => {});
+      return { ...pinned, manifest };
+    } catch (err) {
+      await pinned.release();
+      throw err;
+    }
+  }
+
   /** Every complete entry (cache sizes and weights) with its size and last use. */
   private async entries(): Promise<Array<{ path: string; bytes: number; usedAt: number; base?: string }>> {
     const root = this.opts.root;
@@ -185,6 +224,13 @@ export class NodeCache {
           const path = join(base, s);
           const st = await stat(path).catch(() => null);
           if (st?.isDirectory()) out.push({ path, bytes: await treeBytes(path), usedAt: st.mtimeMs, base });
+        }
+      } else if (name === "models") {
+        for (const m of await readdir(join(root, name)).catch(() => [] as string[])) {
+          if (!HEX64.test(m)) continue;
+          const path = join(root, name, m);
+          const st = await stat(path).catch(() => null);
+          if (st?.isDirectory()) out.push({ path, bytes: await treeBytes(path), usedAt: st.mtimeMs });
         }
       } else if (name === "weights") {
         for (const f of await readdir(join(root, name)).catch(() => [] as string[])) {
