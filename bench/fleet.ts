@@ -53,6 +53,8 @@ interface Row {
   trialsPerS: number;
   peakConnections: number;
   probeFailures: number;
+  /** Why the outside client failed (message → count). */
+  probeReasons: Record<string, number>;
   probes: number;
   tooManyClients: number | null;
   submitErrors: number;
@@ -81,6 +83,7 @@ async function sampler() {
 function probe() {
   let tries = 0;
   let failures = 0;
+  const reasons = new Map<string, number>();
   let stop = false;
   const loop = (async () => {
     while (!stop) {
@@ -89,15 +92,17 @@ function probe() {
       try {
         await c.connect();
         await c.query("SELECT 1");
-      } catch {
+      } catch (err) {
         failures++;
+        const why = /too many clients/.test((err as Error).message) ? "too many clients" : (err as Error).message.slice(0, 60);
+        reasons.set(why, (reasons.get(why) ?? 0) + 1);
       } finally {
         await c.end().catch(() => {});
       }
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
-  return { result: () => ({ tries, failures }), end: async () => { stop = true; await loop; } };
+  return { result: () => ({ tries, failures, reasons: Object.fromEntries(reasons) }), end: async () => { stop = true; await loop; } };
 }
 
 function logSize(): number {
@@ -246,7 +251,7 @@ async function run(mode: string, processes: number): Promise<Row> {
   const p = outsider.result();
   return {
     mode, processes, started: started.filter(Boolean).length, trials, seconds, trialsPerS: trials / seconds, peakConnections: sample.peak(),
-    probeFailures: p.failures, probes: p.tries, tooManyClients: tooManySince(logAt), submitErrors, finished, extraAttempts, load,
+    probeFailures: p.failures, probeReasons: p.reasons, probes: p.tries, tooManyClients: tooManySince(logAt), submitErrors, finished, extraAttempts, load,
   };
 }
 
@@ -283,7 +288,7 @@ function report(measured: Row[], maxConnections: string) {
     "",
     "| worker processes | how workers reach Postgres | processes started | peak connections | trials/s | outside client refused | submissions refused (API) | \"too many clients\" in the server log | attempts beyond one per trial | load |",
     "|---|---|---|---|---|---|---|---|---|---|",
-    ...rows.map((r) => `| ${r.processes} | ${label(r.mode)} | ${r.started} | ${r.peakConnections} | ${r.trialsPerS.toFixed(0)} (${r.trials} in ${r.seconds.toFixed(1)} s${r.finished ? "" : ", did not finish"}) | ${r.probeFailures} of ${r.probes} | ${r.submitErrors} | ${r.tooManyClients ?? "n/a"} | ${r.extraAttempts} | ${r.load} |`),
+    ...rows.map((r) => `| ${r.processes} | ${label(r.mode)} | ${r.started} | ${r.peakConnections} | ${r.trialsPerS.toFixed(0)} (${r.trials} in ${r.seconds.toFixed(1)} s${r.finished ? "" : ", did not finish"}) | ${r.probeFailures} of ${r.probes}${r.probeFailures ? ` (${Object.entries(r.probeReasons).map(([k, v]) => `${v}× ${k}`).join("; ")})` : ""} | ${r.submitErrors} | ${r.tooManyClients ?? "n/a"} | ${r.extraAttempts} | ${r.load} |`),
     "",
   ];
   mkdirSync(join(ROOT, "bench/results"), { recursive: true });
