@@ -23,3 +23,4 @@ export * from "./team-share.repository.ts";
 export * from "./quarantine.repository.ts";
 export * from "./worker-token.repository.ts";
 export * from "./worker-replay.repository.ts";
+export * from "./stored-model.repository.ts";

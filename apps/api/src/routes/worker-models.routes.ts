@@ -2,6 +2,8 @@
  * Final models of worker nodes that share no filesystem with the API (behind workerAuth): a node that fetched its
  * data uploads the model its final training published before it records the result, which then names the stored
  * model (`models/<id>/<main file>`) instead of a path on that node. Any node can fetch it for an evaluation.
+ * Every upload names its attempt (`?trialId=&attempt=`) and is refused (409 LEASE_LOST) unless that attempt holds
+ * the trial's lease: a worker token alone stores nothing. What no result names is deleted later (model-prune.ts).
  *   PUT /v1/worker/models/:model/:name   one file, raw body, `x-content-sha256: <hex>` its sha256: hashed while it
  *                                        streams to a temporary file (at most HYPERSWEEP_MODEL_LIMIT bytes); a
  *                                        body of another hash is 400 naming the file, and nothing is kept. 201
@@ -14,7 +16,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { link, mkdir, rmdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { link, mkdir, rmdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -23,12 +25,15 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { modelIdOf, ModelFileName, StoredModelManifest } from "@hypersweep/core";
 import { sha256File } from "@hypersweep/data";
+import { attemptHoldsLease } from "@hypersweep/db";
 import type { AppDeps } from "../deps.ts";
 import { badRequest, HttpError } from "../errors.ts";
 import { sendImmutableFile } from "../cache/send-file.ts";
 
 const SHA256 = z.string().regex(/^[0-9a-f]{64}$/, "a sha256 in lowercase hex (64 characters)");
 const FileParams = z.object({ model: SHA256, name: ModelFileName });
+/** The attempt an upload belongs to. */
+const Owner = z.object({ trialId: z.string().uuid(), attempt: z.coerce.number().int().min(1) });
 
 class TooLarge extends Error {}
 
@@ -55,6 +60,12 @@ export function workerModelRoutes(deps: AppDeps) {
     const text = await readFile(join(root, `${model}.json`), "utf8").catch(() => null);
     return text === null ? null : StoredModelManifest.parse(JSON.parse(text));
   };
+  const mustHoldLease = async ({ trialId, attempt }: z.output<typeof Owner>, model: string) => {
+    if (await attemptHoldsLease(deps.db, trialId, attempt)) return;
+    throw new HttpError(409, "LEASE_LOST", `attempt ${attempt} of trial ${trialId} does not hold the trial's lease (it ended, lost it, or never began): model ${model} is not stored`);
+  };
+  /** An answer of "already stored" makes the model young again: the pruner keeps it for another grace period. */
+  const touch = (path: string) => utimes(path, new Date(), new Date()).catch(() => {});
   return async (app: FastifyInstance) => {
     // Model files arrive as raw bodies, streamed (never buffered: bounded by HYPERSWEEP_MODEL_LIMIT below).
     app.addContentTypeParser("application/octet-stream", (_req, payload, done) => done(null, payload));
@@ -62,11 +73,12 @@ export function workerModelRoutes(deps: AppDeps) {
 
     r.put("/models/:model/:name", {
       schema: {
-        tags: ["worker"], summary: "Upload one file of a final model (raw body; x-content-sha256: its sha256)", params: FileParams,
-        headers: z.object({ "x-content-sha256": SHA256 }).passthrough(),
+        tags: ["worker"], summary: "Upload one file of a final model (raw body; x-content-sha256: its sha256) for an attempt holding its lease", params: FileParams,
+        headers: z.object({ "x-content-sha256": SHA256 }).passthrough(), querystring: Owner,
       },
     }, async (req, reply) => {
       const { model, name } = req.params;
+      await mustHoldLease(req.query, model);
       const declared = req.headers["x-content-sha256"];
       const length = Number(req.headers["content-length"] ?? 0);
       if (length > limit) throw new HttpError(413, "TOO_LARGE", `${name} (${length} bytes) exceeds the limit of ${limit} bytes (HYPERSWEEP_MODEL_LIMIT)`);
@@ -99,19 +111,24 @@ export function workerModelRoutes(deps: AppDeps) {
       if (!linked) {
         const stored = await sha256File(target);
         if (stored !== got.sha256) throw new HttpError(409, "CONFLICT", `model ${model} already holds another ${name} (sha256 ${stored}): a model's files never change`);
+        await touch(target);
         return reply.status(200).send({ model, name, sha256: stored, bytes: got.bytes, stored: "already" });
       }
       return reply.status(201).send({ model, name, sha256: got.sha256, bytes: got.bytes, stored: "now" });
     });
 
     r.put("/models/:model", {
-      schema: { tags: ["worker"], summary: "Store a final model's manifest once all its files are uploaded", params: z.object({ model: SHA256 }), body: StoredModelManifest },
+      schema: { tags: ["worker"], summary: "Store a final model's manifest once all its files are uploaded (for an attempt holding its lease)", params: z.object({ model: SHA256 }), querystring: Owner, body: StoredModelManifest },
     }, async (req, reply) => {
       const { model } = req.params;
       const m = req.body;
       const id = modelIdOf(m);
       if (id !== model) throw badRequest(`the manifest hashes to ${id}, not to the model id ${model}`, [{ path: "params.model", message: `the manifest's id is ${id}` }]);
-      if (await manifestOf(model)) return reply.status(200).send({ model, stored: "already" });
+      await mustHoldLease(req.query, model);
+      if (await manifestOf(model)) {
+        await touch(join(root, `${model}.json`));
+        return reply.status(200).send({ model, stored: "already" });
+      }
       for (const [i, f] of m.files.entries()) {
         const path = join(root, model, f.name);
         const st = await stat(path).catch(() => null);

@@ -51,7 +51,7 @@ export class FetchingRunner implements TrialRunner {
       // recorded, and the result names the stored model.
       if (out.kind !== "result" || !fetched || spec.stage !== "final" || !out.result.weightsPath || parseModelPath(out.result.weightsPath)) return out;
       try {
-        const { address } = await uploadModel(this.cache.opts.api, out.result.weightsPath, run.signal);
+        const { address } = await uploadModel(this.cache.opts.api, out.result.weightsPath, { trialId: spec.trialId, attempt: spec.attempt }, run.signal);
         return { kind: "result", result: { ...out.result, weightsPath: address } };
       } catch (err) {
         if (run.signal.aborted) return { kind: "error", reason: "cancelled", message: "stopped while uploading the final model", retryable: true };
