@@ -37,6 +37,7 @@ import { reportRoutes } from "./routes/report.routes.ts";
 import { workerRoutes } from "./routes/workers.routes.ts";
 import { dashboardRoutes } from "./routes/dashboard.routes.ts";
 import { webPlugin } from "./plugins/web.ts";
+import { startModelPruner } from "./model-prune.ts";
 
 export type { AppDeps, V1Plugin } from "./deps.ts";
 
@@ -129,8 +130,20 @@ export async function buildApp(
       stopReconciler = startReconciler(base.db, base.queue, base.config.HYPERSWEEP_RECONCILE_MS, (m) => app.log.info(m));
     });
   }
+  // Final models worker nodes uploaded to this API's data directory that no result names: deleted at start and
+  // every HYPERSWEEP_MODEL_PRUNE_MS (whether or not this process runs the reconciler: the files are its own).
+  let stopPruner = () => {};
+  if (base.config.HYPERSWEEP_MODEL_PRUNE_MS > 0) {
+    app.addHook("onReady", async () => {
+      stopPruner = startModelPruner({
+        db: base.db, dataDir: base.config.HYPERSWEEP_DATA_DIR, graceMs: base.config.HYPERSWEEP_MODEL_GRACE_MS, everyMs: base.config.HYPERSWEEP_MODEL_PRUNE_MS,
+        log: (msg, extra) => app.log.info(extra, msg), summary: (m) => app.log.info(m),
+      });
+    });
+  }
   app.addHook("onClose", async () => {
     stopReconciler();
+    stopPruner();
     deps.fleet.stop();
     await events.close();
   });

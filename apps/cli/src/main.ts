@@ -150,6 +150,18 @@ export function buildCli(): Command {
     out(`worker token ${r.workerToken.name} (${r.workerToken.id}) revoked at ${r.workerToken.revokedAt}`);
   });
 
+  admin
+    .command("prune-models")
+    .description("delete stored final models no trial references, and unfinished uploads, older than the API's HYPERSWEEP_MODEL_GRACE_MS")
+    .option("--json", JSON_HELP)
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      const r = await adminClient(cmd).request("POST", "/v1/admin/models/prune");
+      if (o.json) return out(r);
+      out(`removed ${r.removed.models} unreferenced model(s), ${r.removed.partial} without a manifest, ${r.removed.uploads} unfinished upload(s): ${r.removed.bytes} bytes`);
+      out(`kept ${r.kept.referenced} referenced model(s), ${r.kept.young} younger than ${r.graceMs} ms: ${r.kept.bytes} bytes`);
+      for (const id of r.removed.ids) out(`  removed ${id}`);
+    });
+
   admin.addCommand(setTeamCommand(adminClient));
 
   program.addCommand(teamCommand(client));

@@ -87,6 +87,14 @@ export const apiEnv = z.object({
   /** Largest file of a final model a worker node uploads (PUT /v1/worker/models/:id/:name), in bytes. */
   HYPERSWEEP_MODEL_LIMIT: intFrom(2 * 1024 ** 3, 1024),
   /**
+   * Stored final models no trial's result names, partial uploads and models without a manifest are deleted once
+   * they are older than this, ms (their newest file): never sooner, so an upload in flight and a model whose result
+   * is about to be recorded stay. At least a minute.
+   */
+  HYPERSWEEP_MODEL_GRACE_MS: intFrom(3_600_000, 60_000),
+  /** How often this API process deletes those models (and once at start), ms; 0: only on POST /v1/admin/models/prune. */
+  HYPERSWEEP_MODEL_PRUNE_MS: intFrom(3_600_000, 0),
+  /**
    * Origins (comma-separated, e.g. https://wall.example.org) whose pages may call the API from a browser (CORS),
    * for dashboards hosted elsewhere. Unset: CORS is off and only the dashboard served at / can call the API.
    */

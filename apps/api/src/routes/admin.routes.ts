@@ -6,13 +6,14 @@ import { createApiKey, createTeam, createWorkerToken, listTeams, listWorkers, li
 import { wakeParkedTokens } from "@hypersweep/queue";
 import type { AppDeps } from "../deps.ts";
 import { unauthorized } from "../errors.ts";
+import { pruneModels } from "../model-prune.ts";
 import { bearer, sameToken } from "../plugins/auth.ts";
 
 const NAME = z.string().min(1).max(100).regex(/^[\w .-]+$/, "letters, digits, space, _ . - only");
 
 /**
- * Teams and keys, worker tokens, and the fleet's quarantines, behind the admin token from HYPERSWEEP_ADMIN_TOKEN.
- * Keys are returned once, stored hashed.
+ * Teams and keys, worker tokens, the fleet's quarantines, and the stored final models' clean-up, behind the admin
+ * token from HYPERSWEEP_ADMIN_TOKEN. Keys are returned once, stored hashed.
  */
 export function adminRoutes(deps: AppDeps) {
   return async (app: FastifyInstance) => {
@@ -73,5 +74,9 @@ export function adminRoutes(deps: AppDeps) {
       deps.workerTokens.forget(revoked.id);
       return { workerToken: revoked };
     });
+
+    // The pass the API also runs every HYPERSWEEP_MODEL_PRUNE_MS, now: what it removed and what it kept.
+    r.post("/models/prune", { schema: { tags: ["admin"], summary: "Delete stored final models no trial references, and unfinished uploads, older than HYPERSWEEP_MODEL_GRACE_MS" } }, async (req) =>
+      pruneModels({ db: deps.db, dataDir: deps.config.HYPERSWEEP_DATA_DIR, graceMs: deps.config.HYPERSWEEP_MODEL_GRACE_MS, log: (msg, extra) => req.log.info(extra, msg) }));
   };
 }
