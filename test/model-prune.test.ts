@@ -81,6 +81,8 @@ describe("pruning stored final models", () => {
     const unreferencedYoung = plant(root, "result about to be recorded", { ageMs: 10 * 60_000 });
     const partialOld = plant(root, "node stopped before its manifest", { ageMs: 2 * HOUR, manifest: false });
     const partialYoung = plant(root, "upload in flight", { ageMs: 60_000, manifest: false, temps: [{ ageMs: 1000, bytes: 30 }] });
+    // A large file still streaming after the grace period: its directory is old, its temporary file is not.
+    const longUpload = plant(root, "a long upload, still streaming", { ageMs: 2 * HOUR, manifest: false, temps: [{ ageMs: 1000, bytes: 40 }] });
     const onlyTemp = plant(root, "crashed mid-file", { ageMs: 2 * HOUR, manifest: false, temps: [{ ageMs: 2 * HOUR, bytes: 50 }] });
     const tempManifest = join(root, `.${unreferencedOld}.0123456789ab.json`);
     writeFileSync(tempManifest, "{\"main\":");
@@ -104,7 +106,7 @@ describe("pruning stored final models", () => {
     expect(r.body).toEqual({
       graceMs: HOUR,
       removed: { models: 1, partial: 2, uploads: 3, bytes: total(before) - total(after), ids: [unreferencedOld, partialOld, onlyTemp].sort() },
-      kept: { referenced: 2, young: 2, bytes: total(after) },
+      kept: { referenced: 2, young: 3, bytes: total(after) },
     });
     // What remains: the referenced models (without the stale upload in one), the young ones with their upload.
     expect([...after.keys()].sort()).toEqual([
@@ -112,11 +114,12 @@ describe("pruning stored final models", () => {
       `${referencedResolved}.json`, `${referencedResolved}/model.safetensors`,
       `${unreferencedYoung}.json`, `${unreferencedYoung}/model.safetensors`,
       `${partialYoung}/.model.safetensors.ab12cd34ef50.upload`, `${partialYoung}/model.safetensors`,
+      `${longUpload}/.model.safetensors.ab12cd34ef50.upload`, `${longUpload}/model.safetensors`,
     ].sort());
     for (const id of [unreferencedOld, partialOld, onlyTemp]) expect(existsSync(join(root, id)), id).toBe(false);
 
     // A second pass finds nothing more to remove.
-    expect((await prune()).body).toMatchObject({ removed: { models: 0, partial: 0, uploads: 0, bytes: 0, ids: [] }, kept: { referenced: 2, young: 2, bytes: total(after) } });
+    expect((await prune()).body).toMatchObject({ removed: { models: 0, partial: 0, uploads: 0, bytes: 0, ids: [] }, kept: { referenced: 2, young: 3, bytes: total(after) } });
 
     // The served model is still served.
     const token = worker;

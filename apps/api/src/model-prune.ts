@@ -56,13 +56,19 @@ const missing = (err: unknown) => (err as NodeJS.ErrnoException)?.code === "ENOE
 const statOrNull = (path: string) => stat(path).catch((err) => (missing(err) ? null : Promise.reject(err)));
 const listOrEmpty = (dir: string): Promise<Dirent[]> => readdir(dir, { withFileTypes: true }).catch((err) => (missing(err) ? [] : Promise.reject(err)));
 
-/** One model's entries on disk as they are now: its newest mtime, its bytes, its temporary files. */
+/**
+ * One model's entries on disk as they are now: its newest mtime (an upload still streaming keeps its temporary
+ * file's mtime fresh, so a long upload keeps its model young), its bytes (temporary files aside), its temporary files.
+ */
 async function measure(root: string, id: string): Promise<{ newest: number; bytes: number; temps: Array<{ path: string; mtimeMs: number; size: number }> } | null> {
   let newest = -Infinity;
   let bytes = 0;
   const temps: Array<{ path: string; mtimeMs: number; size: number }> = [];
   const manifest = await statOrNull(join(root, `${id}.json`));
-  if (manifest) newest = Math.max(newest, manifest.mtimeMs), bytes += manifest.size;
+  if (manifest) {
+    newest = Math.max(newest, manifest.mtimeMs);
+    bytes += manifest.size;
+  }
   const dir = join(root, id);
   const d = await statOrNull(dir);
   if (d?.isDirectory()) {
@@ -70,8 +76,9 @@ async function measure(root: string, id: string): Promise<{ newest: number; byte
     for (const e of await listOrEmpty(dir)) {
       const st = await statOrNull(join(dir, e.name));
       if (!st) continue;
+      newest = Math.max(newest, st.mtimeMs);
       if (TEMP_UPLOAD.test(e.name)) temps.push({ path: join(dir, e.name), mtimeMs: st.mtimeMs, size: st.size });
-      else newest = Math.max(newest, st.mtimeMs), bytes += st.size;
+      else bytes += st.size;
     }
   }
   return manifest || d ? { newest, bytes, temps } : null;
