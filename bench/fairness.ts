@@ -6,6 +6,7 @@
  *  - lateTeamFirstStartMs: team A submits 200 trials (each ~3 × 20 ms), then team B submits 10: how long B's
  *    first trial waited after its submit (B's sweep committed → B's first attempt opened, Postgres clock).
  * Run: npx tsx bench/fairness.ts [--trials 1000] [--rounds 3] [--baseline-ref <commit> | --no-baseline]
+ * (BENCH_CPU_PROF=<dir>: the worker processes write V8 CPU profiles there)
  * The last line printed is a JSON object with lateTeamFirstStartMs and trialsPerS (medians, fair share on).
  */
 import { execFileSync, execSync, fork, type ChildProcess } from "node:child_process";
@@ -83,7 +84,7 @@ async function stack(label: string) {
   const worker = (root: string, extra: Record<string, string> = {}) => {
     const child = fork(join(ROOT, "bench/fairness-worker.ts"), [], {
       cwd: root,
-      execArgv: ["--import", "tsx"],
+      execArgv: ["--import", "tsx", ...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])],
       env: { ...process.env, ...env, FAIRNESS_ROOT: root, HYPERSWEEP_CONCURRENCY: "8", HYPERSWEEP_RECONCILE_MS: "0", ...extra },
       stdio: ["ignore", "ignore", "inherit", "ipc"],
     });

@@ -182,7 +182,7 @@ async function run(mode: string, processes: number): Promise<Row> {
         // The no-op trainer reads no data: nothing to fetch into the node's cache.
         HYPERSWEEP_CACHE_FETCH: "false" };
       if (mode !== "direct") delete childEnv.DATABASE_URL;
-      const child = fork(join(ROOT, "bench/noop-worker.ts"), [], { execArgv: ["--import", "tsx"], env: childEnv, stdio: ["ignore", "ignore", "ignore", "ipc"] });
+      const child = fork(join(ROOT, "bench/noop-worker.ts"), [], { execArgv: ["--import", "tsx", ...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}/workers`] : [])], env: childEnv, stdio: ["ignore", "ignore", "ignore", "ipc"] });
       children.push(child);
       STARTED.push(child);
       return new Promise<boolean>((res) => {

@@ -83,6 +83,26 @@ describe("worker routes", () => {
     expect([t.selectionScore, t.attempts.map((a) => [a.workerId, a.status])]).toEqual([0.7, [["slow", "lost"], ["fast", "succeeded"]]]);
   });
 
+  it("a result sent with ?final=check queues the final stage it makes due before answering; other nodes' requests answer as before", async () => {
+    const res = await s.http("POST", "/v1/sweeps", sweepBody(s.dataset.id, { overrides: { searchEpochs: 2, learningRates: [1e-3], subsetsPerRate: 2, final: true } }));
+    expect(res.status).toBe(201);
+    const [a, b] = res.body.trials.map((t: { id: string }) => t.id) as string[];
+    const finals = () => s.db.trial.findMany({ where: { sweepId: res.body.id, stage: "final" } });
+    for (const id of [a!, b!]) await w("POST", `/trials/${id}/claim`, { workerId: "node-1", ...lease });
+    // The search is not over after the first result: nothing to queue, and the node need not ask.
+    expect((await w("POST", `/trials/${a}/attempts/1/result?final=check`, result(0.7))).body).toEqual({ ok: true, finalStageChecked: true });
+    expect(await finals()).toHaveLength(0);
+    // The last search trial: its winner's final training exists when the answer arrives.
+    expect((await w("POST", `/trials/${b}/attempts/1/result?final=check`, result(0.9))).body).toEqual({ ok: true, finalStageChecked: true });
+    const [final] = await finals();
+    expect(final?.spec).toMatchObject({ stage: "final" });
+    expect(await s.db.trial.count({ where: { sweepId: res.body.id, stage: "final", status: "queued" } })).toBe(1);
+    // A repeat cannot know what its first copy queued: the node is told to look itself.
+    expect((await w("POST", `/trials/${b}/attempts/1/result?final=check`, result(0.9))).body).toEqual({ ok: true, replayed: true, finalStageChecked: false });
+    const bad = await w("POST", `/trials/${b}/attempts/1/result?final=maybe`, result(0.9));
+    expect([bad.status, bad.body.issues?.[0]?.path]).toEqual([400, "querystring.final"]);
+  });
+
   it("refuses malformed writes with 400 naming the field, and stores nothing", async () => {
     const [id] = await queuedTrials(1);
     await w("POST", `/trials/${id}/claim`, { workerId: "node-1", ...lease });
@@ -127,7 +147,7 @@ async function answerLosingProxy(target: string, match: RegExp): Promise<{ url: 
 describe("HttpWorkerStore", () => {
   it("retries a result whose answer was lost and records it once; the retried failure gives the first answer", async () => {
     const [a, b] = await queuedTrials(2);
-    for (const [id, match] of [[a, /\/result$/], [b, /\/failure$/]] as const) {
+    for (const [id, match] of [[a, /\/result(\?|$)/], [b, /\/failure$/]] as const) {
       const proxy = await answerLosingProxy(s.url, match);
       const store = new HttpWorkerStore(proxy.url, token);
       const c = await store.claim(id, "node-lossy", lease);

@@ -22,7 +22,12 @@ export class DirectWorkerStore implements WorkerStore {
   recordEpoch: WorkerStore["recordEpoch"] = (trialId, attempt, e, leaseMs) => recordEpoch(this.db, trialId, attempt, e, leaseMs);
   recordRungEpoch: WorkerStore["recordRungEpoch"] = (trialId, attempt, e, inHand, leaseMs) => recordRungEpoch(this.db, trialId, attempt, e, inHand, leaseMs);
   recordPredictions: WorkerStore["recordPredictions"] = (trialId, attempt, splits) => recordPredictions(this.db, trialId, attempt, splits);
-  recordResult: WorkerStore["recordResult"] = (trialId, attempt, r) => recordResult(this.db, trialId, attempt, r);
+  recordResult: WorkerStore["recordResult"] = async (trialId, attempt, r) => {
+    const { finalStageDue, sweepId } = await recordResult(this.db, trialId, attempt, r);
+    if (!finalStageDue) return { finalStageChecked: true };
+    // A failure here (Redis away) is the node's to retry and log, the reconciler's to make good.
+    return ensureFinalStage(this.db, this.queue, sweepId).then(() => ({ finalStageChecked: true }), () => ({ finalStageChecked: false }));
+  };
   failAttempt: WorkerStore["failAttempt"] = async (trialId, attempt, f) => {
     const { requeued, ...out } = await failAttempt(this.db, trialId, attempt, f);
     if (requeued?.length) await enqueueTrials(this.queue, requeued).catch(() => {}); // the reconciler enqueues what is owed

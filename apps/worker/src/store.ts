@@ -46,7 +46,11 @@ export interface WorkerStore {
    */
   recordRungEpoch(trialId: string, attempt: number, e: EpochRecord, inHand: readonly EpochRecord[], leaseMs: number): Promise<RungOutcome | null>;
   recordPredictions(trialId: string, attempt: number, splits: readonly SplitPredictionRows[]): Promise<void>;
-  recordResult(trialId: string, attempt: number, r: TrialResult): Promise<void>;
+  /**
+   * Records the result once. `finalStageChecked`: the store has also queued the final stage this result made due
+   * (or none was), so the node need not ask (ensureFinalStage); false when the node should look itself.
+   */
+  recordResult(trialId: string, attempt: number, r: TrialResult): Promise<{ finalStageChecked: boolean }>;
   /**
    * Ends a failed attempt. When it quarantines the worker, the trials its excused attempts had failed for good are
    * owed a run again: the store enqueues them (the reconciler is the safety net).

@@ -40,7 +40,8 @@ export type ProcessResult =
   /** The trial needs a trainer this worker does not run. */
   | { kind: "elsewhere"; trainer: string }
   /** `stoppedEarlyAt`: the rung at which early stopping ended the trial (its result is its best stored epoch). */
-  | { kind: "succeeded"; attempt: number; stoppedEarlyAt?: number }
+  /** `finalStageChecked`: recording the result also queued the final stage it made due (none to ask for). */
+  | { kind: "succeeded"; attempt: number; stoppedEarlyAt?: number; finalStageChecked?: boolean }
   | { kind: "failed"; attempt: number; retry: boolean; reason: string; message: string; quarantined?: { reason: string; until: Date } }
   | { kind: "lost"; attempt: number }
   | { kind: "released"; attempt: number };
@@ -258,8 +259,8 @@ async function runClaimed(store: WorkerStore, runner: TrialRunner, c: ClaimedTri
         return { kind: "failed", attempt, retry: false, reason: "protocol", message: err.message };
       }
       await retrying(() => store.recordPredictions(trialId, attempt, scored.predictions));
-      await retrying(() => store.recordResult(trialId, attempt, { bestEpoch: outcome.result.bestEpoch, metrics: scored.metrics, weightsPath: outcome.result.weightsPath, epochs, backend, ...scores(spec, scored.valMetrics) }));
-      return { kind: "succeeded", attempt };
+      const { finalStageChecked } = await retrying(() => store.recordResult(trialId, attempt, { bestEpoch: outcome.result.bestEpoch, metrics: scored.metrics, weightsPath: outcome.result.weightsPath, epochs, backend, ...scores(spec, scored.valMetrics) }));
+      return { kind: "succeeded", attempt, finalStageChecked };
     }
     // A failure of the run itself also judges this node (it may be quarantined by it: see judgeNode).
     const failed = await retrying(() => store.failAttempt(trialId, attempt, { reason: outcome.reason, message: outcome.message, maxAttempts: cfg.maxAttempts, retryable: outcome.retryable, quarantine: cfg.quarantine }));

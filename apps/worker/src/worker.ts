@@ -177,7 +177,7 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
         await job.moveToDelayed(Date.now() + idleDelay(waits, cfg.HYPERSWEEP_IDLE_MAX_MS), token);
         throw new DelayedError();
       }
-      if (r.kind === "succeeded" || (r.kind === "failed" && !r.retry)) {
+      if ((r.kind === "succeeded" && !r.finalStageChecked) || (r.kind === "failed" && !r.retry)) {
         // The last search trial of an architecture queues its winner's final training (the reconciler is the safety net).
         await store.ensureFinalStage(r.sweepId, (m) => log(m)).catch((err) => log(`final stage of sweep ${r.sweepId} left to the reconciler: ${(err as Error).message}`));
       }

@@ -167,3 +167,11 @@ export const WireFinalQueued = z.strictObject({ created: z.array(z.string()) });
 
 /** Any write that succeeded; `replayed` when this attempt had already written it (a retried request). */
 export const WireOk = z.strictObject({ ok: z.literal(true), replayed: z.boolean().optional() });
+
+/**
+ * A result request may ask the API to queue the final stage the result makes due (`?final=check`), saving the
+ * node a request per trial. Only then does the answer carry `finalStageChecked`; an API that predates it ignores
+ * the query and answers WireOk, and the node asks for the final stage itself (POST /sweeps/:id/final).
+ */
+export const WireResultQuery = z.object({ final: z.enum(["check"]).optional() });
+export const WireResultAnswer = WireOk.extend({ finalStageChecked: z.boolean().optional() });

@@ -239,18 +239,29 @@ export interface TrialResult {
   backend?: string;
 }
 
+/** What recording a result tells the caller. */
+export interface ResultRecorded {
+  /**
+   * The final stage may now be owed (this was one of the last search trials of its architecture, in a sweep that
+   * trains its winners): look (ensureFinalStage). False when it cannot be: more than END_CHECK_WINDOW search
+   * trials of the architecture are still owed, the trial is no search trial, or the sweep has no final stage.
+   */
+  finalStageDue: boolean;
+  sweepId: string;
+}
+
 /**
  * Records the result once, in one statement with the attempt's end and its event. Throws LeaseLostError when
  * `attempt` no longer holds the lease. When few trials of the sweep are left, ends the sweep if it was the last.
  */
-export async function recordResult(db: Db, trialId: string, attempt: number, r: TrialResult): Promise<void> {
-  const { rows } = await db.pool.query<{ sweep_id: string; team_id: string; others: number }>(
+export async function recordResult(db: Db, trialId: string, attempt: number, r: TrialResult): Promise<ResultRecorded> {
+  const { rows } = await db.pool.query<{ sweep_id: string; team_id: string; others: number; final_due: boolean }>(
     named("hs_record_result", `WITH t AS (
        UPDATE trials SET status = 'succeeded', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL,
          best_epoch = $3, val_auc = $4, val_f1 = $5, val_loss = $6, selection_score = $7, tiebreak_score = $8,
          metrics = $9::jsonb, weights_path = $10, error = NULL, error_reason = NULL, backend = COALESCE($12, backend)
        WHERE id = $1 AND current_attempt = $2 AND status = 'running'
-       RETURNING id, sweep_id, team_id, stage),
+       RETURNING id, sweep_id, team_id, stage, architecture),
      a AS (UPDATE attempts SET status = 'succeeded', finished_at = now(), backend = COALESCE($12, backend)
            WHERE trial_id IN (SELECT id FROM t) AND number = $2 RETURNING id),
      ep AS (
@@ -265,7 +276,10 @@ export async function recordResult(db: Db, trialId: string, attempt: number, r: 
          'trialId', id, 'status', 'succeeded', 'selectionScore', $7::float8, 'stage', stage)::text) FROM t)
      SELECT t.sweep_id::text, t.team_id::text,
             (SELECT count(*) FROM trials o WHERE o.sweep_id = t.sweep_id AND o.status IN ('queued', 'running') AND o.id <> t.id)::int
-              + (SELECT count(*) FROM a)::int * 0 + (SELECT count(*) FROM note)::int * 0 + (SELECT count(*) FROM ep)::int * 0 AS others
+              + (SELECT count(*) FROM a)::int * 0 + (SELECT count(*) FROM note)::int * 0 + (SELECT count(*) FROM ep)::int * 0 AS others,
+            t.stage = 'search' AND (SELECT COALESCE(spec->>'final', 'true') <> 'false' FROM sweeps WHERE id = t.sweep_id)
+              AND (SELECT count(*) FROM trials o WHERE o.sweep_id = t.sweep_id AND o.stage = 'search' AND o.architecture = t.architecture
+                     AND o.status IN ('queued', 'running') AND o.id <> t.id) <= ${END_CHECK_WINDOW} AS final_due
      FROM t`, [trialId, attempt, r.bestEpoch, r.valAuc, r.valF1, r.valLoss, r.selectionScore, r.tiebreakScore, JSON.stringify(r.metrics), r.weightsPath ?? null, JSON.stringify(r.epochs ?? []), r.backend ?? null]),
   );
   const t = rows[0];
@@ -273,6 +287,7 @@ export async function recordResult(db: Db, trialId: string, attempt: number, r: 
   // Trials finishing at the same moment see each other as still running; under the sweep's lock the last of
   // them sees the others' commits. Far from the end there is nothing to check (the reconciler is the safety net).
   if (t.others <= END_CHECK_WINDOW) await inTransaction(db, (c) => finishSweepIfDone(c, t.sweep_id, t.team_id));
+  return { finalStageDue: t.final_due, sweepId: t.sweep_id };
 }
 
 /**

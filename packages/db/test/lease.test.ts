@@ -30,11 +30,11 @@ describe("lease repository", () => {
     await tdb?.drop();
   });
 
-  async function newSweep(n: number) {
+  async function newSweep(n: number, spec: Record<string, unknown> = { final: false }, architectures = ["small_cnn"]) {
     return createSweep(db, {
       teamId, datasetId, datasetVersionId: versionId, scenarioKey: "ct/binary", task: "binary", scenario: { key: "ct/binary" },
-      preset: "p", spec: { final: false }, seed: 1, planHash: "x",
-      trials: Array.from({ length: n }, (_, i) => ({ position: i, key: `k${i}`, architecture: "small_cnn", learningRate: 1e-3, augmentations: [], stage: "search" as const, spec: { epochs: 3 } })),
+      preset: "p", spec, seed: 1, planHash: "x",
+      trials: Array.from({ length: n }, (_, i) => ({ position: i, key: `k${i}`, architecture: architectures[i % architectures.length]!, learningRate: 1e-3, augmentations: [], stage: "search" as const, spec: { epochs: 3 } })),
     });
   }
 
@@ -105,5 +105,24 @@ describe("lease repository", () => {
     expect((await db.sweep.findUniqueOrThrow({ where: { id: s.id } })).status).toBe("succeeded");
     const best = await bestTrial(db, teamId, { dataset: datasetId, scenarioKey: "ct/binary", architecture: "small_cnn" });
     expect(best?.selectionScore).toBeCloseTo(0.9, 12); // above every earlier sweep of this team
+  });
+
+  it("a result says when the final stage may be due: among the last 16 search trials of its architecture, in a sweep with a final stage", async () => {
+    // 40 trials over two architectures (20 each, alternating): the first 4 results of an architecture leave more than 16 of it owed.
+    const s = await newSweep(40, {}, ["small_cnn", "resnet18"]);
+    const due: Record<string, boolean[]> = { small_cnn: [], resnet18: [] };
+    const arch = new Map((await db.trial.findMany({ where: { sweepId: s.id } })).map((t) => [t.id, t.architecture]));
+    for (const t of s.trials) {
+      await claimTrial(db, t.id, "w", opts);
+      const r = await recordResult(db, t.id, 1, result(0.8));
+      expect(r.sweepId).toBe(s.id);
+      due[arch.get(t.id)!]!.push(r.finalStageDue);
+    }
+    const expected = Array.from({ length: 20 }, (_, i) => 20 - 1 - i <= 16);
+    expect(due).toEqual({ small_cnn: expected, resnet18: expected });
+    // A sweep without a final stage never owes one.
+    const off = await newSweep(1);
+    await claimTrial(db, off.trials[0].id, "w", opts);
+    expect((await recordResult(db, off.trials[0].id, 1, result(0.8))).finalStageDue).toBe(false);
   });
 });

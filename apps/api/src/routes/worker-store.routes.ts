@@ -10,7 +10,7 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import {
-  WireClaimNextRequest, WireClaimRequest, WireEpochRequest, WireEvaluationResult, WireFailure, WireHeartbeat, WirePredictionsRequest, WireRelease, WireResult, WireRungEpochRequest,
+  WireClaimNextRequest, WireClaimRequest, WireEpochRequest, WireEvaluationResult, WireFailure, WireHeartbeat, WirePredictionsRequest, WireRelease, WireResult, WireResultQuery, WireRungEpochRequest,
   WireStarted, WireWorkerBeat, WireWorkerInfo,
 } from "@hypersweep/core";
 import {
@@ -80,14 +80,27 @@ export function workerStoreRoutes(deps: AppDeps) {
       await recordPredictions(db, req.params.trialId, req.params.attempt, req.body.splits);
       return { ok: true as const };
     });
-    r.post("/trials/:trialId/attempts/:attempt/result", { bodyLimit: RESULT_BODY_LIMIT, schema: { tags, params: Attempt, body: WireResult, summary: "Record the result once" } }, async (req) => {
+    r.post("/trials/:trialId/attempts/:attempt/result", {
+      bodyLimit: RESULT_BODY_LIMIT,
+      schema: { tags, params: Attempt, querystring: WireResultQuery, body: WireResult, summary: "Record the result once (?final=check: and queue the final stage it makes due)" },
+    }, async (req) => {
       const { trialId, attempt } = req.params;
+      const check = req.query.final === "check";
+      let recorded: Awaited<ReturnType<typeof recordResult>>;
       try {
-        await recordResult(db, trialId, attempt, req.body);
-        return { ok: true as const };
+        recorded = await recordResult(db, trialId, attempt, req.body);
       } catch (err) {
-        return replayOf(err, trialId, attempt, "succeeded", () => ({ ok: true as const, replayed: true }));
+        // A repeat: whether the first copy queued the final stage is unknown here, so the node looks itself.
+        return replayOf(err, trialId, attempt, "succeeded", () => ({ ok: true as const, replayed: true, ...(check ? { finalStageChecked: false } : {}) }));
       }
+      if (!check) return { ok: true as const };
+      if (!recorded.finalStageDue) return { ok: true as const, finalStageChecked: true };
+      // Queued here, a request sooner than the node could; a failure (Redis away) is left to the node and the reconciler.
+      const queued = await ensureFinalStage(db, deps.queue, recorded.sweepId, (m) => req.log.info(m)).then(() => true, (err: Error) => {
+        req.log.warn(`final stage of sweep ${recorded.sweepId} not queued: ${err.message}`);
+        return false;
+      });
+      return { ok: true as const, finalStageChecked: queued };
     });
     r.post("/trials/:trialId/attempts/:attempt/failure", { schema: { tags, params: Attempt, body: WireFailure, summary: "End a failed attempt; retry: whether the trial is tried again" } }, async (req) => {
       const { trialId, attempt } = req.params;
