@@ -76,6 +76,32 @@ export function trainerThreads(cfg: Pick<WorkerConfig, "HYPERSWEEP_CONCURRENCY" 
   return cfg.HYPERSWEEP_TRAINER_THREADS ?? Math.max(1, Math.floor(cores / workerConcurrency(cfg)));
 }
 
+/**
+ * Wakes one parked token per trial that ended here, the ends of `windowMs` together in one Redis round trip (a
+ * busy node ends a trial every few milliseconds; most of the time no token is parked at all).
+ */
+export function tokenWaker(queue: TrialQueue, windowMs = 20) {
+  let owed = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    timer = undefined;
+    const n = owed;
+    owed = 0;
+    wakeParkedTokens(queue, n).catch(() => {});
+  };
+  return {
+    trialEnded() {
+      owed++;
+      timer ??= setTimeout(flush, windowMs);
+    },
+    /** Wakes what is owed now (on close). */
+    flush() {
+      if (timer) clearTimeout(timer);
+      if (owed) flush();
+    },
+  };
+}
+
 /** Back-off of a token that found nothing it could start: 250 ms doubling up to `maxMs`, with ±20% jitter. */
 export function idleDelay(waits: number, maxMs: number): number {
   const base = Math.min(maxMs, 250 * 2 ** Math.min(waits - 1, 20));
@@ -89,6 +115,7 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
   // Wakes tokens waiting out a back-off when a trial ends (a node without the producer queue opens its own).
   const wakeQueue = o.queue ?? createTrialQueue({ redisUrl: cfg.REDIS_URL, prefix: cfg.HYPERSWEEP_QUEUE_PREFIX });
   wakeQueue.on("error", () => {});
+  const waker = tokenWaker(wakeQueue);
   const gpus = cfg.HYPERSWEEP_GPUS ? cfg.HYPERSWEEP_GPUS.split(",") : [];
   const concurrency = workerConcurrency(cfg);
   const threads = trainerThreads(cfg);
@@ -184,7 +211,7 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
       if (r.kind === "failed" && r.quarantined) enterQuarantine(r.quarantined.reason);
       o.onResult?.(r.trialId, r);
       // A slot of the trial's team is free again: a token waiting out a back-off may now start a trial.
-      wakeParkedTokens(wakeQueue).catch(() => {});
+      waker.trialEnded();
       if (r.kind === "held") {
         // Only a claim by id can meet a held trial; a fair claim never does. Look again when its lease ends.
         await job.moveToDelayed(r.until.getTime() + 250, token);
@@ -229,6 +256,7 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
       const handBack = setTimeout(() => drain.abort(), o.drainMs ?? 30_000);
       await worker.close();
       clearTimeout(handBack);
+      waker.flush();
       await store.workerHeartbeat(id, "stopped").catch(() => {});
       if (wakeQueue !== o.queue) await wakeQueue.close().catch(() => {});
     })());

@@ -47,7 +47,9 @@ const CLAIM_NEXT = `WITH running AS MATERIALIZED (
        SELECT tm.id AS team_id, tm.max_running, coalesce(r.n, 0)::float8 / tm.weight AS share, -ln(1 - random()) / tm.weight AS lot
        FROM teams tm LEFT JOIN running r ON r.team_id = tm.id
        WHERE (tm.max_running IS NULL OR coalesce(r.n, 0) < tm.max_running)
-         AND (SELECT true FROM trials q WHERE q.team_id = tm.id AND q.status = 'queued' LIMIT 1)
+         -- A scalar probe (EXISTS becomes a semi join that reads every waiting trial), ordered as trials_waiting_idx
+         -- is so that it reads that index: unordered, a one-off plan may scan the table for a team's first row.
+         AND (SELECT true FROM trials q WHERE q.team_id = tm.id AND q.status = 'queued' ORDER BY q.priority DESC, q.submitted_at, q.position LIMIT 1)
        ORDER BY share, lot) c
      CROSS JOIN LATERAL (
        SELECT id, status, current_attempt FROM trials t
