@@ -183,6 +183,7 @@ async function runClaimed(store: WorkerStore, runner: TrialRunner, c: ClaimedTri
 
   const epochs: EpochRecord[] = [];
   let backend: string | undefined;
+  let started: Promise<void> = Promise.resolve();
   // Early stopping: the rungs at which Postgres decides whether this search trial goes on.
   const halving = evaluation ? null : plannedHalving(c.spec);
   let stoppedEarlyAt: number | null = null;
@@ -195,7 +196,9 @@ async function runClaimed(store: WorkerStore, runner: TrialRunner, c: ClaimedTri
         const label = backendLabel(m.backend, m.versions);
         backend = label;
         hooks.onReady?.(label, c.trainer ?? "tfjs");
-        await retrying(() => store.markStarted(trialId, attempt, { backend: label, resumedFromEpoch: m.resumedFromEpoch }));
+        // Written beside the first epoch, not before it (nothing waits on it); settled before the attempt ends.
+        started = retrying(() => store.markStarted(trialId, attempt, { backend: label, resumedFromEpoch: m.resumedFromEpoch }));
+        started.catch(() => {});
       }
       if (m.type === "epoch") {
         hooks.onEpoch?.(m.durationMs);
@@ -232,6 +235,8 @@ async function runClaimed(store: WorkerStore, runner: TrialRunner, c: ClaimedTri
   }
 
   try {
+    // The start's write lands before the attempt's end (a refused one means the lease was lost).
+    await started;
     if (outcome === "stopped" && stoppedEarlyAt !== null) return { kind: "succeeded", attempt, stoppedEarlyAt };
     if (lost || outcome === "stopped") return { kind: "lost", attempt };
     if (released && outcome.kind !== "result") {
