@@ -127,5 +127,7 @@ export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyRe
   if (http.statusCode >= 500) req.log.error({ err }, "request failed");
   else if (hidePaths(http.message) !== http.message) req.log.info({ err }, "answered without server paths");
   const issues = http.issues?.map((i) => ({ path: hidePaths(i.path), message: hidePaths(i.message) }));
+  // A passing outage (Postgres or Redis away, or Postgres at its connection limit): say when to come back.
+  if (http.statusCode === 503) void reply.header("retry-after", "2");
   void reply.status(http.statusCode).send({ error: http.code, message: hidePaths(http.message), ...(issues ? { issues } : {}) });
 }

@@ -57,7 +57,10 @@ export class LimitError extends RepositoryError {
   }
 }
 
-/** True when an error means Postgres could not be reached (as opposed to a bad query). */
+/**
+ * True when an error means Postgres could not be reached or will not take a connection now (as opposed to a bad
+ * query): refused, reset, timed out, shutting down, or at its connection limit ("too many clients", 53300).
+ */
 export function isConnectionError(err: unknown): boolean {
   const seen = new Set<unknown>();
   let e: unknown = err;
@@ -66,8 +69,8 @@ export function isConnectionError(err: unknown): boolean {
     const o = e as { code?: unknown; message?: unknown; cause?: unknown; kind?: unknown };
     const code = typeof o.code === "string" ? o.code : "";
     const msg = typeof o.message === "string" ? o.message : "";
-    if (["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "P1001", "P1002", "P1017", "P2024", "57P01", "57P03", "08006", "08003", "08001"].includes(code)) return true;
-    if (/ECONNREFUSED|ECONNRESET|Connection terminated|connection timeout|timeout exceeded when trying to connect|Can't reach database|terminating connection|Client has encountered a connection error|DatabaseNotReachable|socket hang up/i.test(msg)) return true;
+    if (["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "P1001", "P1002", "P1017", "P2024", "57P01", "57P03", "08006", "08003", "08001", "53300"].includes(code)) return true;
+    if (/ECONNREFUSED|ECONNRESET|Connection terminated|connection timeout|timeout exceeded when trying to connect|Can't reach database|terminating connection|Client has encountered a connection error|DatabaseNotReachable|socket hang up|too many (clients|connections)|remaining connection slots/i.test(msg)) return true;
     e = o.cause;
   }
   return false;
