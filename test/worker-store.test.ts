@@ -170,6 +170,30 @@ describe("HttpWorkerStore", () => {
     expect([tb.status, tb.attempts.map((x) => x.status)]).toEqual(["failed", ["failed"]]);
   });
 
+  it("a claim whose answer was lost is sent again with its key and gets the attempt it opened; without the key a second attempt waits out the first's lease", async () => {
+    await queuedTrials(2);
+    const proxy = await answerLosingProxy(s.url, /\/claim-next/);
+    const store = new HttpWorkerStore(proxy.url, token);
+    const opts = { ...lease, claimKey: "6f1c0c3e-claim-key" };
+    await expect(store.claimNext("node-keyed", opts)).rejects.toSatisfy((e) => store.isUnavailable(e));
+    const again = await store.claimNext("node-keyed", { ...opts, repeat: true });
+    if (again.kind !== "claimed") throw new Error("the repeat claimed nothing");
+    const held = await s.db.attempt.findMany({ where: { workerId: "node-keyed" } });
+    expect(held.map((x) => [x.trialId, x.number, x.status])).toEqual([[again.trial.trialId, again.trial.attempt, "running"]]);
+    await proxy.close();
+    await store.close();
+    // The same loss without a key (a node that predates it): the repeat opens an attempt on another trial, and
+    // the first stays held by a node that never heard of it until its lease runs out.
+    const proxy2 = await answerLosingProxy(s.url, /\/claim-next/);
+    const old = new HttpWorkerStore(proxy2.url, token);
+    await expect(old.claimNext("node-unkeyed", lease)).rejects.toSatisfy((e) => old.isUnavailable(e));
+    expect((await old.claimNext("node-unkeyed", lease)).kind).toBe("claimed");
+    const wasted = await s.db.attempt.findMany({ where: { workerId: "node-unkeyed" } });
+    expect(new Set(wasted.map((x) => x.trialId)).size).toBe(2);
+    await proxy2.close();
+    await old.close();
+  });
+
   it("an API that does not answer is 'unavailable' (wait and retry), a wrong token is not", async () => {
     const down = new HttpWorkerStore("http://127.0.0.1:9", token, { timeoutMs: 2000 });
     await expect(down.workerHeartbeat("n")).rejects.toSatisfy((e) => down.isUnavailable(e));

@@ -89,8 +89,10 @@ export class HttpWorkerStore implements WorkerStore {
     return `/trials/${trialId}/attempts/${attempt}`;
   }
 
-  claimNext: WorkerStore["claimNext"] = (workerId, opts) =>
-    this.call("POST", "/claim-next", { workerId, leaseMs: opts.leaseMs, maxAttempts: opts.maxAttempts, ...(opts.trainers ? { trainers: opts.trainers } : {}) }, WireClaimNextOutcome) as Promise<ClaimNextOutcome>;
+  claimNext: WorkerStore["claimNext"] = (workerId, opts) => {
+    const query = opts.claimKey ? `?key=${encodeURIComponent(opts.claimKey)}${opts.repeat ? "&repeat=1" : ""}` : "";
+    return this.call("POST", `/claim-next${query}`, { workerId, leaseMs: opts.leaseMs, maxAttempts: opts.maxAttempts, ...(opts.trainers ? { trainers: opts.trainers } : {}) }, WireClaimNextOutcome) as Promise<ClaimNextOutcome>;
+  };
 
   claim: WorkerStore["claim"] = (trialId, workerId, opts) =>
     this.call("POST", `/trials/${trialId}/claim`, { workerId, leaseMs: opts.leaseMs, maxAttempts: opts.maxAttempts, ...(opts.trainers ? { trainers: [...opts.trainers] } : {}) }, WireClaimOutcome) as Promise<ClaimOutcome>;

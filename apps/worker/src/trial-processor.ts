@@ -9,6 +9,7 @@
  * A search trial of a sweep with early stopping records its rung epochs with their decision (recordRungEpoch):
  * told to stop, it is already finished in Postgres; the worker stops the trainer and returns without waiting.
  */
+import { randomUUID } from "node:crypto";
 import { join, resolve } from "node:path";
 import { plannedHalving, selectionScores, TrainerSpec, weightsRelativePath, type TrainerMessage } from "@hypersweep/core";
 import { isConnectionError, LeaseLostError, type ClaimedTrial, type EpochRecord, type QuarantinePolicy } from "@hypersweep/db";
@@ -132,8 +133,10 @@ export type NextResult = { kind: "idle"; owed: boolean } | (ProcessResult & { tr
  * now (`owed`: trials wait, but out of this worker's reach for now).
  */
 export async function processNextTrial(store: WorkerStore, runner: TrialRunner, cfg: ProcessorConfig, hooks: ProcessorHooks = {}): Promise<NextResult> {
-  const opts = { leaseMs: cfg.leaseMs, maxAttempts: cfg.maxAttempts, trainers: cfg.trainers };
-  const claim = await whileDbDown(() => store.claimNext(cfg.workerId, opts), undefined, store.isUnavailable);
+  // One key per claim: a claim sent again after its answer was lost gets the attempt its first copy opened.
+  const opts = { leaseMs: cfg.leaseMs, maxAttempts: cfg.maxAttempts, trainers: cfg.trainers, claimKey: randomUUID() };
+  let sent = 0;
+  const claim = await whileDbDown(() => store.claimNext(cfg.workerId, { ...opts, repeat: sent++ > 0 }), undefined, store.isUnavailable);
   if (claim.kind !== "claimed") return claim;
   const r = await runClaimed(store, runner, claim.trial, cfg, hooks);
   return { ...r, trialId: claim.trial.trialId, sweepId: claim.trial.sweepId };

@@ -45,6 +45,15 @@ export const WireClaimOutcome = z.discriminatedUnion("kind", [
 
 /** A fair claim: the trial fair share says runs next among those of the worker's trainers, or nothing now. */
 export const WireClaimNextRequest = WireClaimRequest.extend({ trainers: z.array(z.string().regex(/^[a-z0-9_-]+$/)).min(1).max(20).optional() });
+/**
+ * The claim's key (`?key=`, fresh per claim) and whether this is a repeat whose first answer was lost
+ * (`&repeat=1`): a repeat is answered with the attempt its key opened. In the query, not the body, so that an API
+ * that predates them ignores them (and a repeat opens a second attempt, as before).
+ */
+export const WireClaimNextQuery = z.object({
+  key: z.string().regex(/^[A-Za-z0-9_-]{8,100}$/, "8 to 100 letters, digits, - or _").optional(),
+  repeat: z.enum(["1"]).optional(),
+});
 export const WireClaimNextOutcome = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("claimed"), trial: WireClaimedTrial }),
   z.strictObject({ kind: z.literal("idle"), owed: z.boolean() }),

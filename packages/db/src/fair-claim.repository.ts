@@ -13,12 +13,20 @@
  */
 import type pg from "pg";
 import type { Db } from "./client.ts";
+import { ConflictError } from "./errors.ts";
 import { EVENTS_CHANNEL } from "./events.ts";
 import type { ClaimedTrial, LeaseOptions } from "./lease.repository.ts";
 
 export interface ClaimNextOptions extends LeaseOptions {
   /** Trainers this worker runs (trials.trainer). @defaultValue ["tfjs"] */
   trainers?: string[];
+  /**
+   * The worker's key for this claim: fresh per claim, the same when the claim is sent again because its answer
+   * was lost. Stored on the attempt the claim opens.
+   */
+  claimKey?: string;
+  /** This claim was sent before and its answer lost: answer with the attempt its key opened, if it still runs. */
+  repeat?: boolean;
 }
 
 export type ClaimNextOutcome =
@@ -73,8 +81,8 @@ const CLAIM_NEXT = `WITH running AS MATERIALIZED (
      FROM t WHERE attempts.trial_id = t.id AND attempts.status = 'running' AND t.prev_status = 'running' AND attempts.number = t.prev_attempt
      RETURNING attempts.id),
    a AS (
-     INSERT INTO attempts (id, trial_id, number, worker_id, resumed_from)
-     SELECT gen_random_uuid(), id, attempt_count, $1, NULLIF(epochs_done, 0) FROM t RETURNING id),
+     INSERT INTO attempts (id, trial_id, number, worker_id, resumed_from, claim_key)
+     SELECT gen_random_uuid(), id, attempt_count, $1, NULLIF(epochs_done, 0), $5 FROM t RETURNING id),
    s AS (
      UPDATE sweeps SET status = 'running', started_at = now()
      WHERE id IN (SELECT sweep_id FROM t) AND status = 'queued' RETURNING id),
@@ -103,6 +111,14 @@ interface ClaimRow {
   trainer: string;
 }
 
+/** The attempt a claim with this key opened ($1), still running under this worker's lease ($2): a repeat's answer. */
+const CLAIMED_BY_KEY = `SELECT t.id::text AS trial_id, t.sweep_id::text, t.team_id::text, t.attempt_count, t.architecture, t.task, t.spec, t.epochs_done, t.trainer,
+          sw.seed, sw.scenario, v.id::text AS version_id, v.storage_path
+   FROM attempts at
+   JOIN trials t ON t.id = at.trial_id AND t.current_attempt = at.number AND t.status = 'running' AND t.lease_owner = $2
+   JOIN sweeps sw ON sw.id = t.sweep_id JOIN dataset_versions v ON v.id = sw.dataset_version_id
+   WHERE at.claim_key = $1 AND at.status = 'running'`;
+
 /** Is anything owed at all (waiting, or running under an expired lease), for any trainer? */
 const ANY_OWED = `SELECT EXISTS (SELECT 1 FROM trials WHERE status = 'queued')
    OR EXISTS (SELECT 1 FROM trials WHERE status = 'running' AND lease_expires_at <= now()) AS owed`;
@@ -113,27 +129,39 @@ const ANY_OWED = `SELECT EXISTS (SELECT 1 FROM trials WHERE status = 'queued')
  */
 export async function claimNextTrial(db: Db, workerId: string, opts: ClaimNextOptions): Promise<ClaimNextOutcome> {
   const trainers = opts.trainers?.length ? opts.trainers : ["tfjs"];
+  if (opts.repeat && opts.claimKey) {
+    // The first copy of this claim may have committed: its attempt is this claim's answer (a second would wait
+    // out the first's lease and count as an attempt lost).
+    const { rows } = await db.pool.query<ClaimRow>({ name: "hs_claimed_by_key", text: CLAIMED_BY_KEY, values: [opts.claimKey, workerId] });
+    if (rows[0]) return { kind: "claimed", trial: toClaimed(rows[0]) };
+  }
   for (let tries = 0; ; tries++) {
     let rows: ClaimRow[];
     try {
-      ({ rows } = await db.pool.query<ClaimRow>({ name: "hs_claim_next", text: CLAIM_NEXT, values: [workerId, opts.leaseMs, trainers, opts.maxAttempts] }));
+      ({ rows } = await db.pool.query<ClaimRow>({ name: "hs_claim_next", text: CLAIM_NEXT, values: [workerId, opts.leaseMs, trainers, opts.maxAttempts, opts.claimKey ?? null] }));
     } catch (err) {
+      const e = err as { code?: string; constraint?: string };
+      // The key was used already (a repeat not marked so): the answer is the attempt it opened, if it still runs.
+      if (e.code === UNIQUE_VIOLATION && e.constraint === "attempts_claim_key_key") {
+        const { rows: again } = await db.pool.query<ClaimRow>({ name: "hs_claimed_by_key", text: CLAIMED_BY_KEY, values: [opts.claimKey, workerId] });
+        if (again[0]) return { kind: "claimed", trial: toClaimed(again[0]) };
+        throw new ConflictError(`claim key ${opts.claimKey} was used by an earlier claim that no longer holds its trial: send a new key`);
+      }
       // Another worker took the same free quota slot at the same instant: look again (the slot is now counted).
-      if ((err as { code?: string }).code === UNIQUE_VIOLATION && tries < 20) continue;
+      if (e.code === UNIQUE_VIOLATION && tries < 20) continue;
       throw err;
     }
     const r = rows[0];
-    if (r) {
-      return {
-        kind: "claimed",
-        trial: {
-          trialId: r.trial_id, sweepId: r.sweep_id, teamId: r.team_id, attempt: r.attempt_count, epochsDone: r.epochs_done, architecture: r.architecture,
-          task: r.task, spec: r.spec, sweepSeed: r.seed, scenario: r.scenario, datasetVersionId: r.version_id, datasetStoragePath: r.storage_path,
-          trainer: r.trainer,
-        },
-      };
-    }
+    if (r) return { kind: "claimed", trial: toClaimed(r) };
     const { rows: o } = await db.pool.query<{ owed: boolean }>({ name: "hs_any_owed", text: ANY_OWED } as pg.QueryConfig);
     return { kind: "idle", owed: o[0]?.owed ?? false };
   }
+}
+
+function toClaimed(r: ClaimRow): ClaimedTrial {
+  return {
+    trialId: r.trial_id, sweepId: r.sweep_id, teamId: r.team_id, attempt: r.attempt_count, epochsDone: r.epochs_done, architecture: r.architecture,
+    task: r.task, spec: r.spec, sweepSeed: r.seed, scenario: r.scenario, datasetVersionId: r.version_id, datasetStoragePath: r.storage_path,
+    trainer: r.trainer,
+  };
 }

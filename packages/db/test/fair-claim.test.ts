@@ -143,4 +143,23 @@ describe("fair claim", () => {
     expect((await db.trial.findFirstOrThrow({ where: { sweepId: s.id } })).status).toBe("failed");
     expect(await claim()).toEqual({ kind: "idle", owed: false });
   });
+
+  it("a claim sent again with its key (its answer lost) gets the attempt the first copy opened, not a second one", async () => {
+    const a = await team();
+    const sweep = await a.submit(3);
+    const first = await claimNextTrial(db, "w-key", { ...opts, claimKey: "key-0001" });
+    if (first.kind !== "claimed") throw new Error("nothing claimed");
+    const again = await claimNextTrial(db, "w-key", { ...opts, claimKey: "key-0001", repeat: true });
+    expect(again).toEqual(first);
+    // Sent again unmarked, the same key still answers with its attempt.
+    expect(await claimNextTrial(db, "w-key", { ...opts, claimKey: "key-0001" })).toEqual(first);
+    const attempts = await db.attempt.findMany({ where: { trial: { sweepId: sweep.id } } });
+    expect(attempts.map((x) => [x.trialId, x.number, x.claimKey])).toEqual([[first.trial.trialId, 1, "key-0001"]]);
+    // A repeat whose first copy never committed (its key opened nothing) claims as a first copy would.
+    const other = await claimNextTrial(db, "w-other", { ...opts, claimKey: "key-0002", repeat: true });
+    expect(other.kind === "claimed" && other.trial.trialId).not.toBe(first.trial.trialId);
+    // Once the attempt has ended, its key opens nothing new.
+    await recordResult(db, first.trial.trialId, 1, result);
+    await expect(claimNextTrial(db, "w-key", { ...opts, claimKey: "key-0001" })).rejects.toThrow(/claim key key-0001 was used/);
+  });
 });

@@ -10,7 +10,7 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import {
-  WireClaimNextRequest, WireClaimRequest, WireEpochRequest, WireEvaluationResult, WireFailure, WireHeartbeat, WirePredictionsRequest, WireRelease, WireResult, WireResultQuery, WireRungEpochRequest,
+  WireClaimNextQuery, WireClaimNextRequest, WireClaimRequest, WireEpochRequest, WireEvaluationResult, WireFailure, WireHeartbeat, WirePredictionsRequest, WireRelease, WireResult, WireResultQuery, WireRungEpochRequest,
   WireStarted, WireWorkerBeat, WireWorkerInfo,
 } from "@hypersweep/core";
 import {
@@ -45,9 +45,11 @@ export function workerStoreRoutes(deps: AppDeps) {
     const r = app.withTypeProvider<ZodTypeProvider>();
     const tags = ["worker"];
 
-    r.post("/claim-next", { schema: { tags, body: WireClaimNextRequest, summary: "Open a new attempt on the trial fair share says runs next for this worker, or say that none may start now" } }, async (req) => {
+    r.post("/claim-next", {
+      schema: { tags, querystring: WireClaimNextQuery, body: WireClaimNextRequest, summary: "Open a new attempt on the trial fair share says runs next for this worker, or say that none may start now (?key=&repeat=1: a claim sent again)" },
+    }, async (req) => {
       const { workerId, ...opts } = req.body;
-      return claimNextTrial(db, workerId, opts);
+      return claimNextTrial(db, workerId, { ...opts, claimKey: req.query.key, repeat: req.query.repeat === "1" });
     });
     r.post("/trials/:trialId/claim", { schema: { tags, params: Trial, body: WireClaimRequest, summary: "Open a new attempt on a trial (a lease), or say why not" } }, async (req) => {
       const { workerId, ...opts } = req.body;
