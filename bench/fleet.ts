@@ -11,7 +11,7 @@
  */
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { createServer, type AddressInfo } from "node:net";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { loadavg } from "node:os";
 import pg from "pg";
@@ -61,6 +61,8 @@ interface Row {
   finished: boolean;
   extraAttempts: number;
   load: string;
+  /** CPU seconds over the run: the worker processes, the API processes, Postgres. */
+  cpu: { nodes: number; api: number; postgres: number };
 }
 
 /** Connections to the whole server, sampled on a connection of its own (opened before any worker starts). */
@@ -113,6 +115,33 @@ function tooManySince(offset: number): number | null {
   return (readFileSync(PG_LOG, "utf8").slice(offset).match(/too many clients already/g) ?? []).length;
 }
 
+/** CPU seconds (user + system) a process has used so far; 0 once it is gone. */
+function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return 0;
+  }
+}
+/** Postgres server processes on this machine (the server may be shared: only the difference over a run counts). */
+function postgresPids(): number[] {
+  return readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "postgres";
+    } catch {
+      return false;
+    }
+  });
+}
+/** CPU used by each group of processes between two calls (processes started in between count from 0). */
+function cpuMeter(groups: () => Record<string, number[]>) {
+  const start = new Map<number, number>();
+  for (const pids of Object.values(groups())) for (const pid of pids) start.set(pid, cpuSeconds(pid));
+  return () => Object.fromEntries(Object.entries(groups()).map(([k, pids]) => [k, pids.reduce((sum, pid) => sum + cpuSeconds(pid) - (start.get(pid) ?? 0), 0)]));
+}
+
 const freePort = () =>
   new Promise<number>((res) => {
     const srv = createServer().listen(0, "127.0.0.1", () => {
@@ -122,7 +151,7 @@ const freePort = () =>
   });
 
 /** API processes (apps/api/src/main.ts), as a deployment runs them; the first also runs the reconciler. */
-async function startApis(n: number, pool: number, env: Record<string, string>): Promise<{ urls: string[]; stop: () => Promise<void> }> {
+async function startApis(n: number, pool: number, env: Record<string, string>): Promise<{ urls: string[]; stop: () => Promise<void>; pids: () => number[] }> {
   const procs: ChildProcess[] = [];
   const urls: string[] = [];
   for (let i = 0; i < n; i++) {
@@ -150,7 +179,7 @@ async function startApis(n: number, pool: number, env: Record<string, string>): 
     c.kill("SIGTERM");
     setTimeout(() => c.kill("SIGKILL"), 10_000).unref();
   }))).then(() => {});
-  return { urls, stop };
+  return { urls, stop, pids: () => procs.map((c) => c.pid!).filter(Boolean) };
 }
 
 async function run(mode: string, processes: number): Promise<Row> {
@@ -195,6 +224,8 @@ async function run(mode: string, processes: number): Promise<Row> {
 
   let submitErrors = 0;
   let finished = true;
+  // CPU of the worker processes, the API processes and Postgres over the run (all on this machine's cores).
+  const cpu = cpuMeter(() => ({ nodes: children.map((c) => c.pid!).filter(Boolean), api: apis.pids(), postgres: postgresPids() }));
   const t0 = performance.now();
   try {
     const sweepIds: string[] = [];
@@ -232,6 +263,7 @@ async function run(mode: string, processes: number): Promise<Row> {
     console.error(`${mode} × ${processes}: ${(err as Error).message}`);
   }
   const seconds = (performance.now() - t0) / 1000;
+  const used = cpu();
   const load = loadavg().map((x) => x.toFixed(1)).join(" ");
   await outsider.end();
   await sample.end();
@@ -252,6 +284,7 @@ async function run(mode: string, processes: number): Promise<Row> {
   return {
     mode, processes, started: started.filter(Boolean).length, trials, seconds, trialsPerS: trials / seconds, peakConnections: sample.peak(),
     probeFailures: p.failures, probeReasons: p.reasons, probes: p.tries, tooManyClients: tooManySince(logAt), submitErrors, finished, extraAttempts, load,
+    cpu: used as Row["cpu"],
   };
 }
 
@@ -274,6 +307,9 @@ async function main() {
   console.log(readFileSync(join(ROOT, "bench/results/fleet.md"), "utf8"));
 }
 
+/** CPU per finished trial, ms: the worker processes / the API processes / Postgres. */
+const perTrial = (r: Row) => (r.trials ? [r.cpu.nodes, r.cpu.api, r.cpu.postgres].map((s) => ((s * 1000) / r.trials).toFixed(1)).join(" / ") : "n/a");
+
 function report(measured: Row[], maxConnections: string) {
   const rows = [...measured].sort((a, b) => a.processes - b.processes);
   const label = (mode: string) => {
@@ -284,11 +320,11 @@ function report(measured: Row[], maxConnections: string) {
   const lines = [
     "## Fleet (`npx tsx bench/fleet.ts --pg <default Postgres> --pg-log <its log>`)",
     "",
-    `Machine: ${machine()}. Date: ${new Date().toISOString()}. Postgres: max_connections ${maxConnections}. Worker processes run the no-op trainer (bench/noop-worker.ts, ${SLOTS} trials at once each) and connect as apps/worker/src/main.ts does; ${TRIALS} trials of 3 epochs per run (sweeps of 320). API processes (apps/api/src/main.ts, each a pool of 10 + 5 and one LISTEN connection) run beside them; with several, the workers are spread over them. Everything shares this machine's cores. Connections: the peak of pg_stat_activity client backends on the whole server, sampled every 50 ms from the first worker's start. Refused: an outside client connecting every 100 ms. Load average (1, 5, 15 min) at each run's end.`,
+    `Machine: ${machine()}. Date: ${new Date().toISOString()}. Postgres: max_connections ${maxConnections}. Worker processes run the no-op trainer (bench/noop-worker.ts, ${SLOTS} trials at once each) and connect as apps/worker/src/main.ts does; ${TRIALS} trials of 3 epochs per run (sweeps of 320). API processes (apps/api/src/main.ts, each a pool of 10 + 5 and one LISTEN connection) run beside them; with several, the workers are spread over them. Everything shares this machine's cores. Connections: the peak of pg_stat_activity client backends on the whole server, sampled every 50 ms from the first worker's start. Refused: an outside client connecting every 100 ms. CPU per trial: user + system CPU seconds from the first submit to the last result (/proc), of the worker processes, of the API processes, and of every Postgres process on the machine, over the trials finished (the no-op trainer's own CPU is the nodes' share: on a real fleet it runs on the nodes, not beside the server). Load average (1, 5, 15 min) at each run's end.`,
     "",
-    "| worker processes | how workers reach Postgres | processes started | peak connections | trials/s | outside client refused | submissions refused (API) | \"too many clients\" in the server log | attempts beyond one per trial | load |",
-    "|---|---|---|---|---|---|---|---|---|---|",
-    ...rows.map((r) => `| ${r.processes} | ${label(r.mode)} | ${r.started} | ${r.peakConnections} | ${r.trialsPerS.toFixed(0)} (${r.trials} in ${r.seconds.toFixed(1)} s${r.finished ? "" : ", did not finish"}) | ${r.probeFailures} of ${r.probes}${r.probeFailures ? ` (${Object.entries(r.probeReasons).map(([k, v]) => `${v}× ${k}`).join("; ")})` : ""} | ${r.submitErrors} | ${r.tooManyClients ?? "n/a"} | ${r.extraAttempts} | ${r.load} |`),
+    "| worker processes | how workers reach Postgres | processes started | peak connections | trials/s | outside client refused | submissions refused (API) | \"too many clients\" in the server log | attempts beyond one per trial | CPU ms per trial: nodes / API / Postgres | load |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
+    ...rows.map((r) => `| ${r.processes} | ${label(r.mode)} | ${r.started} | ${r.peakConnections} | ${r.trialsPerS.toFixed(0)} (${r.trials} in ${r.seconds.toFixed(1)} s${r.finished ? "" : ", did not finish"}) | ${r.probeFailures} of ${r.probes}${r.probeFailures ? ` (${Object.entries(r.probeReasons).map(([k, v]) => `${v}× ${k}`).join("; ")})` : ""} | ${r.submitErrors} | ${r.tooManyClients ?? "n/a"} | ${r.extraAttempts} | ${perTrial(r)} | ${r.load} |`),
     "",
   ];
   mkdirSync(join(ROOT, "bench/results"), { recursive: true });
