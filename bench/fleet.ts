@@ -7,7 +7,8 @@
  * lines of the server's log when --pg-log names it, worker processes that died), attempts beyond one per trial.
  * Run against a Postgres with the default max_connections (100), e.g. a cluster of its own:
  *   npx tsx bench/fleet.ts --pg postgresql://root@127.0.0.1:5499/postgres --pg-log /var/log/postgresql/postgresql-15-fleet.log
- * Options: --processes 16,24,100  --modes direct,api  --trials 1280  --slots 2 (trials at once per process).
+ * Options: --processes 16,24,100  --modes direct,api  --trials 1280  --slots 2 (trials at once per process)
+ *   --ready-ms 90000 (a worker process not registered by then, e.g. waiting for a connection, counts as not started).
  */
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { createServer, type AddressInfo } from "node:net";
@@ -29,6 +30,8 @@ const MODES = arg("modes", "direct,api:1,api:4").split(",").map((m) => (m === "a
 const TRIALS = Number(arg("trials", "1280"));
 const SLOTS = Number(arg("slots", "2"));
 const PG_LOG = arg("pg-log", "");
+/** How long a worker process may take to register (it waits while Postgres refuses it a connection), ms. */
+const READY_MS = Number(arg("ready-ms", "90000"));
 const ROOT = resolve(import.meta.dirname, "..");
 /** Every process this benchmark starts, stopped if it ends early. */
 const STARTED: ChildProcess[] = [];
@@ -217,6 +220,8 @@ async function run(mode: string, processes: number): Promise<Row> {
       return new Promise<boolean>((res) => {
         child.once("message", () => res(true));
         child.once("exit", () => res(false));
+        // A node that cannot get a connection waits for one (as for an outage): count it as not started.
+        setTimeout(() => res(false), READY_MS).unref();
       });
     }),
   );
