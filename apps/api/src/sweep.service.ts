@@ -3,9 +3,9 @@
  * full trial plan (pure, seeded: packages/core), store sweep + plan in one transaction, then enqueue every
  * trial with job id = trial id. If Redis is down the sweep is still stored; the reconciler enqueues it later.
  */
-import { randomInt } from "node:crypto";
+import { createHash, randomInt } from "node:crypto";
 import { z } from "zod";
-import { Architecture, SweepOverrides, planTrials, resolveSweepSpec, text, TrainerName, type PlannedTrial, type SweepBounds } from "@hypersweep/core";
+import { Architecture, canonicalJson, SweepOverrides, planTrials, resolveSweepSpec, text, TrainerName, type PlannedTrial, type SweepBounds } from "@hypersweep/core";
 import { resolveScenario, type ResolvedScenario } from "@hypersweep/data";
 import { createSweep, findPlanningVersion, LimitError, type Db, type CreatedSweep } from "@hypersweep/db";
 import { enqueueTrials, type TrialQueue } from "@hypersweep/queue";
@@ -113,10 +113,20 @@ async function storeSweep(db: Db, limits: SweepLimits | undefined, sweep: Parame
   }
 }
 
+/**
+ * An Idempotency-Key header: what a client sends so that the same submission sent again (after a lost answer, a
+ * timeout, a 503) creates one sweep. The team's own; any printable token a client makes (a UUID is typical).
+ */
+export const IdempotencyKey = z.string().regex(/^[A-Za-z0-9_.:-]{8,200}$/, "8 to 200 letters, digits or _ . : -");
+
+/** What identifies a submission under an idempotency key: its body, canonically (key order does not matter). */
+export const submissionHash = (body: CreateSweepBody) => createHash("sha256").update(canonicalJson(body)).digest("hex");
+
 export async function submitSweep(
   deps: { db: Db; queue: TrialQueue; log?: (msg: string, err?: unknown) => void; limits?: SweepLimits },
   teamId: string,
   body: CreateSweepBody,
+  idempotencyKey?: string,
 ): Promise<SubmitResult> {
   const { db, queue } = deps;
   const { dataset, version } = await findVersion(db, teamId, body.dataset, body.datasetVersion);
@@ -155,6 +165,7 @@ export async function submitSweep(
     seed,
     priority: body.priority,
     planHash: plan.planHash,
+    ...(idempotencyKey ? { idempotency: { key: idempotencyKey, requestHash: submissionHash(body) } } : {}),
     trials: plan.trials.map((t) => ({
       position: t.position,
       key: t.key,
@@ -165,6 +176,8 @@ export async function submitSweep(
       spec: plannedSpec(t, scenario.task, seed),
     })),
   });
+  // A repeat stored nothing: its trials were enqueued by the first copy (or are the reconciler's to enqueue).
+  if (created.replayed) return { ...created, enqueued: true, scenario: storedScenario(scenario) };
   let enqueued = true;
   try {
     await enqueueTrials(queue, created.trials.map((t) => ({ trialId: t.id, sweepId: created.id })));

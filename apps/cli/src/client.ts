@@ -41,7 +41,13 @@ export class HypersweepClient {
     } catch (err) {
       throw new ApiError(0, "UNREACHABLE", `cannot reach the Hypersweep API at ${this.opts.url}: ${(err as Error).cause ? ((err as Error).cause as Error).message : (err as Error).message}`);
     }
-    const text = await res.text();
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (err) {
+      // The connection died while the answer came: whether the server did the work is unknown.
+      throw new ApiError(0, "UNREACHABLE", `the answer of the Hypersweep API at ${this.opts.url} was cut off: ${(err as Error).cause ? ((err as Error).cause as Error).message : (err as Error).message}`);
+    }
     let data: any = text;
     try {
       data = text ? JSON.parse(text) : undefined;
@@ -50,6 +56,24 @@ export class HypersweepClient {
     }
     if (!res.ok) throw new ApiError(res.status, data?.error ?? "HTTP_ERROR", data?.message ?? String(text).slice(0, 200), data?.issues ?? []);
     return data as T;
+  }
+
+  /**
+   * A request that is safe to send again because it carries an Idempotency-Key (the server creates once, answers
+   * repeats with what it created): sent again, with the same key, while the API is unreachable or answers 502, 503
+   * or 504, up to `tries` times in all, waiting 0.5 s doubling.
+   */
+  async requestIdempotent<T = any>(method: string, path: string, body: unknown, key: string, opts: { tries?: number; onRetry?: (err: ApiError, n: number) => void } = {}): Promise<T> {
+    const tries = opts.tries ?? 5;
+    for (let n = 1; ; n++) {
+      try {
+        return await this.request<T>(method, path, body, { "idempotency-key": key });
+      } catch (err) {
+        if (!(err instanceof ApiError) || ![0, 502, 503, 504].includes(err.status) || n >= tries) throw err;
+        opts.onRetry?.(err, n);
+        await new Promise((r) => setTimeout(r, 500 * 2 ** (n - 1)));
+      }
+    }
   }
 
   /** Server-sent events of a sweep, until the server ends the stream or `signal` aborts. */

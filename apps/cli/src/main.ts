@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `hypersweep` command: a pure HTTP client of the API (the demo, which runs a whole stack, is apps/demo). */
+import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { ApiError, HypersweepClient } from "./client.ts";
@@ -59,7 +60,10 @@ export function buildCli(): Command {
         ? JSON.parse(file === "-" ? readFileSync(0, "utf8") : readFileSync(file, "utf8"))
         : { dataset: o.dataset, scenario: { modality: o.modality, task: o.task }, architectures: o.arch, ...(o.seed !== undefined ? { seed: o.seed } : {}), ...(o.priority !== undefined ? { priority: o.priority } : {}), ...(o.trainer ? { trainer: o.trainer } : {}), ...(Object.keys(overrides).length ? { overrides } : {}) };
       const c = client(cmd);
-      const s = await c.request("POST", "/v1/sweeps", body);
+      // One key for this submission: sent again after a lost answer, it still creates one sweep.
+      const s = await c.requestIdempotent("POST", "/v1/sweeps", body, randomUUID(), {
+        onRetry: (err, n) => process.stderr.write(`${err.message}; sending the same submission again (${n + 1} of 5)\n`),
+      });
       out(`sweep ${s.id}: ${s.trialCount} trials, plan ${s.planHash}${s.enqueued ? "" : " (queue unavailable: trials will be enqueued when it returns)"}`);
       if (o.watch) await follow(c, s.id);
     });

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { sweepTrainer } from "@hypersweep/core";
 import { inTransaction, type Db } from "./client.ts";
-import { LimitError, NotFoundError } from "./errors.ts";
+import { ConflictError, LimitError, NotFoundError } from "./errors.ts";
 import { EVENTS_CHANNEL, notifyInTx } from "./events.ts";
 import { sweepStages, type SweepStages } from "./sweep-stages.ts";
 import { architectureEtas, estimateEta, type EtaSpec } from "./eta.repository.ts";
@@ -32,6 +32,11 @@ export interface NewSweep {
   /** Within the team, higher runs first. @defaultValue 0 */
   priority?: number;
   trials: NewTrial[];
+  /**
+   * The submission's idempotency key (the team's own) and the sha256 of its request: a sweep the team already
+   * submitted under this key is the answer (`replayed`), and nothing is stored; under another request, a conflict.
+   */
+  idempotency?: { key: string; requestHash: string };
 }
 
 export interface CreatedSweep {
@@ -39,6 +44,8 @@ export interface CreatedSweep {
   planHash: string;
   createdAt: Date;
   trials: Array<{ id: string; position: number; key: string }>;
+  /** The sweep was stored by an earlier submission with the same idempotency key: nothing was stored now. */
+  replayed?: boolean;
 }
 
 /**
@@ -49,10 +56,28 @@ export interface CreatedSweep {
 export async function createSweep(db: Db, s: NewSweep, limits: { maxQueuedTrials?: number } = {}): Promise<CreatedSweep> {
   const sweepId = randomUUID();
   const trials = s.trials.map((t) => ({ ...t, id: randomUUID() }));
-  const createdAt = await inTransaction(db, async (c) => {
+  const stored = await inTransaction(db, async (c): Promise<Date | CreatedSweep> => {
     // One submission per team at a time past this point, so two cannot both fit under the waiting quota: the
-    // team's own (teams.max_waiting) when an admin set one, else the server-wide default.
+    // team's own (teams.max_waiting) when an admin set one, else the server-wide default. (It also makes two
+    // submissions with one idempotency key meet here one after the other.)
     await c.query(`SELECT pg_advisory_xact_lock(hashtext('queued-trials'), hashtext($1))`, [s.teamId]);
+    if (s.idempotency) {
+      const { rows: seen } = await c.query<{ id: string; plan_hash: string; created_at: Date; idempotency_hash: string }>(
+        `SELECT id::text, plan_hash, created_at, idempotency_hash FROM sweeps WHERE team_id = $1 AND idempotency_key = $2`,
+        [s.teamId, s.idempotency.key],
+      );
+      const first = seen[0];
+      if (first) {
+        if (first.idempotency_hash !== s.idempotency.requestHash) {
+          throw new ConflictError(`Idempotency-Key ${s.idempotency.key} was sent before with another request (sweep ${first.id}): use a new key for a new sweep`);
+        }
+        const { rows: planned } = await c.query<{ id: string; position: number; key: string }>(
+          `SELECT id::text, position, key FROM trials WHERE sweep_id = $1 AND stage = 'search' ORDER BY position`,
+          [first.id],
+        );
+        return { id: first.id, planHash: first.plan_hash, createdAt: first.created_at, trials: planned, replayed: true };
+      }
+    }
     const { rows: q } = await c.query<{ n: number; quota: number | null }>(
       `SELECT (SELECT count(*) FROM trials WHERE team_id = $1 AND status = 'queued')::int AS n, (SELECT max_waiting FROM teams WHERE id = $1) AS quota`,
       [s.teamId],
@@ -64,9 +89,11 @@ export async function createSweep(db: Db, s: NewSweep, limits: { maxQueuedTrials
       throw new LimitError(limit, current, trials.length, `the team has ${current} queued trial(s) and this sweep adds ${trials.length}: over ${over}`);
     }
     const { rows } = await c.query<{ created_at: Date }>(
-      `INSERT INTO sweeps (id, team_id, dataset_id, dataset_version_id, name, scenario_key, scenario, preset, spec, seed, plan_hash, trial_count, priority)
-       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12, $13) RETURNING created_at`,
-      [sweepId, s.teamId, s.datasetId, s.datasetVersionId, s.name ?? null, s.scenarioKey, JSON.stringify(s.scenario), s.preset, JSON.stringify(s.spec), s.seed, s.planHash, trials.length, s.priority ?? 0],
+      `INSERT INTO sweeps (id, team_id, dataset_id, dataset_version_id, name, scenario_key, scenario, preset, spec, seed, plan_hash, trial_count, priority,
+                           idempotency_key, idempotency_hash)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12, $13, $14, $15) RETURNING created_at`,
+      [sweepId, s.teamId, s.datasetId, s.datasetVersionId, s.name ?? null, s.scenarioKey, JSON.stringify(s.scenario), s.preset, JSON.stringify(s.spec), s.seed, s.planHash, trials.length, s.priority ?? 0,
+        s.idempotency?.key ?? null, s.idempotency?.requestHash ?? null],
     );
     await c.query(
       `INSERT INTO trials (id, sweep_id, team_id, dataset_id, scenario_key, task, position, key, architecture, learning_rate, augmentations, stage, spec)
@@ -80,7 +107,8 @@ export async function createSweep(db: Db, s: NewSweep, limits: { maxQueuedTrials
     await c.query(`SELECT pg_notify('${EVENTS_CHANNEL}', $1)`, [JSON.stringify({ type: "sweep.created", teamId: s.teamId, sweepId, trials: trials.length })]);
     return rows[0].created_at;
   });
-  return { id: sweepId, planHash: s.planHash, createdAt, trials: trials.map((t) => ({ id: t.id, position: t.position, key: t.key })) };
+  if (!(stored instanceof Date)) return stored;
+  return { id: sweepId, planHash: s.planHash, createdAt: stored, trials: trials.map((t) => ({ id: t.id, position: t.position, key: t.key })) };
 }
 
 const TRIAL_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;

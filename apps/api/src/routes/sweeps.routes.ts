@@ -4,7 +4,7 @@ import { z } from "zod";
 import { cancelSweep, getSweep, listSweeps, listTrialsJson, NotFoundError, setSweepPriority } from "@hypersweep/db";
 import { removeTrialJobs, wakeParkedTokens } from "@hypersweep/queue";
 import type { AppDeps } from "../deps.ts";
-import { CreateSweepBody, SweepPriority, submitSweep, type SweepLimits } from "../sweep.service.ts";
+import { CreateSweepBody, IdempotencyKey, SweepPriority, submitSweep, type SweepLimits } from "../sweep.service.ts";
 import { startFinalTraining } from "../final.service.ts";
 import { openSse } from "../sse.ts";
 import { Architecture, text } from "@hypersweep/core";
@@ -30,10 +30,18 @@ export function sweepRoutes(deps: AppDeps) {
   return async (app: FastifyInstance) => {
     const r = app.withTypeProvider<ZodTypeProvider>();
 
-    r.post("/sweeps", { schema: { body: CreateSweepBody, tags: ["sweeps"], summary: "Submit a sweep: stores its full trial plan and enqueues every trial" } }, async (req, reply) => {
-      const created = await submitSweep({ db: deps.db, queue: deps.queue, log: (m, err) => req.log.warn({ err }, m), limits: sweepLimits(deps.config) }, req.team.id, req.body);
+    r.post("/sweeps", {
+      schema: {
+        body: CreateSweepBody, headers: z.object({ "idempotency-key": IdempotencyKey.optional() }).passthrough(), tags: ["sweeps"],
+        summary: "Submit a sweep: stores its full trial plan and enqueues every trial (Idempotency-Key: the same submission sent again creates it once)",
+      },
+    }, async (req, reply) => {
+      const key = req.headers["idempotency-key"] as string | undefined;
+      const created = await submitSweep({ db: deps.db, queue: deps.queue, log: (m, err) => req.log.warn({ err }, m), limits: sweepLimits(deps.config) }, req.team.id, req.body, key);
       const sweep = await getSweep(deps.db, req.team.id, created.id);
-      return reply.status(201).send({ ...sweep, enqueued: created.enqueued, trials: created.trials });
+      // A repeat of a stored submission: the sweep it created, 200 instead of 201.
+      if (created.replayed) void reply.header("idempotent-replayed", "true");
+      return reply.status(created.replayed ? 200 : 201).send({ ...sweep, enqueued: created.enqueued, trials: created.trials });
     });
 
     r.get("/sweeps", { schema: { querystring: z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(50), status: z.enum(["queued", "running", "succeeded", "failed", "cancelled"]).optional() }), tags: ["sweeps"] } }, async (req) => {
