@@ -9,7 +9,11 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HttpWorkerStore } from "../apps/worker/src/http-store.ts";
 import { whileDbDown } from "../apps/worker/src/trial-processor.ts";
-import { startStack, sweepBody, type Stack } from "./helpers/stack.ts";
+import { startWorkerNode } from "../apps/worker/src/worker.ts";
+import { parseEnv, workerEnv } from "@hypersweep/config";
+import { startTcpProxy } from "./helpers/tcp-proxy.ts";
+import { testQueuePrefix } from "./helpers/test-db.ts";
+import { eventually, startStack, sweepBody, type Stack } from "./helpers/stack.ts";
 
 let s: Stack;
 let token: string;
@@ -192,6 +196,24 @@ describe("HttpWorkerStore", () => {
     expect(new Set(wasted.map((x) => x.trialId)).size).toBe(2);
     await proxy2.close();
     await old.close();
+  });
+
+  it("a node that cannot reach the API says so while it waits, and registers once it can", async () => {
+    const proxy = await startTcpProxy(Number(new URL(s.url).port));
+    await proxy.cut();
+    const url = `http://127.0.0.1:${proxy.port}`;
+    const config = parseEnv(workerEnv, s.workerEnv({ HYPERSWEEP_API_URL: url, HYPERSWEEP_WORKER_TOKEN: token, HYPERSWEEP_WORKER_ID: "node-waiting", HYPERSWEEP_QUEUE_PREFIX: testQueuePrefix("waiting") }));
+    const logs: string[] = [];
+    const runner = { run: async () => ({ kind: "error" as const, reason: "internal", message: "no trial runs here", retryable: true }) };
+    const starting = startWorkerNode({ config, store: new HttpWorkerStore(url, token, { timeoutMs: 2000 }), runner, log: (m) => logs.push(m) });
+    await eventually(async () => logs.find((l) => l.startsWith("cannot register yet:")), 10_000, 50);
+    expect(logs[0]).toMatch(/^cannot register yet: PUT \/nodes\/node-waiting: the API at .* did not answer .*; retrying for up to 15 minutes$/);
+    expect(await s.db.worker.count({ where: { id: "node-waiting" } })).toBe(0);
+    await proxy.restore();
+    const node = await starting;
+    expect(await s.db.worker.count({ where: { id: "node-waiting" } })).toBe(1);
+    await node.close();
+    await proxy.close();
   });
 
   it("an API that does not answer is 'unavailable' (wait and retry), a wrong token is not", async () => {

@@ -61,15 +61,21 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Retries `fn` while the truth is unreachable (Postgres, or the API in front of it: `isDown` says which errors
- * mean that), backing off up to 2 s, for at most `maxMs`.
+ * mean that), backing off up to 2 s, for at most `maxMs`. `onWait` hears each failure it waits out.
  */
-export async function whileDbDown<T>(fn: () => Promise<T>, maxMs = 15 * 60_000, isDown: (err: unknown) => boolean = isConnectionError): Promise<T> {
+export async function whileDbDown<T>(
+  fn: () => Promise<T>,
+  maxMs = 15 * 60_000,
+  isDown: (err: unknown) => boolean = isConnectionError,
+  onWait?: (err: unknown, waitedMs: number) => void,
+): Promise<T> {
   const start = Date.now();
   for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
     try {
       return await fn();
     } catch (err) {
       if (!isDown(err) || Date.now() - start > maxMs) throw err;
+      onWait?.(err, Date.now() - start);
       await sleep(delay);
     }
   }

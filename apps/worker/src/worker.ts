@@ -143,7 +143,13 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
     trainers: [...cfg.HYPERSWEEP_TRAINERS], backends: {} as Record<string, string>,
   };
   // A node that starts while the truth is unreachable (Postgres, or the API) waits for it.
-  await whileDbDown(() => store.registerWorker(info), undefined, store.isUnavailable);
+  // Said at once and every 30 s: a node that sits silent while its truth is away looks broken.
+  let said = -Infinity;
+  await whileDbDown(() => store.registerWorker(info), undefined, store.isUnavailable, (err, waited) => {
+    if (waited - said < 30_000) return;
+    said = waited;
+    log(`cannot register yet: ${(err as Error).message}; retrying for up to 15 minutes`, { workerId: id, waitedMs: waited });
+  });
   // The fleet view shows the backend this node's trainers actually got (known once each one starts).
   const onReady = (backend: string, trainer: string) => {
     if (info.backend === backend && info.backends[trainer] === backend) return;
