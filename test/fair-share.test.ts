@@ -94,6 +94,8 @@ describe("fair share between teams", () => {
     const big = await submit(s, a, 200);
     await eventually(async () => (await succeeded(s, a.id)) >= SLOTS, 60_000, 50);
     const late = await submit(s, b, 10);
+    // B's trials are visible to every claim from here (its submit has answered, so it has committed).
+    const visibleAt = new Date();
     const done = await sweepDone(s, b, late.id);
     expect(done.status).toBe("succeeded");
     expect(done.counts.succeeded).toBe(10);
@@ -102,11 +104,10 @@ describe("fair share between teams", () => {
     const aDuringB = await aFinishedDuring(s, big.id, late.id);
     expect(aDuringB).toBeLessThanOrEqual(10 + SLOTS + 2);
 
-    // B's first trial took the first slot that freed after its submit: no trial of A started in between
-    // (one claim may have been under way when B's sweep was committed).
-    const submittedAt = new Date(late.createdAt);
+    // B's first trial took the first slot that freed once B's sweep was visible: no trial of A started in between
+    // (one claim may have been under way then). Claims made while B's submit was still committing could not see it.
     const bFirst = await s.db.attempt.findFirstOrThrow({ where: { trial: { sweepId: late.id } }, orderBy: { startedAt: "asc" } });
-    const aBetween = await s.db.attempt.count({ where: { trial: { sweepId: big.id }, startedAt: { gte: submittedAt, lt: bFirst.startedAt } } });
+    const aBetween = await s.db.attempt.count({ where: { trial: { sweepId: big.id }, startedAt: { gte: visibleAt, lt: bFirst.startedAt } } });
     expect(aBetween).toBeLessThanOrEqual(1);
     // A's own order is its plan's: the trials started are exactly the first ones of the plan, each started within
     // the claims in flight at once of its turn (concurrent claims skip each other's locked rows, so two slots
@@ -124,9 +125,10 @@ describe("fair share between teams", () => {
     const big = await submit(s, a, 40);
     await eventually(async () => (await succeeded(s, a.id)) >= 2, 60_000, 50);
     const late = await submit(s, b, 4);
+    const visibleAt = new Date();
     expect((await sweepDone(s, b, late.id)).status).toBe("succeeded");
     const bFirst = await s.db.attempt.findFirstOrThrow({ where: { trial: { sweepId: late.id } }, orderBy: { startedAt: "asc" } });
-    expect(await s.db.attempt.count({ where: { trial: { sweepId: big.id }, startedAt: { gte: new Date(late.createdAt), lt: bFirst.startedAt } } })).toBeLessThanOrEqual(1);
+    expect(await s.db.attempt.count({ where: { trial: { sweepId: big.id }, startedAt: { gte: visibleAt, lt: bFirst.startedAt } } })).toBeLessThanOrEqual(1);
     expect(await aFinishedDuring(s, big.id, late.id)).toBeLessThanOrEqual(4 + 2 + 2);
     expect(await expectExactlyOnce(s, late.id)).toBe(4);
   }, 120_000);
