@@ -31,6 +31,7 @@ async function follow(c: HypersweepClient, id: string): Promise<void> {
 }
 const JSON_HELP = "print the API's answer as JSON instead of a table";
 const METRIC_HELP = "rank sweeps decided by this selection metric (auc, f1, macroF1, accuracy, macroAuc, valLoss; default: the paper's)";
+const TRAINER_HELP = "only trials trained by this trainer (default: either)";
 
 export function buildCli(): Command {
   const program = new Command("hypersweep")
@@ -115,17 +116,18 @@ export function buildCli(): Command {
     .requiredOption("--scenario <key>", "e.g. ct/binary")
     .requiredOption("--arch <name>")
     .option("--metric <name>", METRIC_HELP)
+    .option("--trainer <tfjs|pytorch>", TRAINER_HELP)
     .option("--json", JSON_HELP)
     .action(async (o, cmd: Command) => {
-      const r = await client(cmd).request("GET", `/v1/best?${new URLSearchParams({ dataset: o.dataset, scenario: o.scenario, architecture: o.arch, ...(o.metric ? { metric: o.metric } : {}) })}`);
+      const r = await client(cmd).request("GET", `/v1/best?${new URLSearchParams({ dataset: o.dataset, scenario: o.scenario, architecture: o.arch, ...(o.metric ? { metric: o.metric } : {}), ...(o.trainer ? { trainer: o.trainer } : {}) })}`);
       if (o.json) return out(r);
       out(r.winner ? leaderboardTable([{ ...r.winner, decidedBy: r.decidedBy }]) : r.reason);
       const test = r.winner?.final?.metrics?.test;
       if (test) out(`final training, test set (n = ${test.n ?? "?"}): AUC ${withInterval(test, "auc")}, F1 ${withInterval(test, "f1")}`);
     });
 
-  program.command("leaderboard").description("the best configuration per scenario × architecture of a dataset").requiredOption("--dataset <id|name>").option("--metric <name>", METRIC_HELP).option("--json", JSON_HELP).action(async (o, cmd: Command) => {
-    const r = await client(cmd).request("GET", `/v1/leaderboard?${new URLSearchParams({ dataset: o.dataset, ...(o.metric ? { metric: o.metric } : {}) })}`);
+  program.command("leaderboard").description("the best configuration per scenario × architecture of a dataset").requiredOption("--dataset <id|name>").option("--metric <name>", METRIC_HELP).option("--trainer <tfjs|pytorch>", TRAINER_HELP).option("--json", JSON_HELP).action(async (o, cmd: Command) => {
+    const r = await client(cmd).request("GET", `/v1/leaderboard?${new URLSearchParams({ dataset: o.dataset, ...(o.metric ? { metric: o.metric } : {}), ...(o.trainer ? { trainer: o.trainer } : {}) })}`);
     if (o.json) return out(r);
     out(leaderboardTable(r.rows));
   });

@@ -21,10 +21,12 @@ const fmt = (v: unknown, digits = 3) => (typeof v === "number" && Number.isFinit
 const lr = (v: number) => v.toExponential(0);
 
 export function leaderboardTable(rows: any[]): string {
-  const t = table(["scenario", "architecture", "decided by", "score", "val AUC", "val F1", "val loss", "lr", "augmentations", "epoch"]);
+  // Which trainer trained each winner, once any winner was not trained by the default one.
+  const byTrainer = rows.some((r) => r.trainer && r.trainer !== "tfjs");
+  const t = table(["scenario", "architecture", ...(byTrainer ? ["trainer"] : []), "decided by", "score", "val AUC", "val F1", "val loss", "lr", "augmentations", "epoch"]);
   for (const r of rows) {
     // `score` is the metric as it reads (a validation loss as it is); selectionScore is only the ranking key.
-    t.push([r.scenarioKey, r.architecture, r.decidedBy, fmt(r.score ?? r.selectionScore), fmt(r.valAuc), fmt(r.valF1), fmt(r.valLoss), lr(r.learningRate), r.augmentations.join(", ") || "none", r.bestEpoch ?? "–"]);
+    t.push([r.scenarioKey, r.architecture, ...(byTrainer ? [r.trainer ?? "tfjs"] : []), r.decidedBy, fmt(r.score ?? r.selectionScore), fmt(r.valAuc), fmt(r.valF1), fmt(r.valLoss), lr(r.learningRate), r.augmentations.join(", ") || "none", r.bestEpoch ?? "–"]);
   }
   return t.toString();
 }
