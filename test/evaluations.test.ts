@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readAsBinaryReport, scoreTest, toSplitScores } from "@hypersweep/metrics";
-import { eventually, ROOT, startStack, type Stack } from "./helpers/stack.ts";
+import { ADMIN_TOKEN, eventually, ROOT, startStack, type Stack } from "./helpers/stack.ts";
 import { datasetSharing, evaluationDone, finalModel, versionRows, type Row } from "./helpers/evaluations.ts";
 
 const run = promisify(execFile);
@@ -86,6 +86,25 @@ describe("evaluations of a final model", () => {
     expect(pa).toHaveLength(2 * other);
     if (b.body.id !== a.body.id) expect(pa).not.toEqual(pb);
   }, 120_000);
+
+  it("an evaluation waits like a sweep's trial: past the team's waiting quota it is 429 and nothing is stored; a repeat is still answered", async () => {
+    const admin = (body: Record<string, unknown>) => s.http("PATCH", `/v1/admin/teams/${s.team.id}`, body, ADMIN_TOKEN);
+    const waiting = await s.db.trial.count({ where: { teamId: s.team.id, status: "queued" } });
+    expect((await admin({ maxWaiting: waiting })).status).toBe(200);
+    try {
+      const before = await s.db.evaluation.count();
+      const refused = await s.http("POST", "/v1/evaluations", { trial: model.finalId, dataset: "second", classBalance: "equal", seed: 77 });
+      expect(refused.status).toBe(429);
+      expect(refused.body.error).toBe("LIMIT_EXCEEDED");
+      expect(refused.body.message).toBe(`the team has ${waiting} queued trial(s) and this evaluation adds 1: over the team's waiting quota (maxWaiting) of ${waiting}`);
+      expect(await s.db.evaluation.count()).toBe(before);
+      // The same request as an evaluation already made adds nothing: answered as before.
+      const again = await s.http("POST", "/v1/evaluations", { trial: model.finalId, dataset: "second", classBalance: "equal", seed: 5 });
+      expect(again.status).toBe(200);
+    } finally {
+      expect((await admin({ maxWaiting: null })).status).toBe(200);
+    }
+  });
 
   it("refuses what cannot be evaluated, naming the field", async () => {
     const post = (body: Record<string, unknown>, key?: string) => s.http("POST", "/v1/evaluations", body, key);

@@ -109,7 +109,7 @@ export interface CreatedEvaluation {
   selection: Selection["report"];
 }
 
-export async function createEvaluationFor(deps: { db: Db; queue: TrialQueue }, teamId: string, body: CreateEvaluationBody): Promise<CreatedEvaluation> {
+export async function createEvaluationFor(deps: { db: Db; queue: TrialQueue; maxQueuedTrials?: number }, teamId: string, body: CreateEvaluationBody): Promise<CreatedEvaluation> {
   const { db } = deps;
   const model = await finalModel(db, teamId, body.trial, "trial");
   const trainedRows = rowsOf(model.sweep.datasetVersion.manifest);
@@ -166,7 +166,7 @@ export async function createEvaluationFor(deps: { db: Db; queue: TrialQueue }, t
     labels: selection.labels.map(toModelLabel),
     compareTrialId,
     spec,
-  });
+  }, { maxQueuedTrials: deps.maxQueuedTrials });
   let enqueued = true;
   if (created.created) {
     try {

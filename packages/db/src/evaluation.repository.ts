@@ -10,6 +10,7 @@ import { inTransaction, type Db } from "./client.ts";
 import { LeaseLostError, NotFoundError } from "./errors.ts";
 import { EVENTS_CHANNEL } from "./events.ts";
 import { finishSweepIfDone } from "./lease.repository.ts";
+import { assertWaitingRoom, lockTeamSubmissions } from "./sweep.repository.ts";
 
 export interface NewEvaluation {
   /** The final trial whose model is scored. */
@@ -29,8 +30,10 @@ export interface NewEvaluation {
  * Stores an evaluation and its run in one transaction. An identical evaluation (same model, kind, dataset
  * version and rows) that has not failed or been cancelled is returned instead (`created: false`).
  */
-export async function createEvaluation(db: Db, teamId: string, e: NewEvaluation): Promise<{ id: string; sweepId: string; created: boolean }> {
+export async function createEvaluation(db: Db, teamId: string, e: NewEvaluation, limits: { maxQueuedTrials?: number } = {}): Promise<{ id: string; sweepId: string; created: boolean }> {
   return inTransaction(db, async (c) => {
+    // An evaluation is a trial that waits like a sweep's: it counts against the team's waiting quota.
+    await lockTeamSubmissions(c, teamId);
     const src = await c.query<{ sweep_id: string }>(
       `SELECT t.sweep_id::text FROM trials t JOIN sweeps s ON s.id = t.sweep_id WHERE t.id = $1 AND t.team_id = $2 FOR UPDATE OF s`,
       [e.trialId, teamId],
@@ -45,6 +48,7 @@ export async function createEvaluation(db: Db, teamId: string, e: NewEvaluation)
       [teamId, e.trialId, e.kind, e.datasetVersionId, e.images, e.labels, e.compareTrialId ?? null],
     );
     if (same.rows[0]) return { id: same.rows[0].id, sweepId, created: false };
+    await assertWaitingRoom(c, teamId, 1, "this evaluation", limits.maxQueuedTrials);
     const { rows } = await c.query<{ id: string }>(
       `INSERT INTO trials (id, sweep_id, team_id, dataset_id, scenario_key, task, position, key, architecture, learning_rate, augmentations, stage, spec)
        SELECT gen_random_uuid(), s.sweep_id, s.team_id, s.dataset_id, s.scenario_key, s.task,

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type pg from "pg";
 import { sweepTrainer } from "@hypersweep/core";
 import { inTransaction, type Db } from "./client.ts";
 import { ConflictError, LimitError, NotFoundError } from "./errors.ts";
@@ -48,6 +49,29 @@ export interface CreatedSweep {
   replayed?: boolean;
 }
 
+type Q = Pick<pg.PoolClient, "query">;
+
+/**
+ * Refuses (LimitError) to add `adding` waiting trials past the team's waiting quota: its own (teams.max_waiting)
+ * when an admin set one, else `serverMax`. Call it holding the team's submission lock (createSweep,
+ * createEvaluation), so that two additions cannot both fit.
+ */
+export async function assertWaitingRoom(c: Q, teamId: string, adding: number, what: string, serverMax?: number): Promise<void> {
+  const { rows: q } = await c.query<{ n: number; quota: number | null }>(
+    `SELECT (SELECT count(*) FROM trials WHERE team_id = $1 AND status = 'queued')::int AS n, (SELECT max_waiting FROM teams WHERE id = $1) AS quota`,
+    [teamId],
+  );
+  const { n: current, quota } = q[0]!;
+  const limit = quota ?? serverMax;
+  if (limit !== undefined && current + adding > limit) {
+    const over = quota !== null ? `the team's waiting quota (maxWaiting) of ${limit}` : `the limit of ${limit} queued trials per team (HYPERSWEEP_MAX_QUEUED_TRIALS)`;
+    throw new LimitError(limit, current, adding, `the team has ${current} queued trial(s) and ${what} adds ${adding}: over ${over}`);
+  }
+}
+
+/** The team's submission lock (held to the end of the transaction): submissions of one team meet one at a time. */
+export const lockTeamSubmissions = (c: Q, teamId: string) => c.query(`SELECT pg_advisory_xact_lock(hashtext('queued-trials'), hashtext($1))`, [teamId]);
+
 /**
  * Stores a sweep and its whole, immutable trial plan in one transaction: either both exist or neither does.
  * Trial ids are made here so that they can be enqueued (job id = trial id) right after the commit. The plan
@@ -60,7 +84,7 @@ export async function createSweep(db: Db, s: NewSweep, limits: { maxQueuedTrials
     // One submission per team at a time past this point, so two cannot both fit under the waiting quota: the
     // team's own (teams.max_waiting) when an admin set one, else the server-wide default. (It also makes two
     // submissions with one idempotency key meet here one after the other.)
-    await c.query(`SELECT pg_advisory_xact_lock(hashtext('queued-trials'), hashtext($1))`, [s.teamId]);
+    await lockTeamSubmissions(c, s.teamId);
     if (s.idempotency) {
       const { rows: seen } = await c.query<{ id: string; plan_hash: string; created_at: Date; idempotency_hash: string }>(
         `SELECT id::text, plan_hash, created_at, idempotency_hash FROM sweeps WHERE team_id = $1 AND idempotency_key = $2`,
@@ -78,16 +102,7 @@ export async function createSweep(db: Db, s: NewSweep, limits: { maxQueuedTrials
         return { id: first.id, planHash: first.plan_hash, createdAt: first.created_at, trials: planned, replayed: true };
       }
     }
-    const { rows: q } = await c.query<{ n: number; quota: number | null }>(
-      `SELECT (SELECT count(*) FROM trials WHERE team_id = $1 AND status = 'queued')::int AS n, (SELECT max_waiting FROM teams WHERE id = $1) AS quota`,
-      [s.teamId],
-    );
-    const { n: current, quota } = q[0];
-    const limit = quota ?? limits.maxQueuedTrials;
-    if (limit !== undefined && current + trials.length > limit) {
-      const over = quota !== null ? `the team's waiting quota (maxWaiting) of ${limit}` : `the limit of ${limit} queued trials per team (HYPERSWEEP_MAX_QUEUED_TRIALS)`;
-      throw new LimitError(limit, current, trials.length, `the team has ${current} queued trial(s) and this sweep adds ${trials.length}: over ${over}`);
-    }
+    await assertWaitingRoom(c, s.teamId, trials.length, "this sweep", limits.maxQueuedTrials);
     const { rows } = await c.query<{ created_at: Date }>(
       `INSERT INTO sweeps (id, team_id, dataset_id, dataset_version_id, name, scenario_key, scenario, preset, spec, seed, plan_hash, trial_count, priority,
                            idempotency_key, idempotency_hash)

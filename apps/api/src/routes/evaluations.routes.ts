@@ -17,7 +17,7 @@ export function evaluationRoutes(deps: AppDeps) {
         summary: "Score a final model on another dataset version's test set (cross-dataset) or on the multiclass test set (binarise)",
       },
     }, async (req, reply) => {
-      const created = await createEvaluationFor({ db: deps.db, queue: deps.queue }, req.team.id, req.body);
+      const created = await createEvaluationFor({ db: deps.db, queue: deps.queue, maxQueuedTrials: deps.config.HYPERSWEEP_MAX_QUEUED_TRIALS }, req.team.id, req.body);
       const view = await getEvaluation(deps.db, req.team.id, created.id);
       return reply.status(created.created ? 201 : 200).send({ ...view, enqueued: created.enqueued });
     });
