@@ -18,7 +18,7 @@ let current: { page: Page; root: HTMLElement } | null = null;
 const ROUTES: Array<[RegExp, (m: string[], ctx: PageContext) => Page, string]> = [
   [/^\/sweeps\/([\w-]+)$/, (m, c) => sweepPage(c, m[1]), "sweeps"],
   [/^\/trials\/([\w-]+)$/, (m, c) => trialPage(c, m[1]), "sweeps"],
-  [/^\/leaderboard(?:\/([^/]+))?$/, (m, c) => leaderboardPage(c, m[1] ? decodeURIComponent(m[1]) : undefined), "leaderboard"],
+  [/^\/leaderboard(?:\/([^/]+))?(?:\/(tfjs|pytorch))?$/, (m, c) => leaderboardPage(c, m[1] ? decodeURIComponent(m[1]) : undefined, m[2]), "leaderboard"],
   [/^\/datasets(?:\/([^/]+))?$/, (m, c) => datasetsPage(c, m[1] ? decodeURIComponent(m[1]) : undefined), "datasets"],
   [/^\/fleet$/, (_m, c) => fleetPage(c), "fleet"],
   [/^\/(?:sweeps)?$/, (_m, c) => sweepsPage(c), "sweeps"],

@@ -1,7 +1,8 @@
 /**
  * Leaderboard (per dataset): for each scenario, the best configuration of every architecture, its validation
  * score, and its final training's test metrics with 95% intervals, drawn as a forest plot. Each row links to
- * the winning search trial and to its final training.
+ * the winning search trial and to its final training. A trainer may be chosen (#/leaderboard/<dataset>/<trainer>);
+ * the table names each winner's trainer once any was trained by PyTorch.
  */
 import { get } from "../api.ts";
 import { chartBox, draw, tooltip } from "../charts.ts";
@@ -16,6 +17,7 @@ interface Row {
   trialId: string; sweepId: string; scenarioKey: string; task: string; architecture: string; learningRate: number; augmentations: string[];
   /** selectionScore: the ranking key (higher is better; a validation loss negated); score: the metric as it reads. */
   selectionScore: number; score: number; higherIsBetter: boolean; valAuc: number | null; valF1: number | null; valLoss: number | null; bestEpoch: number | null; decidedBy: string;
+  trainer: string;
   final: { trialId: string; status: string; metrics: { test?: Test } | null } | null;
 }
 
@@ -24,27 +26,37 @@ const metricOf = (r: Row) => (/AUC/i.test(r.decidedBy) ? "auc" : /F1/.test(r.dec
 /** "Validation loss (lower is better)": what decided, as the API words it. */
 const decides = (r: Row) => `${r.decidedBy.charAt(0).toUpperCase()}${r.decidedBy.slice(1)} (decides)`;
 
-export function leaderboardPage(ctx: PageContext, dataset?: string): Page {
+const TRAINERS: Record<string, string> = { tfjs: "TensorFlow.js", pytorch: "PyTorch" };
+
+export function leaderboardPage(ctx: PageContext, dataset?: string, trainer?: string): Page {
   return {
     async render() {
       const { datasets } = await get<{ datasets: Array<{ id: string; name: string }> }>("/v1/datasets");
       const chosen = datasets.find((d) => d.id === dataset || d.name === dataset) ?? datasets[0];
+      const go = (ds: string | undefined, tr: string) => (location.hash = `#/leaderboard/${encodeURIComponent(ds ?? "")}${tr ? `/${tr}` : ""}`);
       const select = h(
         "select",
-        { id: "lb-dataset", onchange: (e: Event) => (location.hash = `#/leaderboard/${encodeURIComponent((e.target as HTMLSelectElement).value)}`) },
+        { id: "lb-dataset", onchange: (e: Event) => go((e.target as HTMLSelectElement).value, trainer ?? "") },
         datasets.map((d) => h("option", { value: d.id, selected: d.id === chosen?.id }, d.name)),
       );
+      const trainerSelect = h(
+        "select",
+        { id: "lb-trainer", onchange: (e: Event) => go(chosen?.id, (e.target as HTMLSelectElement).value) },
+        [h("option", { value: "", selected: !trainer }, "Any"), ...Object.entries(TRAINERS).map(([v, label]) => h("option", { value: v, selected: v === trainer }, label))],
+      );
       const body = h("div");
-      replace(ctx.main, h("h1", null, "Leaderboard"), h("div", { class: "toolbar" }, h("label", { for: "lb-dataset" }, "Dataset", select)), body);
+      replace(ctx.main, h("h1", null, "Leaderboard"), h("div", { class: "toolbar" }, h("label", { for: "lb-dataset" }, "Dataset", select), h("label", { for: "lb-trainer" }, "Trainer", trainerSelect)), body);
       if (!chosen) {
         replace(body, h("p", { class: "muted" }, "No datasets yet."));
         return;
       }
-      const { rows } = await get<{ rows: Row[] }>(`/v1/leaderboard?dataset=${encodeURIComponent(chosen.id)}`);
+      const { rows } = await get<{ rows: Row[] }>(`/v1/leaderboard?dataset=${encodeURIComponent(chosen.id)}${trainer ? `&trainer=${trainer}` : ""}`);
       if (!rows.length) {
-        replace(body, h("p", { class: "card muted" }, "No succeeded trial on ", h("strong", null, chosen.name), " yet."));
+        replace(body, h("p", { class: "card muted" }, "No succeeded trial", trainer ? ` trained by ${TRAINERS[trainer]}` : "", " on ", h("strong", null, chosen.name), " yet."));
         return;
       }
+      // Which trainer trained each winner, once any was not trained by the default one.
+      const byTrainer = rows.some((r) => r.trainer !== "tfjs");
       const scenarios = [...new Set(rows.map((r) => r.scenarioKey))];
       const plots: Array<() => void> = [];
       replace(
@@ -66,6 +78,7 @@ export function leaderboardPage(ctx: PageContext, dataset?: string): Page {
               { class: "answer" },
               "Best: ",
               h("strong", null, best.architecture),
+              byTrainer ? ` (${TRAINERS[best.trainer] ?? best.trainer})` : "",
               ` with learning rate ${lr(best.learningRate)} and augmentations ${subset(best.augmentations)} — ${best.decidedBy} ${num(best.score)}`,
               best.final?.metrics?.test ? `, test ${M} ${num(best.final.metrics.test.metrics[metric])}${interval(best.final.metrics.test, metric)}` : "",
               ".",
@@ -76,7 +89,7 @@ export function leaderboardPage(ctx: PageContext, dataset?: string): Page {
               h(
                 "table",
                 { "data-table": "leaderboard" },
-                h("thead", null, h("tr", null, ["Architecture", "Learning rate", "Augmentations", decides(best), "Test AUC [95% CI]", "Test F1 [95% CI]", "Test n", "Trials"].map((t) => h("th", { scope: "col" }, t)))),
+                h("thead", null, h("tr", null, ["Architecture", ...(byTrainer ? ["Trainer"] : []), "Learning rate", "Augmentations", decides(best), "Test AUC [95% CI]", "Test F1 [95% CI]", "Test n", "Trials"].map((t) => h("th", { scope: "col" }, t)))),
                 h(
                   "tbody",
                   null,
@@ -86,6 +99,7 @@ export function leaderboardPage(ctx: PageContext, dataset?: string): Page {
                       "tr",
                       { class: r === best ? "winner" : null, "data-architecture": r.architecture },
                       h("td", null, r.architecture),
+                      byTrainer ? h("td", { "data-cell": "trainer" }, TRAINERS[r.trainer] ?? r.trainer) : null,
                       h("td", { class: "num" }, lr(r.learningRate)),
                       h("td", { class: "wrap" }, subset(r.augmentations)),
                       h("td", { class: "num", "data-cell": "validation" }, num(r.score)),
