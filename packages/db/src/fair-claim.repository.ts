@@ -40,6 +40,9 @@ export type ClaimNextOutcome =
 
 const UNIQUE_VIOLATION = "23505";
 
+// An attempt starts when the claim has seen its slot free (clock_timestamp, after this statement's snapshot), not
+// when its transaction began (now()): a slot freed by a result committing while the claim was being planned is
+// then never stamped as taken before it was given back.
 const CLAIM_NEXT = `WITH running AS MATERIALIZED (
      SELECT team_id, count(*)::int AS n FROM trials WHERE status = 'running' GROUP BY team_id),
    expired AS (
@@ -71,7 +74,7 @@ const CLAIM_NEXT = `WITH running AS MATERIALIZED (
    t AS (
      UPDATE trials tr SET status = 'running', attempt_count = tr.attempt_count + 1, current_attempt = tr.attempt_count + 1,
                           lease_owner = $1, lease_expires_at = now() + $2::int * interval '1 millisecond',
-                          started_at = COALESCE(tr.started_at, now()), quota_slot = pick.quota_slot
+                          started_at = COALESCE(tr.started_at, clock_timestamp()), quota_slot = pick.quota_slot
      FROM pick WHERE tr.id = pick.id
      RETURNING tr.id, tr.sweep_id, tr.team_id, tr.attempt_count, tr.architecture, tr.task, tr.spec, tr.epochs_done, tr.stage, tr.trainer,
                pick.status AS prev_status, pick.current_attempt AS prev_attempt),
@@ -81,8 +84,8 @@ const CLAIM_NEXT = `WITH running AS MATERIALIZED (
      FROM t WHERE attempts.trial_id = t.id AND attempts.status = 'running' AND t.prev_status = 'running' AND attempts.number = t.prev_attempt
      RETURNING attempts.id),
    a AS (
-     INSERT INTO attempts (id, trial_id, number, worker_id, resumed_from, claim_key)
-     SELECT gen_random_uuid(), id, attempt_count, $1, NULLIF(epochs_done, 0), $5 FROM t RETURNING id),
+     INSERT INTO attempts (id, trial_id, number, worker_id, resumed_from, claim_key, started_at)
+     SELECT gen_random_uuid(), id, attempt_count, $1, NULLIF(epochs_done, 0), $5, clock_timestamp() FROM t RETURNING id),
    s AS (
      UPDATE sweeps SET status = 'running', started_at = now()
      WHERE id IN (SELECT sweep_id FROM t) AND status = 'queued' RETURNING id),

@@ -94,7 +94,7 @@ export async function claimTrial(db: Db, trialId: string, workerId: string, opts
      t AS (
        UPDATE trials SET status = 'running', attempt_count = attempt_count + 1, current_attempt = attempt_count + 1,
                          lease_owner = $2, lease_expires_at = now() + $3::int * interval '1 millisecond',
-                         started_at = COALESCE(started_at, now())
+                         started_at = COALESCE(started_at, clock_timestamp())
        WHERE id = $1 AND attempt_count - excused_attempts < $4 AND trainer = ANY($5::text[])
          AND (status = 'queued' OR (status = 'running' AND lease_expires_at <= now()))
        RETURNING id, sweep_id, team_id, attempt_count, architecture, task, spec, epochs_done, stage, trainer),
@@ -105,8 +105,9 @@ export async function claimTrial(db: Db, trialId: string, workerId: string, opts
          AND number = (SELECT current_attempt FROM prev WHERE status = 'running')
        RETURNING id),
      a AS (
-       INSERT INTO attempts (id, trial_id, number, worker_id, resumed_from)
-       SELECT gen_random_uuid(), id, attempt_count, $2, NULLIF(epochs_done, 0) FROM t RETURNING id),
+       -- Stamped after this statement's snapshot (as the fair claim's are): see fair-claim.repository.ts.
+       INSERT INTO attempts (id, trial_id, number, worker_id, resumed_from, started_at)
+       SELECT gen_random_uuid(), id, attempt_count, $2, NULLIF(epochs_done, 0), clock_timestamp() FROM t RETURNING id),
      s AS (
        UPDATE sweeps SET status = 'running', started_at = now()
        WHERE id IN (SELECT sweep_id FROM t) AND status = 'queued' RETURNING id),
