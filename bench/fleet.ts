@@ -241,10 +241,11 @@ async function run(mode: string, processes: number): Promise<Row> {
       for (let tries = 0; ; tries++) {
         const res = await fetch(`${url}/v1/sweeps`, {
           method: "POST",
-          headers: { "content-type": "application/json", authorization: `Bearer ${team.apiKey}` },
+          // One key per sweep: a submission sent again after an answer it never got stores one sweep.
+          headers: { "content-type": "application/json", authorization: `Bearer ${team.apiKey}`, "idempotency-key": `fleet-sweep-${left}` },
           body: JSON.stringify({ dataset: ds.id, scenario: { modality: "ct", task: "binary" }, architectures: ["small_cnn"], seed: 1, overrides: { learningRates: lrs, allSubsets: true, searchEpochs: 3, imageSize: 16, final: false } }),
         }).catch((err: Error) => ({ status: 0, text: async () => err.message, json: async () => ({}) }));
-        if (res.status === 201) {
+        if (res.status === 201 || res.status === 200) {
           sweepIds.push(((await res.json()) as { id: string }).id);
           break;
         }
