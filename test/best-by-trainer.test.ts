@@ -7,7 +7,7 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { claimNextTrial, recordResult } from "@hypersweep/db";
+import { recordAucs } from "./helpers/results.ts";
 import { ROOT, startStack, sweepBody, type Stack } from "./helpers/stack.ts";
 
 const run = promisify(execFile);
@@ -17,25 +17,13 @@ beforeAll(async () => {
 });
 afterAll(async () => s?.close());
 
-/** Runs every trial of one trainer to a result with the given validation AUCs, in claim order. */
-async function finish(trainer: string, aucs: number[]) {
-  const ids: string[] = [];
-  for (const auc of aucs) {
-    const c = await claimNextTrial(s.db, `w-${trainer}`, { leaseMs: 60_000, maxAttempts: 2, trainers: [trainer] });
-    if (c.kind !== "claimed") throw new Error(`no ${trainer} trial to claim`);
-    await recordResult(s.db, c.trial.trialId, c.trial.attempt, { bestEpoch: 1, metrics: { auc, f1: 0.5 }, valAuc: auc, valF1: 0.5, valLoss: 0.4, selectionScore: auc, tiebreakScore: 0.5 });
-    ids.push(c.trial.trialId);
-  }
-  return ids;
-}
-
 describe("the best configuration per trainer", () => {
   it("filters by trainer and names the trainer of each winner; an unknown trainer is 400 naming the field", async () => {
     const overrides = { searchEpochs: 2, learningRates: [1e-3], subsetsPerRate: 2, final: false };
     expect((await s.http("POST", "/v1/sweeps", sweepBody(s.dataset.id, { seed: 1, overrides }))).status).toBe(201);
     expect((await s.http("POST", "/v1/sweeps", sweepBody(s.dataset.id, { seed: 2, trainer: "pytorch", overrides }))).status).toBe(201);
-    const tf = await finish("tfjs", [0.71, 0.74]);
-    const torch = await finish("pytorch", [0.81, 0.78]);
+    const tf = await recordAucs(s.db, "tfjs", [0.71, 0.74]);
+    const torch = await recordAucs(s.db, "pytorch", [0.81, 0.78]);
 
     const q = `dataset=${s.dataset.id}&scenario=ct/binary&architecture=small_cnn`;
     const either = await s.http("GET", `/v1/best?${q}`);

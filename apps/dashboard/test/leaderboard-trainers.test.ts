@@ -4,23 +4,14 @@
  * winners. Results are recorded through the statements a worker runs.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { claimNextTrial, recordResult } from "@hypersweep/db";
 import { ensureDashboardBuilt } from "../src/index.ts";
+import { recordAucs } from "../../../test/helpers/results.ts";
 import { startStack, sweepBody, type Stack } from "../../../test/helpers/stack.ts";
 import { launch, openPage, screenshot, signIn, visit, type Browsing, type WatchedPage } from "./browser.ts";
 
 let stack: Stack;
 let browsing: Browsing;
 let page: WatchedPage;
-
-/** Claims `n` trials of a trainer and records their validation AUCs (in claim order). */
-async function finish(trainer: string, aucs: number[]) {
-  for (const auc of aucs) {
-    const c = await claimNextTrial(stack.db, `w-${trainer}`, { leaseMs: 60_000, maxAttempts: 2, trainers: [trainer] });
-    if (c.kind !== "claimed") throw new Error(`no ${trainer} trial to claim`);
-    await recordResult(stack.db, c.trial.trialId, c.trial.attempt, { bestEpoch: 1, metrics: { auc, f1: 0.5 }, valAuc: auc, valF1: 0.5, valLoss: 0.4, selectionScore: auc, tiebreakScore: 0.5 });
-  }
-}
 
 beforeAll(async () => {
   await ensureDashboardBuilt();
@@ -31,8 +22,8 @@ beforeAll(async () => {
     expect(res.status).toBe(201);
   }
   // small_cnn: PyTorch 0.83 beats TensorFlow.js 0.72; resnet18 only trained by TensorFlow.js (0.69).
-  await finish("tfjs", [0.72, 0.66, 0.69, 0.61]);
-  await finish("pytorch", [0.83, 0.8]);
+  await recordAucs(stack.db, "tfjs", [0.72, 0.66, 0.69, 0.61]);
+  await recordAucs(stack.db, "pytorch", [0.83, 0.8]);
   browsing = await launch();
   page = await openPage(browsing);
   await signIn(page.page, stack.url, stack.team.apiKey);
